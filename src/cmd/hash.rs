@@ -1,0 +1,414 @@
+//! Hash commands: HSET HSETNX HMSET HGET HMGET HGETALL HDEL HLEN HEXISTS HKEYS HVALS HSTRLEN
+//! HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN. Argument checks run in the order Redis runs them,
+//! so the same bad input gets the same error.
+
+use super::{Args, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::ldouble::LongDouble;
+use crate::num::{arg_i64, parse_i64};
+
+/// HSET key field value [field value ...] -> number of new fields.
+pub fn hset(c: &mut Ctx, a: &Args) -> CmdResult {
+    let added = set_pairs(c, a)?;
+    c.out.int(added as i64);
+    Ok(())
+}
+
+/// HMSET key field value [field value ...] -> OK (old form of HSET).
+pub fn hmset(c: &mut Ctx, a: &Args) -> CmdResult {
+    set_pairs(c, a)?;
+    c.out.ok();
+    Ok(())
+}
+
+fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
+    if a.len() % 2 != 0 {
+        return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
+    }
+    let lim = c.srv.config.hash_limits;
+    let mut db = c.db();
+    let h = db.hash_or_new(a.get(1))?;
+    let mut added = 0;
+    for i in (2..a.len()).step_by(2) {
+        if h.insert(a.get(i), a.get(i + 1), lim) {
+            added += 1;
+        }
+    }
+    c.dirty((a.len() as u64 - 2) / 2);
+    Ok(added)
+}
+
+/// HSETNX key field value -> 1 if set, 0 if the field existed.
+pub fn hsetnx(c: &mut Ctx, a: &Args) -> CmdResult {
+    let lim = c.srv.config.hash_limits;
+    let mut db = c.db();
+    db.check_hash(a.get(1))?;
+    if let Some(h) = db.hash(a.get(1))?
+        && h.contains(a.get(2))
+    {
+        c.out.int(0);
+        return Ok(());
+    }
+    db.hash_or_new(a.get(1))?.insert(a.get(2), a.get(3), lim);
+    c.dirty(1);
+    c.out.int(1);
+    Ok(())
+}
+
+/// HGET key field -> value or null.
+pub fn hget(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    match db.hash(a.get(1))?.and_then(|h| h.get(a.get(2))) {
+        Some(v) => out.bulk(v),
+        None => out.null(),
+    }
+    Ok(())
+}
+
+/// HMGET key field [field ...] -> array of values or nulls.
+pub fn hmget(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let h = db.hash(a.get(1))?;
+    out.array(a.len() - 2);
+    for i in 2..a.len() {
+        match h.as_ref().and_then(|h| h.get(a.get(i))) {
+            Some(v) => out.bulk(v),
+            None => out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// HGETALL key -> map of fields to values (flat array in RESP2).
+pub fn hgetall(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    match db.hash(a.get(1))? {
+        Some(h) => {
+            out.map(h.len());
+            for (f, v) in h.iter() {
+                out.bulk(f);
+                out.bulk(v);
+            }
+        }
+        None => out.map(0),
+    }
+    Ok(())
+}
+
+/// HKEYS key -> array of field names.
+pub fn hkeys(c: &mut Ctx, a: &Args) -> CmdResult {
+    list(c, a, true)
+}
+
+/// HVALS key -> array of values.
+pub fn hvals(c: &mut Ctx, a: &Args) -> CmdResult {
+    list(c, a, false)
+}
+
+fn list(c: &mut Ctx, a: &Args, keys: bool) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    match db.hash(a.get(1))? {
+        Some(h) => {
+            out.array(h.len());
+            for (f, v) in h.iter() {
+                out.bulk(if keys { f } else { v });
+            }
+        }
+        None => out.array(0),
+    }
+    Ok(())
+}
+
+/// HDEL key field [field ...] -> number removed; the key goes when the hash empties.
+pub fn hdel(c: &mut Ctx, a: &Args) -> CmdResult {
+    let mut db = c.db();
+    let mut removed = 0;
+    if let Some(h) = db.hash(a.get(1))? {
+        for i in 2..a.len() {
+            if h.remove(a.get(i)) {
+                removed += 1;
+            }
+            if h.is_empty() {
+                break;
+            }
+        }
+        db.drop_if_empty(a.get(1));
+    }
+    c.dirty(removed);
+    c.out.int(removed as i64);
+    Ok(())
+}
+
+/// HLEN key -> number of fields.
+pub fn hlen(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let n = db.hash(a.get(1))?.map_or(0, |h| h.len());
+    out.int(n as i64);
+    Ok(())
+}
+
+/// HEXISTS key field -> 1 or 0.
+pub fn hexists(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let e = db.hash(a.get(1))?.is_some_and(|h| h.contains(a.get(2)));
+    out.int(e as i64);
+    Ok(())
+}
+
+/// HSTRLEN key field -> length of the value (0 if missing).
+pub fn hstrlen(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let n = db
+        .hash(a.get(1))?
+        .and_then(|h| h.get(a.get(2)))
+        .map_or(0, |v| v.len());
+    out.int(n as i64);
+    Ok(())
+}
+
+/// HINCRBY key field increment -> the new value.
+pub fn hincrby(c: &mut Ctx, a: &Args) -> CmdResult {
+    let incr = arg_i64(a.get(3))?;
+    let lim = c.srv.config.hash_limits;
+    let mut db = c.db();
+    let h = db.hash_or_new(a.get(1))?;
+    let cur = match h.get(a.get(2)) {
+        Some(v) => parse_i64(v).ok_or(CmdError::HashNotInteger)?,
+        None => 0,
+    };
+    let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
+    let mut tmp = [0u8; 20];
+    h.insert(a.get(2), crate::resp::reply::fmt_i64(new, &mut tmp), lim);
+    c.dirty(1);
+    c.out.int(new);
+    Ok(())
+}
+
+/// HINCRBYFLOAT key field increment -> the new value as text. Computed in 80-bit extended
+/// precision and printed like Redis (`%.17Lf` without trailing zeros).
+pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
+    let incr = LongDouble::parse(a.get(3)).ok_or(CmdError::NotFloat)?;
+    if !incr.is_finite() {
+        return Err(CmdError::err("value is NaN or Infinity"));
+    }
+    let lim = c.srv.config.hash_limits;
+    let mut db = c.db();
+    db.check_hash(a.get(1))?;
+    let cur = match db.hash(a.get(1))?.and_then(|h| h.get(a.get(2))) {
+        Some(v) => LongDouble::parse(v).ok_or(CmdError::HashNotFloat)?,
+        None => LongDouble::from_i64(0),
+    };
+    let new = cur.add(incr);
+    if !new.is_finite() {
+        return Err(CmdError::NanOrInf);
+    }
+    let mut text = Vec::with_capacity(32);
+    new.format_human(&mut text);
+    db.hash_or_new(a.get(1))?.insert(a.get(2), &text, lim);
+    c.dirty(1);
+    c.out.bulk(&text);
+    Ok(())
+}
+
+/// HRANDFIELD key [count [WITHVALUES]].
+pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() == 2 {
+        let r = c.srv.rng.next_u64();
+        let (mut db, out) = c.db_out();
+        match db.hash(a.get(1))? {
+            Some(h) if !h.is_empty() => {
+                let i = ((r as u128 * h.len() as u128) >> 64) as usize;
+                out.bulk(h.get_index(i).expect("index in range").0);
+            }
+            _ => out.null(),
+        }
+        return Ok(());
+    }
+    let count = arg_i64(a.get(2))?;
+    let with_values = match a.len() {
+        3 => false,
+        4 if a.is(3, "withvalues") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    if count == i64::MIN
+        || (with_values && count < 0 && count.unsigned_abs() > (i64::MAX / 2) as u64)
+    {
+        return Err(CmdError::err("value is out of range"));
+    }
+    let resp3 = c.out.resp3;
+    let now = c.srv.now_ms;
+    let ks = &mut c.srv.ks;
+    let rng = &mut c.srv.rng;
+    let db = &mut ks.dbs[c.cl.db];
+    let out = &mut c.out;
+    let h = match db.get(a.get(1), now, &mut ks.stats) {
+        None => {
+            out.array(0);
+            return Ok(());
+        }
+        Some(e) => match &e.val {
+            crate::types::Value::Hash(h) => h,
+            _ => return Err(CmdError::WrongType),
+        },
+    };
+    let len = h.len();
+    // Emits one pick: a pair array in RESP3 WITHVALUES, otherwise flat.
+    let emit = |out: &mut crate::resp::reply::Reply, f: &[u8], v: &[u8]| {
+        if with_values && resp3 {
+            out.array(2);
+        }
+        out.bulk(f);
+        if with_values {
+            out.bulk(v);
+        }
+    };
+    let header = |out: &mut crate::resp::reply::Reply, n: usize| {
+        if with_values && !resp3 {
+            out.array(n * 2);
+        } else {
+            out.array(n);
+        }
+    };
+    if count == 0 || len == 0 {
+        out.array(0);
+    } else if count < 0 {
+        let n = count.unsigned_abs() as usize;
+        header(out, n);
+        for _ in 0..n {
+            let (f, v) = h
+                .get_index(rng.below(len as u64) as usize)
+                .expect("in range");
+            emit(out, f, v);
+        }
+    } else if count as usize >= len {
+        header(out, len);
+        for (f, v) in h.iter() {
+            emit(out, f, v);
+        }
+    } else {
+        // Distinct picks: a partial Fisher-Yates over positions.
+        let n = count as usize;
+        let mut pos: Vec<usize> = (0..len).collect();
+        header(out, n);
+        for i in 0..n {
+            let j = i + rng.below((len - i) as u64) as usize;
+            pos.swap(i, j);
+            let (f, v) = h.get_index(pos[i]).expect("in range");
+            emit(out, f, v);
+        }
+    }
+    Ok(())
+}
+
+/// Options shared by SCAN and HSCAN.
+pub struct ScanOpts<'a> {
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub type_name: Option<String>,
+    pub novalues: bool,
+}
+
+/// Parses a scan cursor (an unsigned 64-bit decimal).
+pub fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
+    std::str::from_utf8(s)
+        .ok()
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse::<u64>().ok())
+        .ok_or_else(|| CmdError::err("invalid cursor"))
+}
+
+/// Parses `[MATCH p] [COUNT n] [TYPE t] [NOVALUES]` from position `from`.
+pub fn parse_scan_opts<'a>(
+    a: &Args<'a>,
+    from: usize,
+    allow_type: bool,
+) -> Result<ScanOpts<'a>, CmdError> {
+    let mut o = ScanOpts {
+        pattern: None,
+        count: 10,
+        type_name: None,
+        novalues: false,
+    };
+    let mut i = from;
+    while i < a.len() {
+        let more = i + 1 < a.len();
+        if a.is(i, "count") && more {
+            let n = arg_i64(a.get(i + 1))?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            o.count = n as usize;
+            i += 2;
+        } else if a.is(i, "match") && more {
+            let p = a.get(i + 1);
+            o.pattern = (p != b"*").then_some(p);
+            i += 2;
+        } else if allow_type && a.is(i, "type") && more {
+            o.type_name = Some(a.text(i + 1).to_ascii_lowercase());
+            i += 2;
+        } else if !allow_type && a.is(i, "novalues") {
+            o.novalues = true;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok(o)
+}
+
+/// Walks positions of a table of `len` entries for a cursor scan: visits at most `count`
+/// positions from the cursor towards 0 and returns the next cursor (0 when done).
+/// Removal swaps the last entry into the hole, so walking from the end never skips an
+/// entry that stays for the whole scan.
+pub fn scan_positions(len: usize, cursor: u64, count: usize, mut visit: impl FnMut(usize)) -> u64 {
+    let mut p = if cursor == 0 {
+        len
+    } else {
+        (cursor.min(len as u64)) as usize
+    };
+    let mut steps = 0;
+    while p > 0 && steps < count {
+        p -= 1;
+        visit(p);
+        steps += 1;
+    }
+    p as u64
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count] [NOVALUES].
+pub fn hscan(c: &mut Ctx, a: &Args) -> CmdResult {
+    let cursor = parse_cursor(a.get(2))?;
+    let (mut db, out) = c.db_out();
+    let Some(h) = db.hash(a.get(1))? else {
+        out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
+        return Ok(());
+    };
+    let o = parse_scan_opts(a, 3, false)?;
+    let mut picked: Vec<(&[u8], &[u8])> = Vec::new();
+    let keep = |f: &[u8]| {
+        o.pattern
+            .is_none_or(|p| crate::glob::glob_match(p, f, false))
+    };
+    let next = if let crate::types::Hash::Listpack(_) = h {
+        // Compact hashes are returned whole in one call, as Redis does.
+        picked.extend(h.iter().filter(|(f, _)| keep(f)));
+        0
+    } else {
+        scan_positions(h.len(), cursor, o.count, |i| {
+            let (f, v) = h.get_index(i).expect("in range");
+            if keep(f) {
+                picked.push((f, v));
+            }
+        })
+    };
+    out.array(2);
+    out.bulk(next.to_string().as_bytes());
+    out.array(picked.len() * if o.novalues { 1 } else { 2 });
+    for (f, v) in picked {
+        out.bulk(f);
+        if !o.novalues {
+            out.bulk(v);
+        }
+    }
+    Ok(())
+}

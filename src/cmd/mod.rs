@@ -1,0 +1,1330 @@
+//! The command table and dispatch.
+//!
+//! Each command is a row: name, arity, flags, key positions and handler. Dispatch lowercases
+//! the name into a stack buffer and looks it up in a map built once at startup, so finding a
+//! command allocates nothing. The `write` flag plus the server's dirty counter tell what
+//! changed data: that drives WATCH invalidation now and the append-only file later.
+
+pub mod client;
+pub mod hash;
+pub mod keys;
+pub mod server;
+pub mod string;
+pub mod tx;
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::{Db, Entry, KsStats};
+use crate::resp::reply::Reply;
+use crate::server::Server;
+use crate::types::{Hash, Str, Value};
+
+/// Command flags (the names COMMAND INFO reports).
+pub mod flags {
+    pub const WRITE: u32 = 1;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const NOSCRIPT: u32 = 1 << 4;
+    pub const LOADING: u32 = 1 << 5;
+    pub const STALE: u32 = 1 << 6;
+    pub const FAST: u32 = 1 << 7;
+    pub const NO_AUTH: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const NO_MULTI: u32 = 1 << 10;
+    pub const ALLOW_BUSY: u32 = 1 << 11;
+
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (NOSCRIPT, "noscript"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+use flags::*;
+
+/// A command handler: reads `args` (args[0] is the name), writes one reply to `c.out`.
+pub type Handler = fn(&mut Ctx, &Args) -> CmdResult;
+
+/// One row of the command table.
+pub struct Command {
+    pub name: &'static str,
+    /// Exact argument count including the name if positive, minimum if negative.
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub handler: Handler,
+}
+
+/// The arguments of one command: byte ranges into a buffer, so nothing is copied.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    pub buf: &'a [u8],
+    pub ranges: &'a [(u32, u32)],
+}
+
+impl<'a> Args<'a> {
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Argument `i` (panics if out of range: arity checks run first).
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        let (a, b) = self.ranges[i];
+        &self.buf[a as usize..b as usize]
+    }
+
+    /// True if argument `i` equals `word` ignoring ASCII case.
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Argument `i` as a lossy UTF-8 string (for error texts).
+    pub fn text(&self, i: usize) -> String {
+        String::from_utf8_lossy(self.get(i)).into_owned()
+    }
+}
+
+/// Everything a handler may touch: the server, the calling client, and its output.
+pub struct Ctx<'a> {
+    pub srv: &'a mut Server,
+    pub cl: &'a mut crate::conn::ClientState,
+    pub out: Reply<'a>,
+    /// The caller's slot in the connection table.
+    pub slot: usize,
+    /// The command's table row.
+    pub cmd: &'static Command,
+}
+
+/// A database plus the clock and counters its lookups need.
+pub struct DbView<'a> {
+    pub db: &'a mut Db,
+    pub now: i64,
+    pub st: &'a mut KsStats,
+}
+
+impl<'a> Ctx<'a> {
+    /// Splits the context into the selected database and the reply encoder.
+    pub fn db_out(&mut self) -> (DbView<'_>, &mut Reply<'a>) {
+        let now = self.srv.now_ms;
+        let ks = &mut self.srv.ks;
+        (
+            DbView {
+                db: &mut ks.dbs[self.cl.db],
+                now,
+                st: &mut ks.stats,
+            },
+            &mut self.out,
+        )
+    }
+
+    /// The selected database alone.
+    pub fn db(&mut self) -> DbView<'_> {
+        self.db_out().0
+    }
+
+    /// Records that the command changed `n` things (Redis's `server.dirty`).
+    pub fn dirty(&mut self, n: u64) {
+        self.srv.dirty += n;
+    }
+}
+
+impl DbView<'_> {
+    pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.db.get(key, self.now, self.st)
+    }
+
+    /// A read lookup that counts keyspace hits and misses for INFO.
+    pub fn get_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let r = self.db.get(key, self.now, self.st);
+        if r.is_some() {
+            self.st.hits += 1;
+        } else {
+            self.st.misses += 1;
+        }
+        r
+    }
+
+    /// The hash at `key` for reading; WRONGTYPE if it holds something else.
+    pub fn hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
+        match self.get_read(key) {
+            None => Ok(None),
+            Some(Entry {
+                val: Value::Hash(h),
+                ..
+            }) => Ok(Some(h)),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+
+    /// The hash at `key` for writing, created empty if missing.
+    pub fn hash_or_new(&mut self, key: &[u8]) -> Result<&mut Hash, CmdError> {
+        if self.get(key).is_none() {
+            self.db.set(key, Value::Hash(Hash::new()), 0);
+        }
+        match self.db.get(key, self.now, self.st) {
+            Some(Entry {
+                val: Value::Hash(h),
+                ..
+            }) => Ok(h),
+            _ => Err(CmdError::WrongType),
+        }
+    }
+
+    /// Checks that `key` is a hash or missing, without creating it.
+    pub fn check_hash(&mut self, key: &[u8]) -> CmdResult {
+        match self.get(key) {
+            Some(Entry {
+                val: Value::Str(_), ..
+            }) => Err(CmdError::WrongType),
+            _ => Ok(()),
+        }
+    }
+
+    /// Removes `key` if it is an empty hash (the last field was deleted).
+    pub fn drop_if_empty(&mut self, key: &[u8]) {
+        if let Some(Entry {
+            val: Value::Hash(h),
+            ..
+        }) = self.get(key)
+            && h.is_empty()
+        {
+            self.db.remove(key);
+        }
+    }
+
+    /// The string at `key` for reading; WRONGTYPE if it holds something else.
+    pub fn string(&mut self, key: &[u8]) -> Result<Option<&mut Str>, CmdError> {
+        match self.get_read(key) {
+            None => Ok(None),
+            Some(Entry {
+                val: Value::Str(s), ..
+            }) => Ok(Some(s)),
+            Some(_) => Err(CmdError::WrongType),
+        }
+    }
+}
+
+macro_rules! cmd {
+    ($name:expr, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $group:expr, $summary:expr, $handler:path) => {
+        Command {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: $group,
+            summary: $summary,
+            handler: $handler,
+        }
+    };
+}
+
+const W: u32 = WRITE;
+const R: u32 = READONLY;
+const F: u32 = FAST;
+const D: u32 = DENYOOM;
+const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
+
+/// The command table. Summaries are ferrokv's own short descriptions.
+pub static COMMANDS: &[Command] = &[
+    // Hashes.
+    cmd!(
+        "hset",
+        -4,
+        W | D | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets fields of a hash, creating it if needed.",
+        hash::hset
+    ),
+    cmd!(
+        "hsetnx",
+        4,
+        W | D | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets a hash field only if it does not exist.",
+        hash::hsetnx
+    ),
+    cmd!(
+        "hmset",
+        -4,
+        W | D | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets fields of a hash (replies OK).",
+        hash::hmset
+    ),
+    cmd!(
+        "hget",
+        3,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the value of a hash field.",
+        hash::hget
+    ),
+    cmd!(
+        "hmget",
+        -3,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the values of several hash fields.",
+        hash::hmget
+    ),
+    cmd!(
+        "hgetall",
+        2,
+        R,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns all fields and values of a hash.",
+        hash::hgetall
+    ),
+    cmd!(
+        "hdel",
+        -3,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Deletes fields from a hash.",
+        hash::hdel
+    ),
+    cmd!(
+        "hlen",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the number of fields in a hash.",
+        hash::hlen
+    ),
+    cmd!(
+        "hexists",
+        3,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Tells whether a hash field exists.",
+        hash::hexists
+    ),
+    cmd!(
+        "hkeys",
+        2,
+        R,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns all field names of a hash.",
+        hash::hkeys
+    ),
+    cmd!(
+        "hvals",
+        2,
+        R,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns all values of a hash.",
+        hash::hvals
+    ),
+    cmd!(
+        "hstrlen",
+        3,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the length of a hash field's value.",
+        hash::hstrlen
+    ),
+    cmd!(
+        "hincrby",
+        4,
+        W | D | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Adds an integer to a hash field.",
+        hash::hincrby
+    ),
+    cmd!(
+        "hincrbyfloat",
+        4,
+        W | D | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Adds a float to a hash field.",
+        hash::hincrbyfloat
+    ),
+    cmd!(
+        "hrandfield",
+        -2,
+        R,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns random fields of a hash.",
+        hash::hrandfield
+    ),
+    cmd!(
+        "hscan",
+        -3,
+        R,
+        1,
+        1,
+        1,
+        "hash",
+        "Iterates over the fields of a hash.",
+        hash::hscan
+    ),
+    // Strings.
+    cmd!(
+        "set",
+        -3,
+        W | D,
+        1,
+        1,
+        1,
+        "string",
+        "Sets a string value, with expiry and conditions.",
+        string::set
+    ),
+    cmd!(
+        "get",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "string",
+        "Returns a string value.",
+        string::get
+    ),
+    cmd!(
+        "getset",
+        3,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Sets a string and returns the old value.",
+        string::getset
+    ),
+    cmd!(
+        "getdel",
+        2,
+        W | F,
+        1,
+        1,
+        1,
+        "string",
+        "Returns a string and deletes the key.",
+        string::getdel
+    ),
+    cmd!(
+        "getex",
+        -2,
+        W | F,
+        1,
+        1,
+        1,
+        "string",
+        "Returns a string and changes its expiry.",
+        string::getex
+    ),
+    cmd!(
+        "setnx",
+        3,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Sets a string only if the key is missing.",
+        string::setnx
+    ),
+    cmd!(
+        "setex",
+        4,
+        W | D,
+        1,
+        1,
+        1,
+        "string",
+        "Sets a string with an expiry in seconds.",
+        string::setex
+    ),
+    cmd!(
+        "psetex",
+        4,
+        W | D,
+        1,
+        1,
+        1,
+        "string",
+        "Sets a string with an expiry in milliseconds.",
+        string::psetex
+    ),
+    cmd!(
+        "mset",
+        -3,
+        W | D,
+        1,
+        -1,
+        2,
+        "string",
+        "Sets several strings.",
+        string::mset
+    ),
+    cmd!(
+        "msetnx",
+        -3,
+        W | D,
+        1,
+        -1,
+        2,
+        "string",
+        "Sets several strings only if none exists.",
+        string::msetnx
+    ),
+    cmd!(
+        "mget",
+        -2,
+        R | F,
+        1,
+        -1,
+        1,
+        "string",
+        "Returns several string values.",
+        string::mget
+    ),
+    cmd!(
+        "incr",
+        2,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Adds one to an integer string.",
+        string::incr
+    ),
+    cmd!(
+        "decr",
+        2,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Subtracts one from an integer string.",
+        string::decr
+    ),
+    cmd!(
+        "incrby",
+        3,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Adds an integer to an integer string.",
+        string::incrby
+    ),
+    cmd!(
+        "decrby",
+        3,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Subtracts an integer from an integer string.",
+        string::decrby
+    ),
+    cmd!(
+        "incrbyfloat",
+        3,
+        W | D | F,
+        1,
+        1,
+        1,
+        "string",
+        "Adds a float to a numeric string.",
+        string::incrbyfloat
+    ),
+    cmd!(
+        "append",
+        3,
+        W | D,
+        1,
+        1,
+        1,
+        "string",
+        "Appends bytes to a string.",
+        string::append
+    ),
+    cmd!(
+        "strlen",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "string",
+        "Returns the length of a string.",
+        string::strlen
+    ),
+    cmd!(
+        "getrange",
+        4,
+        R,
+        1,
+        1,
+        1,
+        "string",
+        "Returns a substring.",
+        string::getrange
+    ),
+    cmd!(
+        "substr",
+        4,
+        R,
+        1,
+        1,
+        1,
+        "string",
+        "Returns a substring (old name of GETRANGE).",
+        string::getrange
+    ),
+    cmd!(
+        "setrange",
+        4,
+        W | D,
+        1,
+        1,
+        1,
+        "string",
+        "Overwrites part of a string.",
+        string::setrange
+    ),
+    // Keys.
+    cmd!(
+        "del",
+        -2,
+        W,
+        1,
+        -1,
+        1,
+        "generic",
+        "Deletes keys.",
+        keys::del
+    ),
+    cmd!(
+        "unlink",
+        -2,
+        W | F,
+        1,
+        -1,
+        1,
+        "generic",
+        "Deletes keys.",
+        keys::del
+    ),
+    cmd!(
+        "exists",
+        -2,
+        R | F,
+        1,
+        -1,
+        1,
+        "generic",
+        "Counts how many of the keys exist.",
+        keys::exists
+    ),
+    cmd!(
+        "touch",
+        -2,
+        R | F,
+        1,
+        -1,
+        1,
+        "generic",
+        "Counts existing keys (and marks them used).",
+        keys::exists
+    ),
+    cmd!(
+        "type",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Returns the type of a key's value.",
+        keys::type_
+    ),
+    cmd!(
+        "keys",
+        2,
+        R,
+        0,
+        0,
+        0,
+        "generic",
+        "Returns keys matching a pattern.",
+        keys::keys
+    ),
+    cmd!(
+        "scan",
+        -2,
+        R,
+        0,
+        0,
+        0,
+        "generic",
+        "Iterates over keys.",
+        keys::scan
+    ),
+    cmd!(
+        "randomkey",
+        1,
+        R,
+        0,
+        0,
+        0,
+        "generic",
+        "Returns a random key.",
+        keys::randomkey
+    ),
+    cmd!(
+        "rename",
+        3,
+        W,
+        1,
+        2,
+        1,
+        "generic",
+        "Renames a key.",
+        keys::rename
+    ),
+    cmd!(
+        "renamenx",
+        3,
+        W | F,
+        1,
+        2,
+        1,
+        "generic",
+        "Renames a key if the new name is free.",
+        keys::renamenx
+    ),
+    cmd!(
+        "copy",
+        -3,
+        W | D,
+        1,
+        2,
+        1,
+        "generic",
+        "Copies a key's value to another key.",
+        keys::copy
+    ),
+    cmd!(
+        "move",
+        3,
+        W | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Moves a key to another database.",
+        keys::move_
+    ),
+    cmd!(
+        "expire",
+        -3,
+        W | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Sets a key's time to live in seconds.",
+        keys::expire
+    ),
+    cmd!(
+        "pexpire",
+        -3,
+        W | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Sets a key's time to live in milliseconds.",
+        keys::pexpire
+    ),
+    cmd!(
+        "expireat",
+        -3,
+        W | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Sets a key's expiry as a Unix time in seconds.",
+        keys::expireat
+    ),
+    cmd!(
+        "pexpireat",
+        -3,
+        W | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Sets a key's expiry as a Unix time in milliseconds.",
+        keys::pexpireat
+    ),
+    cmd!(
+        "ttl",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Returns a key's time to live in seconds.",
+        keys::ttl
+    ),
+    cmd!(
+        "pttl",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Returns a key's time to live in milliseconds.",
+        keys::pttl
+    ),
+    cmd!(
+        "expiretime",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Returns a key's expiry as a Unix time in seconds.",
+        keys::expiretime
+    ),
+    cmd!(
+        "pexpiretime",
+        2,
+        R | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Returns a key's expiry as a Unix time in milliseconds.",
+        keys::pexpiretime
+    ),
+    cmd!(
+        "persist",
+        2,
+        W | F,
+        1,
+        1,
+        1,
+        "generic",
+        "Removes a key's expiry.",
+        keys::persist
+    ),
+    cmd!(
+        "object",
+        -2,
+        R,
+        0,
+        0,
+        0,
+        "generic",
+        "Inspects a key's internals (OBJECT ENCODING).",
+        keys::object
+    ),
+    cmd!(
+        "memory",
+        -2,
+        R,
+        0,
+        0,
+        0,
+        "server",
+        "Reports memory use (MEMORY USAGE).",
+        keys::memory
+    ),
+    cmd!(
+        "dbsize",
+        1,
+        R | F,
+        0,
+        0,
+        0,
+        "server",
+        "Returns the number of keys in the database.",
+        keys::dbsize
+    ),
+    cmd!(
+        "flushdb",
+        -1,
+        W,
+        0,
+        0,
+        0,
+        "server",
+        "Deletes every key of the database.",
+        keys::flushdb
+    ),
+    cmd!(
+        "flushall",
+        -1,
+        W,
+        0,
+        0,
+        0,
+        "server",
+        "Deletes every key of every database.",
+        keys::flushall
+    ),
+    cmd!(
+        "select",
+        2,
+        CONN,
+        0,
+        0,
+        0,
+        "connection",
+        "Selects the database.",
+        keys::select
+    ),
+    cmd!(
+        "swapdb",
+        3,
+        W | F,
+        0,
+        0,
+        0,
+        "server",
+        "Swaps two databases.",
+        keys::swapdb
+    ),
+    // Transactions.
+    cmd!(
+        "multi",
+        1,
+        CONN | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "transactions",
+        "Starts a transaction.",
+        tx::multi
+    ),
+    cmd!(
+        "exec",
+        1,
+        NOSCRIPT | LOADING | STALE | SKIP_MONITOR,
+        0,
+        0,
+        0,
+        "transactions",
+        "Runs the queued commands.",
+        tx::exec
+    ),
+    cmd!(
+        "discard",
+        1,
+        CONN | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "transactions",
+        "Drops the queued commands.",
+        tx::discard
+    ),
+    cmd!(
+        "watch",
+        -2,
+        CONN | ALLOW_BUSY,
+        1,
+        -1,
+        1,
+        "transactions",
+        "Watches keys for a transaction.",
+        tx::watch
+    ),
+    cmd!(
+        "unwatch",
+        1,
+        CONN | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "transactions",
+        "Forgets watched keys.",
+        tx::unwatch
+    ),
+    // Connection and server.
+    cmd!(
+        "ping",
+        -1,
+        F,
+        0,
+        0,
+        0,
+        "connection",
+        "Answers PONG.",
+        server::ping
+    ),
+    cmd!(
+        "echo",
+        2,
+        F,
+        0,
+        0,
+        0,
+        "connection",
+        "Returns its argument.",
+        server::echo
+    ),
+    cmd!(
+        "quit",
+        -1,
+        CONN | NO_AUTH | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        "Closes the connection.",
+        server::quit
+    ),
+    cmd!(
+        "reset",
+        1,
+        CONN | NO_AUTH | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        "Resets the connection state.",
+        server::reset
+    ),
+    cmd!(
+        "hello",
+        -1,
+        CONN | NO_AUTH | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        "Handshake: protocol version, auth, name.",
+        server::hello
+    ),
+    cmd!(
+        "auth",
+        -2,
+        CONN | NO_AUTH | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "connection",
+        "Authenticates the connection.",
+        server::auth
+    ),
+    cmd!(
+        "client",
+        -2,
+        NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "connection",
+        "Client connection commands.",
+        client::client
+    ),
+    cmd!(
+        "info",
+        -1,
+        LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "Returns server information.",
+        server::info
+    ),
+    cmd!(
+        "config",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "Reads and changes the configuration.",
+        server::config
+    ),
+    cmd!(
+        "command",
+        -1,
+        LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "Describes the commands.",
+        server::command
+    ),
+    cmd!(
+        "time",
+        1,
+        LOADING | STALE | F,
+        0,
+        0,
+        0,
+        "server",
+        "Returns the server time.",
+        server::time
+    ),
+    cmd!(
+        "lastsave",
+        1,
+        LOADING | STALE | F,
+        0,
+        0,
+        0,
+        "server",
+        "Returns the time of the last save.",
+        server::lastsave
+    ),
+    cmd!(
+        "shutdown",
+        -1,
+        ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY,
+        0,
+        0,
+        0,
+        "server",
+        "Stops the server.",
+        server::shutdown
+    ),
+    cmd!(
+        "monitor",
+        1,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "Streams every command the server runs.",
+        server::monitor
+    ),
+    cmd!(
+        "script",
+        -2,
+        NOSCRIPT,
+        0,
+        0,
+        0,
+        "scripting",
+        "Script cache commands (nothing is cached).",
+        server::script
+    ),
+    cmd!(
+        "function",
+        -2,
+        NOSCRIPT,
+        0,
+        0,
+        0,
+        "scripting",
+        "Function library commands (none exist).",
+        server::function
+    ),
+    cmd!(
+        "eval",
+        -3,
+        NOSCRIPT,
+        0,
+        0,
+        0,
+        "scripting",
+        "Runs a Lua script (not supported).",
+        server::eval
+    ),
+    cmd!(
+        "evalsha",
+        -3,
+        NOSCRIPT,
+        0,
+        0,
+        0,
+        "scripting",
+        "Runs a cached Lua script (not supported).",
+        server::eval
+    ),
+    cmd!(
+        "fcall",
+        -3,
+        NOSCRIPT,
+        0,
+        0,
+        0,
+        "scripting",
+        "Calls a function (not supported).",
+        server::eval
+    ),
+];
+
+/// Longest command name; longer names are unknown without a lookup.
+const MAX_NAME: usize = 32;
+
+fn table() -> &'static HashMap<&'static [u8], &'static Command> {
+    static T: OnceLock<HashMap<&'static [u8], &'static Command>> = OnceLock::new();
+    T.get_or_init(|| COMMANDS.iter().map(|c| (c.name.as_bytes(), c)).collect())
+}
+
+/// Finds a command by name, ignoring case, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    let mut buf = [0u8; MAX_NAME];
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    table().get(&buf[..name.len()]).copied()
+}
+
+/// Index of a command in `COMMANDS` (for per-command statistics).
+pub fn index_of(cmd: &'static Command) -> usize {
+    (cmd as *const Command as usize - COMMANDS.as_ptr() as usize) / std::mem::size_of::<Command>()
+}
+
+/// True if `n` arguments (name included) satisfy `arity`.
+pub fn arity_ok(arity: i32, n: usize) -> bool {
+    if arity >= 0 {
+        n == arity as usize
+    } else {
+        n >= (-arity) as usize
+    }
+}
+
+/// Redis's reply to an unknown command, listing the first arguments (up to ~128 chars).
+pub fn unknown_command_error(args: &Args) -> CmdError {
+    let mut listed = String::new();
+    for i in 1..args.len() {
+        if listed.len() >= 128 {
+            break;
+        }
+        let a = args.text(i);
+        let room = 128 - listed.len();
+        let cut: String = a.chars().take(room).collect();
+        listed.push_str(&format!("'{cut}' "));
+    }
+    let name: String = args.text(0).chars().take(128).collect();
+    CmdError::Custom(format!(
+        "ERR unknown command '{name}', with args beginning with: {listed}"
+    ))
+}
+
+/// Error for an unknown subcommand (`OBJECT FOO`).
+pub fn unknown_subcommand(args: &Args, container: &str) -> CmdError {
+    CmdError::Custom(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        args.text(1).chars().take(128).collect::<String>(),
+        container
+    ))
+}
+
+/// Checks a subcommand's arity, with Redis's `'container|sub'` error name.
+pub fn sub_arity(args: &Args, arity: i32) -> CmdResult {
+    if arity_ok(arity, args.len()) {
+        Ok(())
+    } else {
+        Err(CmdError::Arity(format!(
+            "{}|{}",
+            args.text(0).to_ascii_lowercase(),
+            args.text(1).to_ascii_lowercase()
+        )))
+    }
+}
+
+/// Appends the keys of `cmd` in `args` (from its key positions) to `out`.
+pub fn command_keys<'a>(cmd: &Command, args: &Args<'a>, out: &mut Vec<&'a [u8]>) {
+    if cmd.first_key <= 0 {
+        return;
+    }
+    let last = if cmd.last_key < 0 {
+        args.len() as i32 + cmd.last_key
+    } else {
+        cmd.last_key
+    };
+    let mut i = cmd.first_key;
+    while i <= last && (i as usize) < args.len() {
+        out.push(args.get(i as usize));
+        i += cmd.step.max(1);
+    }
+}

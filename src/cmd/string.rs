@@ -1,0 +1,465 @@
+//! String commands: SET (EX PX EXAT PXAT NX XX KEEPTTL GET) and its relatives, counters,
+//! and range edits. Option parsing follows Redis's `parseExtendedStringArgumentsOrReply`, so
+//! conflicting or repeated options fail the same way.
+
+use super::{Args, Ctx, DbView};
+use crate::error::{CmdError, CmdResult};
+use crate::keyspace::Entry;
+use crate::ldouble::LongDouble;
+use crate::num::{arg_i64, parse_i64};
+use crate::types::{Str, Value};
+
+/// Which command the extended options belong to (SET allows NX/XX/GET/KEEPTTL, GETEX PERSIST).
+#[derive(PartialEq, Clone, Copy)]
+enum Kind {
+    Set,
+    Getex,
+}
+
+#[derive(Default)]
+struct SetOpts<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    /// (value text, milliseconds unit, absolute)
+    expire: Option<(&'a [u8], bool, bool)>,
+}
+
+fn parse_opts<'a>(a: &Args<'a>, from: usize, kind: Kind) -> Result<SetOpts<'a>, CmdError> {
+    let mut o = SetOpts::default();
+    let mut i = from;
+    while i < a.len() {
+        let w = a.get(i);
+        let next = (i + 1 < a.len()).then(|| a.get(i + 1));
+        let has_exp = o.expire.is_some();
+        if w.eq_ignore_ascii_case(b"nx") && !o.xx && kind == Kind::Set {
+            o.nx = true;
+        } else if w.eq_ignore_ascii_case(b"xx") && !o.nx && kind == Kind::Set {
+            o.xx = true;
+        } else if w.eq_ignore_ascii_case(b"get") && kind == Kind::Set {
+            o.get = true;
+        } else if w.eq_ignore_ascii_case(b"keepttl") && !o.persist && !has_exp && kind == Kind::Set
+        {
+            o.keepttl = true;
+        } else if w.eq_ignore_ascii_case(b"persist")
+            && kind == Kind::Getex
+            && !has_exp
+            && !o.keepttl
+        {
+            o.persist = true;
+        } else if let Some(v) = next
+            && !o.keepttl
+            && !o.persist
+            && !has_exp
+            && let Some((ms, abs)) = expire_word(w)
+        {
+            o.expire = Some((v, ms, abs));
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn expire_word(w: &[u8]) -> Option<(bool, bool)> {
+    if w.eq_ignore_ascii_case(b"ex") {
+        Some((false, false))
+    } else if w.eq_ignore_ascii_case(b"px") {
+        Some((true, false))
+    } else if w.eq_ignore_ascii_case(b"exat") {
+        Some((false, true))
+    } else if w.eq_ignore_ascii_case(b"pxat") {
+        Some((true, true))
+    } else {
+        None
+    }
+}
+
+/// Converts an expire argument to an absolute Unix time in ms, with Redis's checks.
+pub fn expire_at_ms(v: &[u8], ms: bool, abs: bool, now: i64, cmd: &str) -> Result<i64, CmdError> {
+    let n = arg_i64(v)?;
+    let bad = || CmdError::InvalidExpire(cmd.to_string());
+    if n <= 0 || (!ms && n > i64::MAX / 1000) {
+        return Err(bad());
+    }
+    let n = if ms { n } else { n * 1000 };
+    let at = if abs {
+        n
+    } else {
+        n.checked_add(now).ok_or_else(bad)?
+    };
+    if at <= 0 {
+        return Err(bad());
+    }
+    Ok(at)
+}
+
+fn kind_is_string(db: &mut DbView, key: &[u8]) -> Result<bool, CmdError> {
+    match db.get(key) {
+        None => Ok(false),
+        Some(Entry {
+            val: Value::Str(_), ..
+        }) => Ok(true),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL].
+pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
+    let o = parse_opts(a, 3, Kind::Set)?;
+    let now = c.srv.now_ms;
+    let exp = match o.expire {
+        Some((v, ms, abs)) => expire_at_ms(v, ms, abs, now, "set")?,
+        None => 0,
+    };
+    let (mut db, out) = c.db_out();
+    let key = a.get(1);
+    if o.get {
+        match db.string(key)? {
+            Some(s) => out.bulk(&s.bytes),
+            None => out.null(),
+        }
+    }
+    let found = db.get(key).is_some();
+    if (o.nx && found) || (o.xx && !found) {
+        if !o.get {
+            out.null();
+        }
+        return Ok(());
+    }
+    let val = Value::Str(Str::new(a.get(2).to_vec()));
+    if o.keepttl {
+        db.db.set_keep_ttl(key, val);
+    } else {
+        db.db.set(key, val, exp);
+    }
+    if !o.get {
+        out.ok();
+    }
+    c.dirty(1);
+    Ok(())
+}
+
+/// GET key.
+pub fn get(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    match db.string(a.get(1))? {
+        Some(s) => out.bulk(&s.bytes),
+        None => out.null(),
+    }
+    Ok(())
+}
+
+/// GETSET key value: sets and returns the old value; the expiry is cleared.
+pub fn getset(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    match db.string(a.get(1))? {
+        Some(s) => out.bulk(&s.bytes),
+        None => out.null(),
+    }
+    db.db
+        .set(a.get(1), Value::Str(Str::new(a.get(2).to_vec())), 0);
+    c.dirty(1);
+    Ok(())
+}
+
+/// GETDEL key.
+pub fn getdel(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    match db.string(a.get(1))? {
+        Some(s) => {
+            out.bulk(&s.bytes);
+            db.db.remove(a.get(1));
+            c.dirty(1);
+        }
+        None => out.null(),
+    }
+    Ok(())
+}
+
+/// GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST].
+pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
+    let o = parse_opts(a, 2, Kind::Getex)?;
+    let now = c.srv.now_ms;
+    let (mut db, out) = c.db_out();
+    let key = a.get(1);
+    if !kind_is_string(&mut db, key)? {
+        db.st.misses += 1;
+        out.null();
+        return Ok(());
+    }
+    let exp = match o.expire {
+        Some((v, ms, abs)) => Some(expire_at_ms(v, ms, abs, now, "getex")?),
+        None => None,
+    };
+    if let Some(s) = db.string(key)? {
+        out.bulk(&s.bytes);
+    }
+    if let Some(at) = exp {
+        if at <= now {
+            db.db.remove(key);
+        } else {
+            db.db.set_expire(key, at);
+        }
+        c.dirty(1);
+    } else if o.persist && db.get(key).is_some_and(|e| e.exp != 0) {
+        db.db.set_expire(key, 0);
+        c.dirty(1);
+    }
+    Ok(())
+}
+
+/// SETNX key value -> 1 if set.
+pub fn setnx(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    if db.get(a.get(1)).is_some() {
+        out.int(0);
+        return Ok(());
+    }
+    db.db
+        .set(a.get(1), Value::Str(Str::new(a.get(2).to_vec())), 0);
+    out.int(1);
+    c.dirty(1);
+    Ok(())
+}
+
+fn set_with_ttl(c: &mut Ctx, a: &Args, ms: bool, name: &str) -> CmdResult {
+    let now = c.srv.now_ms;
+    let at = expire_at_ms(a.get(2), ms, false, now, name)?;
+    let (db, out) = c.db_out();
+    db.db
+        .set(a.get(1), Value::Str(Str::new(a.get(3).to_vec())), at);
+    out.ok();
+    c.dirty(1);
+    Ok(())
+}
+
+/// SETEX key seconds value.
+pub fn setex(c: &mut Ctx, a: &Args) -> CmdResult {
+    set_with_ttl(c, a, false, "setex")
+}
+
+/// PSETEX key milliseconds value.
+pub fn psetex(c: &mut Ctx, a: &Args) -> CmdResult {
+    set_with_ttl(c, a, true, "psetex")
+}
+
+/// MSET key value [key value ...].
+pub fn mset(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
+    }
+    let mut db = c.db();
+    for i in (1..a.len()).step_by(2) {
+        db.db
+            .set(a.get(i), Value::Str(Str::new(a.get(i + 1).to_vec())), 0);
+    }
+    c.dirty(a.len() as u64 / 2);
+    c.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...] -> 1 if all were set, 0 if any key existed.
+pub fn msetnx(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() % 2 == 0 {
+        return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
+    }
+    let (mut db, out) = c.db_out();
+    if (1..a.len()).step_by(2).any(|i| db.get(a.get(i)).is_some()) {
+        out.int(0);
+        return Ok(());
+    }
+    for i in (1..a.len()).step_by(2) {
+        db.db
+            .set(a.get(i), Value::Str(Str::new(a.get(i + 1).to_vec())), 0);
+    }
+    out.int(1);
+    c.dirty(a.len() as u64 / 2);
+    Ok(())
+}
+
+/// MGET key [key ...]: values, null for missing keys and non-strings.
+pub fn mget(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    out.array(a.len() - 1);
+    for i in 1..a.len() {
+        match db.get_read(a.get(i)) {
+            Some(Entry {
+                val: Value::Str(s), ..
+            }) => out.bulk(&s.bytes),
+            _ => out.null(),
+        }
+    }
+    Ok(())
+}
+
+fn incr_by(c: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let cur = match db.string(key)? {
+        Some(s) => parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?,
+        None => 0,
+    };
+    let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
+    db.db.set_keep_ttl(key, Value::Str(Str::from_i64(new)));
+    out.int(new);
+    c.dirty(1);
+    Ok(())
+}
+
+/// INCR key.
+pub fn incr(c: &mut Ctx, a: &Args) -> CmdResult {
+    incr_by(c, a.get(1), 1)
+}
+
+/// DECR key.
+pub fn decr(c: &mut Ctx, a: &Args) -> CmdResult {
+    incr_by(c, a.get(1), -1)
+}
+
+/// INCRBY key increment.
+pub fn incrby(c: &mut Ctx, a: &Args) -> CmdResult {
+    let by = arg_i64(a.get(2))?;
+    incr_by(c, a.get(1), by)
+}
+
+/// DECRBY key decrement.
+pub fn decrby(c: &mut Ctx, a: &Args) -> CmdResult {
+    let by = arg_i64(a.get(2))?;
+    if by == i64::MIN {
+        return Err(CmdError::err("decrement would overflow"));
+    }
+    incr_by(c, a.get(1), -by)
+}
+
+/// INCRBYFLOAT key increment: 80-bit arithmetic, printed like Redis.
+pub fn incrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let key = a.get(1);
+    let cur = match db.string(key)? {
+        Some(s) => LongDouble::parse(&s.bytes).ok_or(CmdError::NotFloat)?,
+        None => LongDouble::from_i64(0),
+    };
+    let incr = LongDouble::parse(a.get(2)).ok_or(CmdError::NotFloat)?;
+    let new = cur.add(incr);
+    if !new.is_finite() {
+        return Err(CmdError::NanOrInf);
+    }
+    let mut text = Vec::with_capacity(32);
+    new.format_human(&mut text);
+    out.bulk(&text);
+    db.db.set_keep_ttl(key, Value::Str(Str::new_plain(text)));
+    c.dirty(1);
+    Ok(())
+}
+
+fn check_len(c: &Ctx, total: usize) -> CmdResult {
+    if total > c.srv.config.proto_max_bulk_len {
+        return Err(CmdError::err(
+            "string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
+    }
+    Ok(())
+}
+
+/// APPEND key value -> new length.
+pub fn append(c: &mut Ctx, a: &Args) -> CmdResult {
+    let cur_len = {
+        let mut db = c.db();
+        db.string(a.get(1))?.map(|s| s.bytes.len())
+    };
+    let key = a.get(1);
+    match cur_len {
+        None => {
+            let mut db = c.db();
+            db.db.set(key, Value::Str(Str::new(a.get(2).to_vec())), 0);
+            c.out.int(a.get(2).len() as i64);
+        }
+        Some(len) => {
+            check_len(c, len + a.get(2).len())?;
+            let mut db = c.db();
+            let s = db.string(key)?.expect("checked above");
+            s.bytes.extend_from_slice(a.get(2));
+            s.enc = crate::types::string::StrEnc::Raw;
+            let n = s.bytes.len();
+            c.out.int(n as i64);
+        }
+    }
+    c.dirty(1);
+    Ok(())
+}
+
+/// STRLEN key.
+pub fn strlen(c: &mut Ctx, a: &Args) -> CmdResult {
+    let (mut db, out) = c.db_out();
+    let n = db.string(a.get(1))?.map_or(0, |s| s.bytes.len());
+    out.int(n as i64);
+    Ok(())
+}
+
+/// GETRANGE key start end (inclusive, negative from the end).
+pub fn getrange(c: &mut Ctx, a: &Args) -> CmdResult {
+    let mut start = arg_i64(a.get(2))?;
+    let mut end = arg_i64(a.get(3))?;
+    let (mut db, out) = c.db_out();
+    let Some(s) = db.string(a.get(1))? else {
+        out.bulk(b"");
+        return Ok(());
+    };
+    let len = s.bytes.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        out.bulk(b"");
+        return Ok(());
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        out.bulk(b"");
+    } else {
+        out.bulk(&s.bytes[start as usize..=end as usize]);
+    }
+    Ok(())
+}
+
+/// SETRANGE key offset value -> new length; pads with zero bytes.
+pub fn setrange(c: &mut Ctx, a: &Args) -> CmdResult {
+    let offset = arg_i64(a.get(2))?;
+    if offset < 0 {
+        return Err(CmdError::err("offset is out of range"));
+    }
+    let offset = offset as usize;
+    let value = a.get(3);
+    let key = a.get(1);
+    let existing = c.db().string(key)?.map(|s| s.bytes.len());
+    if value.is_empty() {
+        c.out.int(existing.unwrap_or(0) as i64);
+        return Ok(());
+    }
+    check_len(c, offset.saturating_add(value.len()))?;
+    let mut db = c.db();
+    if existing.is_none() {
+        db.db.set(key, Value::Str(Str::new_raw(Vec::new())), 0);
+    }
+    let s = db.string(key)?.expect("exists now");
+    if s.bytes.len() < offset + value.len() {
+        s.bytes.resize(offset + value.len(), 0);
+    }
+    s.bytes[offset..offset + value.len()].copy_from_slice(value);
+    s.enc = crate::types::string::StrEnc::Raw;
+    let n = s.bytes.len();
+    c.out.int(n as i64);
+    c.dirty(1);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Shared error types. A command handler returns `Result<(), CmdError>`; the dispatcher turns
+//! the error into the exact reply text Redis 7 sends, so a handler never formats error text
+//! itself and two handlers can never disagree on the wording of the same failure.
+
+use std::fmt;
+
+/// An error reply to a command. `Display` gives the text after the `-` of the RESP error.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CmdError {
+    /// `-WRONGTYPE ...`
+    WrongType,
+    /// `-ERR wrong number of arguments for '<name>' command`
+    Arity(String),
+    /// `-ERR syntax error`
+    Syntax,
+    /// `-ERR value is not an integer or out of range`
+    NotInteger,
+    /// `-ERR value is not a valid float`
+    NotFloat,
+    /// `-ERR hash value is not an integer`
+    HashNotInteger,
+    /// `-ERR hash value is not a float`
+    HashNotFloat,
+    /// `-ERR increment or decrement would overflow`
+    Overflow,
+    /// `-ERR increment would produce NaN or Infinity`
+    NanOrInf,
+    /// `-ERR no such key`
+    NoSuchKey,
+    /// `-ERR DB index is out of range`
+    DbIndex,
+    /// `-ERR invalid expire time in '<cmd>' command`
+    InvalidExpire(String),
+    /// `-ERR value is out of range, must be positive`
+    NotPositive,
+    /// Any other error; the string is the full text after `-` (it carries its own prefix).
+    Custom(String),
+}
+
+impl CmdError {
+    /// An `ERR`-prefixed error with free text.
+    pub fn err(msg: impl AsRef<str>) -> CmdError {
+        CmdError::Custom(format!("ERR {}", msg.as_ref()))
+    }
+}
+
+impl fmt::Display for CmdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CmdError::WrongType => {
+                f.write_str("WRONGTYPE Operation against a key holding the wrong kind of value")
+            }
+            CmdError::Arity(name) => {
+                write!(f, "ERR wrong number of arguments for '{name}' command")
+            }
+            CmdError::Syntax => f.write_str("ERR syntax error"),
+            CmdError::NotInteger => f.write_str("ERR value is not an integer or out of range"),
+            CmdError::NotFloat => f.write_str("ERR value is not a valid float"),
+            CmdError::HashNotInteger => f.write_str("ERR hash value is not an integer"),
+            CmdError::HashNotFloat => f.write_str("ERR hash value is not a float"),
+            CmdError::Overflow => f.write_str("ERR increment or decrement would overflow"),
+            CmdError::NanOrInf => f.write_str("ERR increment would produce NaN or Infinity"),
+            CmdError::NoSuchKey => f.write_str("ERR no such key"),
+            CmdError::DbIndex => f.write_str("ERR DB index is out of range"),
+            CmdError::InvalidExpire(cmd) => {
+                write!(f, "ERR invalid expire time in '{cmd}' command")
+            }
+            CmdError::NotPositive => f.write_str("ERR value is out of range, must be positive"),
+            CmdError::Custom(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Result type of command handlers.
+pub type CmdResult = Result<(), CmdError>;
+
+/// A problem in the configuration (file or command line); printed the way Redis does.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub line_no: usize,
+    pub line: String,
+    pub msg: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "\n*** FATAL CONFIG FILE ERROR (ferrokv) ***\nReading the configuration file, at line {}\n>>> '{}'\n{}",
+            self.line_no, self.line, self.msg
+        )
+    }
+}

@@ -1,0 +1,207 @@
+//! The databases: keys, values and expiry times, owned by the event loop alone.
+//!
+//! Expiry works the way Redis's does: a key past its deadline is removed when anyone looks
+//! it up (lazy), and a timer-driven cycle samples keys that have a deadline and removes the
+//! expired ones, doing bounded work per call so a huge expired set never stalls the loop.
+//!
+//! Keys live in an insertion-ordered table, so SCAN can use a position cursor: it walks
+//! from the end towards the start, and because removal moves the last entry into the hole,
+//! every key present for the whole scan is still returned at least once.
+
+use indexmap::{IndexMap, IndexSet};
+
+use crate::types::Value;
+
+type Key = Box<[u8]>;
+
+/// Keys sampled per round of the active expiry cycle (Redis: 20).
+const EXPIRE_SAMPLE: usize = 20;
+/// Rounds per database per active cycle before giving the loop back.
+const EXPIRE_MAX_ROUNDS: usize = 16;
+
+/// A value and its absolute expiry in Unix milliseconds (0: none).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub val: Value,
+    pub exp: i64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Db {
+    map: IndexMap<Key, Entry>,
+    /// Keys with an expiry, for sampling by the active cycle.
+    expires: IndexSet<Key>,
+}
+
+/// Counters reported by INFO.
+#[derive(Debug, Default)]
+pub struct KsStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired: u64,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Looks `key` up, removing it first if its deadline has passed.
+    pub fn get(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> Option<&mut Entry> {
+        let idx = self.map.get_index_of(key)?;
+        let exp = self.map[idx].exp;
+        if exp != 0 && exp <= now {
+            self.remove_index(idx);
+            st.expired += 1;
+            return None;
+        }
+        Some(&mut self.map[idx])
+    }
+
+    /// True if `key` exists (and is not expired).
+    pub fn contains(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> bool {
+        self.get(key, now, st).is_some()
+    }
+
+    /// Stores `val` under `key` with expiry `exp` (0: none), replacing any old value and
+    /// deadline.
+    pub fn set(&mut self, key: &[u8], val: Value, exp: i64) {
+        match self.map.get_index_of(key) {
+            Some(idx) => {
+                let old = self.map[idx].exp;
+                self.map[idx] = Entry { val, exp };
+                if old != 0 && exp == 0 {
+                    self.expires.swap_remove(key);
+                } else if old == 0 && exp != 0 {
+                    self.expires.insert(key.into());
+                }
+            }
+            None => {
+                self.map.insert(key.into(), Entry { val, exp });
+                if exp != 0 {
+                    self.expires.insert(key.into());
+                }
+            }
+        }
+    }
+
+    /// Replaces the value of `key` and keeps its deadline (SET KEEPTTL, INCR on a key).
+    pub fn set_keep_ttl(&mut self, key: &[u8], val: Value) {
+        match self.map.get_mut(key) {
+            Some(e) => e.val = val,
+            None => {
+                self.map.insert(key.into(), Entry { val, exp: 0 });
+            }
+        }
+    }
+
+    /// Removes `key`; returns its entry if it existed (expired or not).
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let idx = self.map.get_index_of(key)?;
+        Some(self.remove_index(idx))
+    }
+
+    fn remove_index(&mut self, idx: usize) -> Entry {
+        let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
+        if e.exp != 0 {
+            self.expires.swap_remove(&k);
+        }
+        e
+    }
+
+    /// Sets the deadline of an existing key; false if the key is missing.
+    pub fn set_expire(&mut self, key: &[u8], exp: i64) -> bool {
+        let Some(e) = self.map.get_mut(key) else {
+            return false;
+        };
+        if e.exp == 0 && exp != 0 {
+            self.expires.insert(key.into());
+        } else if e.exp != 0 && exp == 0 {
+            self.expires.swap_remove(key);
+        }
+        e.exp = exp;
+        true
+    }
+
+    pub fn clear(&mut self) {
+        self.map = IndexMap::new();
+        self.expires = IndexSet::new();
+    }
+
+    /// The key at position `i`, for RANDOMKEY and SCAN.
+    pub fn key_at(&self, i: usize) -> Option<(&[u8], &Entry)> {
+        self.map.get_index(i).map(|(k, e)| (&**k, e))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.map.iter().map(|(k, e)| (&**k, e))
+    }
+
+    /// Removes expired keys among a bounded random sample; returns how many went.
+    pub fn active_expire(&mut self, now: i64, rng: &mut crate::rand::Rng) -> usize {
+        let mut removed = 0;
+        for _ in 0..EXPIRE_MAX_ROUNDS {
+            let n = self.expires.len();
+            if n == 0 {
+                break;
+            }
+            let sample = n.min(EXPIRE_SAMPLE);
+            let mut expired = 0;
+            for _ in 0..sample {
+                let n = self.expires.len();
+                if n == 0 {
+                    break;
+                }
+                let i = rng.below(n as u64) as usize;
+                let key = &self.expires[i];
+                let idx = self
+                    .map
+                    .get_index_of(&**key)
+                    .expect("expires and map agree");
+                let exp = self.map[idx].exp;
+                if exp != 0 && exp <= now {
+                    self.remove_index(idx);
+                    expired += 1;
+                }
+            }
+            removed += expired;
+            // Keep going only while a quarter or more of the sample was stale, as Redis does.
+            if expired * 4 < sample {
+                break;
+            }
+        }
+        removed
+    }
+}
+
+/// The 16 (by default) databases.
+#[derive(Debug)]
+pub struct Keyspace {
+    pub dbs: Vec<Db>,
+    pub stats: KsStats,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        Keyspace {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            stats: KsStats::default(),
+        }
+    }
+
+    /// Runs one active expiry pass over every database.
+    pub fn active_expire(&mut self, now: i64, rng: &mut crate::rand::Rng) {
+        for db in &mut self.dbs {
+            let n = db.active_expire(now, rng);
+            self.stats.expired += n as u64;
+        }
+    }
+}

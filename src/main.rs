@@ -1,0 +1,103 @@
+//! ferrokv: a Redis-compatible, single-threaded key-value server whose first-class type is
+//! the hash.
+//!
+//! Start-up order: parse the command line and config file (exit 1 on a bad directive, as
+//! redis-server does), set up logging, prepare the data directory, bind the listeners, then
+//! run the event loop until SHUTDOWN or SIGTERM/SIGINT.
+#![forbid(unsafe_code)]
+
+mod cmd;
+mod config;
+mod conn;
+mod error;
+mod glob;
+mod info;
+mod keyspace;
+mod ldouble;
+mod logging;
+mod num;
+mod rand;
+mod resp;
+mod server;
+mod types;
+
+use log::{error, info, warn};
+
+use crate::cmd::server::{FERROKV_VERSION, REDIS_VERSION};
+
+fn usage() {
+    eprintln!(
+        "Usage: ferrokv [/path/to/redis.conf] [options]\n       ferrokv - (read config from stdin)\n       ferrokv -v or --version\n       ferrokv -h or --help\n\nExamples:\n       ferrokv (run with defaults: port 6379, data in ./data)\n       ferrokv /etc/redis/redis.conf\n       ferrokv --port 7777\n       ferrokv /etc/myredis.conf --loglevel verbose\n       ferrokv --port 6380 --dir /tmp/d --appendonly yes --appendfsync always --save ''"
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(a) = args.first() {
+        match a.as_str() {
+            "-v" | "--version" => {
+                println!("ferrokv v={FERROKV_VERSION} (Redis {REDIS_VERSION} compatible) bits=64");
+                return;
+            }
+            "-h" | "--help" => {
+                usage();
+                return;
+            }
+            _ => {}
+        }
+    }
+    let config = match config::Config::from_args(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = logging::init(config.loglevel, &config.logfile) {
+        eprintln!("Can't open the log file: {e}");
+        std::process::exit(1);
+    }
+    info!("ferrokv is starting");
+    info!(
+        "ferrokv version={FERROKV_VERSION}, redis_version={REDIS_VERSION}, bits=64, PID: {}, just started",
+        std::process::id()
+    );
+    match &config.config_file {
+        Some(p) => info!("Configuration loaded from {}", p.display()),
+        None => warn!(
+            "No config file specified, using the default config. In order to specify a config file use ferrokv /path/to/redis.conf"
+        ),
+    }
+    for name in &config.ignored {
+        warn!("Directive '{name}' is known to Redis but not implemented by ferrokv; ignored");
+    }
+    if let Err(e) = std::fs::create_dir_all(&config.dir) {
+        error!(
+            "Can't create data directory '{}': {e}",
+            config.dir.display()
+        );
+        std::process::exit(1);
+    }
+    if !config.pidfile.is_empty()
+        && let Err(e) = std::fs::write(&config.pidfile, format!("{}\n", std::process::id()))
+    {
+        warn!("Failed to write PID file '{}': {e}", config.pidfile);
+    }
+    let port = config.port;
+    let mut srv = match server::Server::new(config) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("{e}");
+            std::process::exit(1);
+        }
+    };
+    info!("Running mode=standalone, port={port}.");
+    info!("Server initialized");
+    if let Err(e) = srv.run() {
+        error!("Event loop failed: {e}");
+        srv.finish();
+        std::process::exit(1);
+    }
+    srv.finish();
+    info!("ferrokv is now ready to exit, bye bye...");
+}

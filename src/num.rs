@@ -1,0 +1,85 @@
+//! Number parsing and formatting with Redis's exact rules.
+//!
+//! Redis accepts an integer argument only in canonical form (`string2ll`): an optional `-`,
+//! no `+`, no spaces, no leading zeros, within i64. Using Rust's `str::parse` would accept
+//! `+5` and `007`, and replies would then differ from Redis for those inputs.
+
+/// Parses a canonical decimal i64 the way Redis's `string2ll` does.
+pub fn parse_i64(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    if s == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    if neg {
+        if v > i64::MAX as u64 + 1 {
+            return None;
+        }
+        Some((v as i64).wrapping_neg())
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+/// Parses an i64 argument or fails with Redis's generic integer error.
+pub fn arg_i64(s: &[u8]) -> Result<i64, crate::error::CmdError> {
+    parse_i64(s).ok_or(crate::error::CmdError::NotInteger)
+}
+
+/// Appends the decimal form of `n`.
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    let mut tmp = [0u8; 20];
+    out.extend_from_slice(crate::resp::reply::fmt_i64(n, &mut tmp));
+}
+
+/// Formats a double the way Redis's `addReplyDouble`/`d2string` does for RESP: `%.17g`,
+/// which for integral values within 2^53 prints no decimals. Used for RESP3 doubles.
+pub fn fmt_double(d: f64) -> String {
+    if d.is_infinite() {
+        return if d > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    // Shortest repr that round-trips, which is what Redis 7's fpconv (%.17g minimal) gives.
+    let s = format!("{d}");
+    if s.contains('e') { format!("{d:e}") } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_integers_only() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-1"), Some(-1));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"01",
+            b"-0",
+            b" 1",
+            b"1 ",
+            b"9223372036854775808",
+            b"-",
+            b"1.0",
+        ] {
+            assert_eq!(parse_i64(bad), None, "{:?}", bad);
+        }
+    }
+}
