@@ -115,7 +115,7 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
     if want("clients") {
         let b = format!(
             "connected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-            srv.client_count() + 1,
+            srv.client_count(),
             srv.config.maxclients
         );
         section("Clients", b, &mut out);

@@ -30,7 +30,7 @@ const INT_BIT: u64 = 1 << 63;
 const MIN_LSB_EXP: i32 = 1 - BIAS - 63;
 /// Redis's `MAX_LONG_DOUBLE_CHARS`: `string2ld` refuses inputs this long or longer.
 const MAX_LONG_DOUBLE_CHARS: usize = 5 * 1024;
-/// 5^27, the largest power of five below 2^63 (used by the `u128` fast paths).
+/// Largest n with 5^n < 2^63 (bounds the `u128` fast paths).
 const MAX_FAST_POW5: u32 = 27;
 
 /// An x86 80-bit extended precision value (C `long double` on x86-64 Linux).
@@ -130,6 +130,8 @@ impl LongDouble {
     /// Correctly rounded (round-half-even) sum, like the x87 FPU with 64-bit
     /// precision; overflow gives +-inf, `inf + -inf` gives a NaN, an exact zero
     /// sum is +0 unless both operands are -0.
+    // An inherent method (not `ops::Add`) so callers need no trait import.
+    #[allow(clippy::should_implement_trait)]
     pub fn add(self, other: LongDouble) -> LongDouble {
         if self.is_nan() || other.is_nan() {
             // x87: a NaN operand is returned quieted; of two, the larger significand.
@@ -361,8 +363,8 @@ fn shr_round_even(v: u128, sh: u32) -> u128 {
 
 /// Rounds `mag * 2^exp` (plus a nonzero amount below `mag`'s last bit if `sticky`)
 /// to the 80-bit format, half to even, with gradual underflow and overflow to
-/// infinity. `mag` must be nonzero, and have at least 66 significant bits when
-/// `sticky` is set.
+/// infinity. `mag` must be nonzero, and have at least 65 significant bits when
+/// `sticky` is set (so that the rounding bit is inside `mag`).
 fn round_pack(neg: bool, mag: u128, exp: i32, sticky: bool) -> LongDouble {
     debug_assert!(mag != 0);
     let bits = 128 - mag.leading_zeros() as i32;
@@ -910,8 +912,8 @@ mod tests {
         assert!(big.starts_with(
             "199999999999999999993371759311691291321120199694831134415594095989843469737676123744200253843777078640"
         ));
-        // f64 would print 10.59999999999999964 here.
-        assert_ne!(format!("{:.17}", 10.5f64 + 0.1), "10.6");
+        // Why not f64: the same sum printed with 17 decimals.
+        assert_eq!(format!("{:.17}", 10.5f64 + 0.1), "10.59999999999999964");
     }
 
     #[test]

@@ -68,14 +68,20 @@ impl Server {
         let mut last_err = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let mut args: Vec<String> = vec![
+            // A config file path must come first, as with redis-server.
+            let (file, extra) = match extra.first() {
+                Some(f) if !f.starts_with("--") => (vec![f.to_string()], &extra[1..]),
+                _ => (vec![], extra),
+            };
+            let mut args: Vec<String> = file;
+            args.extend([
                 "--port".into(),
                 port.to_string(),
                 "--dir".into(),
                 dir.to_str().unwrap().into(),
                 "--save".into(),
                 "".into(),
-            ];
+            ]);
             args.extend(extra.iter().map(|s| s.to_string()));
             match Self::spawn(ferrokv_bin(), &args, port) {
                 Ok(s) => return s,
