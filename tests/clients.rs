@@ -1,0 +1,154 @@
+//! Real client libraries against ferrokv: the hashes tutorial's Python (redis-py + hiredis,
+//! RESP2 and RESP3, pipelines and MULTI/EXEC) and Node.js (ioredis) examples, and its
+//! redis-cli commands compared with a real redis-server.
+//!
+//! The scripts live in tests/clients/; their dependencies (tests/clients/.venv,
+//! tests/clients/node_modules, redis-server/redis-cli) come from `scripts/setup-test-deps`.
+//! Without them the tests are skipped, unless CI is set, where they fail.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+/// Longest a client script may run before it is killed and the test fails.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Returns false (after printing SKIPPED) if `what` is missing; panics instead under CI.
+fn require(test: &str, ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {what} is missing: run scripts/setup-test-deps first");
+    }
+    eprintln!("SKIPPED {test}: {what} is missing (run scripts/setup-test-deps first)");
+    false
+}
+
+/// Runs `program args` in the repository root, waits at most SCRIPT_TIMEOUT, and panics
+/// with the script's output (and the server log) unless it exits with status 0.
+fn run_script(program: &Path, args: &[String], server_logs: &[&Server]) {
+    let started = Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+    let mut readers = Vec::new();
+    for stream in [
+        Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
+        Box::new(child.stderr.take().unwrap()),
+    ] {
+        readers.push(std::thread::spawn(move || {
+            let mut stream = stream;
+            let mut out = Vec::new();
+            let _ = stream.read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }));
+    }
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > SCRIPT_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut outputs = readers.into_iter().map(|h| h.join().unwrap());
+    let (stdout, stderr) = (outputs.next().unwrap(), outputs.next().unwrap());
+    let cmdline = format!("{} {}", program.display(), args.join(" "));
+    match status {
+        Some(s) if s.success() => {
+            // Shown with --nocapture; the last line is the script's pass/fail count.
+            println!("{cmdline}: ok in {:.1?}\n{stdout}", started.elapsed());
+        }
+        _ => {
+            let how = match status {
+                Some(s) => format!("exited with {s}"),
+                None => format!("timed out after {SCRIPT_TIMEOUT:?}"),
+            };
+            let logs: String = server_logs
+                .iter()
+                .map(|s| format!("--- log of server on port {} ---\n{}", s.port, s.log_text()))
+                .collect();
+            panic!("`{cmdline}` {how}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}\n{logs}");
+        }
+    }
+}
+
+#[test]
+fn redis_py_tutorial() {
+    let python = root().join("tests/clients/.venv/bin/python");
+    if !require("redis_py_tutorial", python.is_file(), "tests/clients/.venv") {
+        return;
+    }
+    let server = Server::start(&["--appendonly", "no"]);
+    run_script(
+        &python,
+        &["tests/clients/tutorial.py".into(), server.port.to_string()],
+        &[&server],
+    );
+}
+
+#[test]
+fn ioredis_tutorial() {
+    let node = common::which("node");
+    let modules = root().join("tests/clients/node_modules/ioredis");
+    if !require("ioredis_tutorial", node.is_some(), "node")
+        || !require(
+            "ioredis_tutorial",
+            modules.is_dir(),
+            "tests/clients/node_modules",
+        )
+    {
+        return;
+    }
+    let server = Server::start(&["--appendonly", "no"]);
+    run_script(
+        Path::new(&node.unwrap()),
+        &["tests/clients/tutorial.mjs".into(), server.port.to_string()],
+        &[&server],
+    );
+}
+
+#[test]
+fn redis_cli_tutorial_matches_redis() {
+    let test = "redis_cli_tutorial_matches_redis";
+    let python = common::which("python3");
+    if !require(test, common::which("redis-cli").is_some(), "redis-cli")
+        || !require(
+            test,
+            common::which("redis-server").is_some(),
+            "redis-server",
+        )
+        || !require(test, python.is_some(), "python3")
+    {
+        return;
+    }
+    let server = Server::start(&["--appendonly", "no"]);
+    let redis = Server::start_redis().expect("redis-server did not start");
+    run_script(
+        Path::new(&python.unwrap()),
+        &[
+            "tests/clients/tutorial_cli.py".into(),
+            server.port.to_string(),
+            redis.port.to_string(),
+        ],
+        &[&server, &redis],
+    );
+}
