@@ -462,7 +462,7 @@ fn validate(name: &str, value: &str, default: &str) -> Result<String, String> {
     }
     if name == "save" {
         let parts: Vec<&str> = value.split_whitespace().collect();
-        if parts.len() % 2 != 0 || parts.iter().any(|p| p.parse::<i64>().is_err()) {
+        if !parts.len().is_multiple_of(2) || parts.iter().any(|p| p.parse::<i64>().is_err()) {
             return Err("Invalid save parameters".to_string());
         }
         return Ok(parts.join(" "));

@@ -3,7 +3,6 @@
 
 use std::time::Instant;
 
-use mio::Token;
 use mio::net::TcpStream;
 
 use crate::resp::parse::Parser;
@@ -11,10 +10,13 @@ use crate::resp::parse::Parser;
 /// Initial and minimum free space for a read.
 pub const READ_CHUNK: usize = 16 * 1024;
 
-/// A transaction being queued after MULTI: each command's argument bytes and ranges.
+/// One queued command: its argument bytes and their ranges.
+pub type QueuedCmd = (Vec<u8>, Vec<(u32, u32)>);
+
+/// A transaction being queued after MULTI.
 #[derive(Debug, Default)]
 pub struct MultiState {
-    pub queued: Vec<(Vec<u8>, Vec<(u32, u32)>)>,
+    pub queued: Vec<QueuedCmd>,
     /// A command failed to queue (unknown, wrong arity): EXEC answers EXECABORT.
     pub aborted: bool,
 }
@@ -72,7 +74,6 @@ impl ClientState {
 /// A connection owned by the event loop.
 pub struct Conn {
     pub sock: TcpStream,
-    pub token: Token,
     /// Read buffer; bytes `..rlen` are filled.
     pub rbuf: Vec<u8>,
     pub rlen: usize,
@@ -92,10 +93,9 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(sock: TcpStream, token: Token, cl: ClientState, max_bulk: usize) -> Conn {
+    pub fn new(sock: TcpStream, cl: ClientState, max_bulk: usize) -> Conn {
         Conn {
             sock,
-            token,
             rbuf: vec![0; READ_CHUNK],
             rlen: 0,
             parser: Parser::new(max_bulk),

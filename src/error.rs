@@ -31,8 +31,6 @@ pub enum CmdError {
     DbIndex,
     /// `-ERR invalid expire time in '<cmd>' command`
     InvalidExpire(String),
-    /// `-ERR value is out of range, must be positive`
-    NotPositive,
     /// Any other error; the string is the full text after `-` (it carries its own prefix).
     Custom(String),
 }
@@ -65,7 +63,6 @@ impl fmt::Display for CmdError {
             CmdError::InvalidExpire(cmd) => {
                 write!(f, "ERR invalid expire time in '{cmd}' command")
             }
-            CmdError::NotPositive => f.write_str("ERR value is out of range, must be positive"),
             CmdError::Custom(s) => f.write_str(s),
         }
     }

@@ -79,7 +79,7 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
     };
     let srv = &*c.srv;
     let mut out = String::new();
-    let mut section = |title: &str, body: String, out: &mut String| {
+    let section = |title: &str, body: String, out: &mut String| {
         if !out.is_empty() {
             out.push_str("\r\n");
         }

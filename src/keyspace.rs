@@ -66,11 +66,6 @@ impl Db {
         Some(&mut self.map[idx])
     }
 
-    /// True if `key` exists (and is not expired).
-    pub fn contains(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> bool {
-        self.get(key, now, st).is_some()
-    }
-
     /// Stores `val` under `key` with expiry `exp` (0: none), replacing any old value and
     /// deadline.
     pub fn set(&mut self, key: &[u8], val: Value, exp: i64) {

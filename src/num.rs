@@ -47,17 +47,6 @@ pub fn push_i64(out: &mut Vec<u8>, n: i64) {
     out.extend_from_slice(crate::resp::reply::fmt_i64(n, &mut tmp));
 }
 
-/// Formats a double the way Redis's `addReplyDouble`/`d2string` does for RESP: `%.17g`,
-/// which for integral values within 2^53 prints no decimals. Used for RESP3 doubles.
-pub fn fmt_double(d: f64) -> String {
-    if d.is_infinite() {
-        return if d > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    // Shortest repr that round-trips, which is what Redis 7's fpconv (%.17g minimal) gives.
-    let s = format!("{d}");
-    if s.contains('e') { format!("{d:e}") } else { s }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

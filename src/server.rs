@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use log::{debug, info, trace, warn};
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::cmd::{self, Args, Command, Ctx, flags};
@@ -220,10 +220,10 @@ impl Server {
         info!("Ready to accept connections tcp");
         while self.shutdown.is_none() {
             let timeout = next_tick.saturating_duration_since(Instant::now());
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
-                if e.kind() != ErrorKind::Interrupted {
-                    return Err(e);
-                }
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout))
+                && e.kind() != ErrorKind::Interrupted
+            {
+                return Err(e);
             }
             self.now_ms = unix_ms();
             for ev in events.iter() {
@@ -335,12 +335,7 @@ impl Server {
             );
             debug!("Accepted {addr}");
             self.cas_dirty[slot] = false;
-            self.conns[slot] = Some(Conn::new(
-                sock,
-                Token(slot),
-                cl,
-                self.config.proto_max_bulk_len,
-            ));
+            self.conns[slot] = Some(Conn::new(sock, cl, self.config.proto_max_bulk_len));
         }
     }
 
@@ -728,7 +723,6 @@ pub fn execute(
             cl: &mut *cl,
             out: Reply::new(out, resp3),
             slot,
-            cmd,
         };
         let r = (cmd.handler)(&mut ctx, args);
         if let Err(e) = &r {

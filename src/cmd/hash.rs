@@ -22,7 +22,7 @@ pub fn hmset(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
     }
     let lim = c.srv.config.hash_limits;

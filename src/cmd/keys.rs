@@ -267,7 +267,7 @@ fn expire_generic(c: &mut Ctx, a: &Args, ms: bool, abs: bool) -> CmdResult {
     let bad = || CmdError::InvalidExpire(name.clone());
     let mut when = arg_i64(a.get(2))?;
     if !ms {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(bad());
         }
         when *= 1000;

@@ -83,10 +83,6 @@ impl<'a> Args<'a> {
         self.ranges.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
-    }
-
     /// Argument `i` (panics if out of range: arity checks run first).
     pub fn get(&self, i: usize) -> &'a [u8] {
         let (a, b) = self.ranges[i];
@@ -115,8 +111,6 @@ pub struct Ctx<'a> {
     pub out: Reply<'a>,
     /// The caller's slot in the connection table.
     pub slot: usize,
-    /// The command's table row.
-    pub cmd: &'static Command,
 }
 
 /// A database plus the clock and counters its lookups need.

@@ -182,7 +182,7 @@ pub fn config(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         "set" => {
             sub_arity(a, -4)?;
-            if a.len() % 2 != 0 {
+            if !a.len().is_multiple_of(2) {
                 return Err(CmdError::Arity("config|set".into()));
             }
             let texts: Vec<String> = (2..a.len()).map(|i| a.text(i)).collect();

@@ -250,10 +250,10 @@ pub fn psetex(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// MSET key value [key value ...].
 pub fn mset(c: &mut Ctx, a: &Args) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
     }
-    let mut db = c.db();
+    let db = c.db();
     for i in (1..a.len()).step_by(2) {
         db.db
             .set(a.get(i), Value::Str(Str::new(a.get(i + 1).to_vec())), 0);
@@ -265,7 +265,7 @@ pub fn mset(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// MSETNX key value [key value ...] -> 1 if all were set, 0 if any key existed.
 pub fn msetnx(c: &mut Ctx, a: &Args) -> CmdResult {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
     }
     let (mut db, out) = c.db_out();
@@ -374,7 +374,7 @@ pub fn append(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(1);
     match cur_len {
         None => {
-            let mut db = c.db();
+            let db = c.db();
             db.db.set(key, Value::Str(Str::new(a.get(2).to_vec())), 0);
             c.out.int(a.get(2).len() as i64);
         }

@@ -71,11 +71,6 @@ impl Parser {
         self.start
     }
 
-    /// True if a command has been partly parsed.
-    pub fn in_progress(&self) -> bool {
-        self.multibulk_left > 0 || self.pos > self.start
-    }
-
     /// Called after the buffer's first `n` bytes were removed; shifts saved offsets.
     pub fn shift(&mut self, n: usize) {
         debug_assert!(n <= self.start);

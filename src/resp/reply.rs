@@ -132,17 +132,6 @@ impl<'a> Reply<'a> {
         self.header(if self.resp3 { b'~' } else { b'*' }, n as i64);
     }
 
-    /// A double given as its already formatted text: `,text` in RESP3, a bulk in RESP2.
-    pub fn double_text(&mut self, text: &[u8]) {
-        if self.resp3 {
-            self.buf.push(b',');
-            self.buf.extend_from_slice(text);
-            self.buf.extend_from_slice(b"\r\n");
-        } else {
-            self.bulk(text);
-        }
-    }
-
     /// Long text (INFO, CLIENT LIST): a verbatim string `=` in RESP3, a bulk in RESP2.
     pub fn verbatim(&mut self, text: &[u8]) {
         if self.resp3 {
@@ -153,11 +142,6 @@ impl<'a> Reply<'a> {
         } else {
             self.bulk(text);
         }
-    }
-
-    /// Current length of the buffer: lets a caller patch or truncate what it wrote.
-    pub fn mark(&self) -> usize {
-        self.buf.len()
     }
 }
 
@@ -179,8 +163,7 @@ mod tests {
         let mut r = Reply::new(&mut b, true);
         r.null();
         r.map(2);
-        r.double_text(b"1.5");
         r.int(i64::MIN);
-        assert_eq!(b, b"_\r\n%2\r\n,1.5\r\n:-9223372036854775808\r\n");
+        assert_eq!(b, b"_\r\n%2\r\n:-9223372036854775808\r\n");
     }
 }
