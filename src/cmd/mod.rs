@@ -6,6 +6,7 @@
 //! changed data: that drives WATCH invalidation now and the append-only file later.
 
 pub mod client;
+pub mod docs;
 pub mod hash;
 pub mod keys;
 pub mod server;
@@ -1320,5 +1321,26 @@ pub fn command_keys<'a>(cmd: &Command, args: &Args<'a>, out: &mut Vec<&'a [u8]>)
     while i <= last && (i as usize) < args.len() {
         out.push(args.get(i as usize));
         i += cmd.step.max(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_usage_and_unique_name() {
+        for c in COMMANDS {
+            assert!(
+                docs::USAGE.iter().any(|(n, _)| *n == c.name),
+                "no usage line for {}",
+                c.name
+            );
+            assert_eq!(
+                lookup(c.name.to_uppercase().as_bytes()).unwrap().name,
+                c.name
+            );
+        }
+        assert_eq!(table().len(), COMMANDS.len());
     }
 }

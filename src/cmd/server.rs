@@ -266,15 +266,23 @@ fn command_info(c: &mut Ctx, cmd: &Command) {
 
 /// Writes a COMMAND DOCS entry (name then its map) for `cmd`.
 fn command_docs(c: &mut Ctx, cmd: &Command) {
+    let args = super::docs::parse_usage(super::docs::usage_of(cmd.name));
     let out = &mut c.out;
     out.bulk_str(cmd.name);
-    out.map(3);
+    out.map(if args.is_empty() { 3 } else { 4 });
     out.bulk_str("summary");
     out.bulk_str(cmd.summary);
     out.bulk_str("since");
     out.bulk_str("1.0.0");
     out.bulk_str("group");
     out.bulk_str(cmd.group);
+    if !args.is_empty() {
+        out.bulk_str("arguments");
+        out.array(args.len());
+        for a in &args {
+            super::docs::write_arg(out, a);
+        }
+    }
 }
 
 /// COMMAND [COUNT | INFO name... | DOCS name... | LIST | HELP].
