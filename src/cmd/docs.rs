@@ -201,35 +201,6 @@ pub fn write_arg(out: &mut Reply, a: &ArgDoc) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_usage_lines() {
-        let a = parse_usage("key field value [field value ...]");
-        assert_eq!(a.len(), 2);
-        assert_eq!(a[0].kind, "key");
-        assert!(!a[1].optional && a[1].multiple);
-        assert_eq!(a[1].children.len(), 2);
-        let k = parse_usage("key [key ...]");
-        assert_eq!(k.len(), 1);
-        assert!(k[0].multiple && !k[0].optional);
-        let s = parse_usage("key value [NX | XX] [GET] [EX seconds | PX milliseconds | KEEPTTL]");
-        assert_eq!(s.len(), 5);
-        assert_eq!(s[2].kind, "oneof");
-        assert!(s[2].optional);
-        assert_eq!(s[3].token.as_deref(), Some("GET"));
-        let ex = &s[4].children[0];
-        assert_eq!(
-            (ex.name.as_str(), ex.token.as_deref()),
-            ("seconds", Some("EX"))
-        );
-        assert_eq!(ex.kind, "integer");
-        assert!(parse_usage("").is_empty());
-    }
-}
-
 /// Usage line of every command, in ferrokv's words (names as in the command table).
 pub static USAGE: &[(&str, &str)] = &[
     ("hset", "key field value [field value ...]"),
@@ -344,4 +315,33 @@ pub fn usage_of(name: &str) -> &'static str {
         .iter()
         .find(|(n, _)| *n == name)
         .map_or("", |(_, u)| u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_usage_lines() {
+        let a = parse_usage("key field value [field value ...]");
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].kind, "key");
+        assert!(!a[1].optional && a[1].multiple);
+        assert_eq!(a[1].children.len(), 2);
+        let k = parse_usage("key [key ...]");
+        assert_eq!(k.len(), 1);
+        assert!(k[0].multiple && !k[0].optional);
+        let s = parse_usage("key value [NX | XX] [GET] [EX seconds | PX milliseconds | KEEPTTL]");
+        assert_eq!(s.len(), 5);
+        assert_eq!(s[2].kind, "oneof");
+        assert!(s[2].optional);
+        assert_eq!(s[3].token.as_deref(), Some("GET"));
+        let ex = &s[4].children[0];
+        assert_eq!(
+            (ex.name.as_str(), ex.token.as_deref()),
+            ("seconds", Some("EX"))
+        );
+        assert_eq!(ex.kind, "integer");
+        assert!(parse_usage("").is_empty());
+    }
 }
