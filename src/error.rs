@@ -33,6 +33,8 @@ pub enum CmdError {
     InvalidExpire(String),
     /// Any other error; the string is the full text after `-` (it carries its own prefix).
     Custom(String),
+    /// Like `Custom`, for texts that echo client bytes which may not be UTF-8.
+    Bytes(Vec<u8>),
 }
 
 impl CmdError {
@@ -64,6 +66,7 @@ impl fmt::Display for CmdError {
                 write!(f, "ERR invalid expire time in '{cmd}' command")
             }
             CmdError::Custom(s) => f.write_str(s),
+            CmdError::Bytes(b) => f.write_str(&String::from_utf8_lossy(b)),
         }
     }
 }

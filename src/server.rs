@@ -460,6 +460,10 @@ impl Server {
             );
             return;
         }
+        if let Err(e) = cmd::check_subcommand(cmd, args) {
+            self.reject(cl, out, &e);
+            return;
+        }
         if let Some(m) = cl.multi.as_mut()
             && !matches!(
                 cmd.name,
@@ -486,7 +490,8 @@ impl Server {
         if let Some(m) = cl.multi.as_mut() {
             m.aborted = true;
         }
-        self.reject_plain(out, cl.resp3, &e.to_string());
+        self.stats.total_error_replies += 1;
+        Reply::new(out, cl.resp3).error(e);
     }
 
     fn reject_plain(&mut self, out: &mut Vec<u8>, resp3: bool, text: &str) {

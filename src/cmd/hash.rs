@@ -225,14 +225,18 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     let count = arg_i64(a.get(2))?;
+    if count == i64::MIN {
+        return Err(CmdError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
     let with_values = match a.len() {
         3 => false,
         4 if a.is(3, "withvalues") => true,
         _ => return Err(CmdError::Syntax),
     };
-    if count == i64::MIN
-        || (with_values && count < 0 && count.unsigned_abs() > (i64::MAX / 2) as u64)
-    {
+    // Redis refuses counts whose reply length (two items each) could overflow.
+    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
         return Err(CmdError::err("value is out of range"));
     }
     let resp3 = c.out.resp3;
@@ -308,13 +312,29 @@ pub struct ScanOpts<'a> {
     pub novalues: bool,
 }
 
-/// Parses a scan cursor (an unsigned 64-bit decimal).
+/// Parses a scan cursor with C `strtoul` rules, as Redis does: an empty string is 0, a
+/// leading `+` or `-` is accepted (`-1` wraps around), anything else must be digits.
 pub fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
-    std::str::from_utf8(s)
-        .ok()
-        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|t| t.parse::<u64>().ok())
-        .ok_or_else(|| CmdError::err("invalid cursor"))
+    let bad = || CmdError::err("invalid cursor");
+    if s.is_empty() {
+        return Ok(0);
+    }
+    let (neg, digits) = match s[0] {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(bad());
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((d - b'0') as u64))
+            .ok_or_else(bad)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// Parses `[MATCH p] [COUNT n] [TYPE t] [NOVALUES]` from position `from`.

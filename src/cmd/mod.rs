@@ -1267,31 +1267,129 @@ pub fn arity_ok(arity: i32, n: usize) -> bool {
     }
 }
 
-/// Redis's reply to an unknown command, listing the first arguments (up to ~128 chars).
+/// `s` cut at its first NUL byte and at `max` bytes, as C's `%.*s` prints it.
+fn c_str_prefix(s: &[u8], max: usize) -> &[u8] {
+    let end = s.iter().position(|&b| b == 0).unwrap_or(s.len()).min(max);
+    &s[..end]
+}
+
+/// Redis's reply to an unknown command, echoing the first arguments (up to 128 bytes).
 pub fn unknown_command_error(args: &Args) -> CmdError {
-    let mut listed = String::new();
+    let mut listed: Vec<u8> = Vec::new();
     for i in 1..args.len() {
         if listed.len() >= 128 {
             break;
         }
-        let a = args.text(i);
         let room = 128 - listed.len();
-        let cut: String = a.chars().take(room).collect();
-        listed.push_str(&format!("'{cut}' "));
+        listed.push(b'\'');
+        listed.extend_from_slice(c_str_prefix(args.get(i), room));
+        listed.extend_from_slice(b"' ");
     }
-    let name: String = args.text(0).chars().take(128).collect();
-    CmdError::Custom(format!(
-        "ERR unknown command '{name}', with args beginning with: {listed}"
-    ))
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str_prefix(args.get(0), 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&listed);
+    CmdError::Bytes(msg)
 }
 
 /// Error for an unknown subcommand (`OBJECT FOO`).
 pub fn unknown_subcommand(args: &Args, container: &str) -> CmdError {
-    CmdError::Custom(format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        args.text(1).chars().take(128).collect::<String>(),
-        container
-    ))
+    let mut msg = b"ERR unknown subcommand '".to_vec();
+    msg.extend_from_slice(c_str_prefix(args.get(1), 128));
+    msg.extend_from_slice(format!("'. Try {container} HELP.").as_bytes());
+    CmdError::Bytes(msg)
+}
+
+/// Subcommands of container commands with their arity (the name counts as two arguments).
+/// Dispatch checks them before running or queueing, as Redis 7 does, so a bad subcommand
+/// inside MULTI aborts the transaction.
+static SUBCOMMANDS: &[(&str, &[(&str, i32)])] = &[
+    (
+        "object",
+        &[
+            ("encoding", 3),
+            ("freq", 3),
+            ("idletime", 3),
+            ("refcount", 3),
+            ("help", 2),
+        ],
+    ),
+    ("memory", &[("usage", -3), ("help", 2)]),
+    (
+        "client",
+        &[
+            ("id", 2),
+            ("getname", 2),
+            ("setname", 3),
+            ("setinfo", 4),
+            ("info", 2),
+            ("list", -2),
+            ("kill", -3),
+            ("no-evict", 3),
+            ("no-touch", 3),
+            ("help", 2),
+        ],
+    ),
+    (
+        "config",
+        &[
+            ("get", -3),
+            ("set", -4),
+            ("resetstat", 2),
+            ("rewrite", 2),
+            ("help", 2),
+        ],
+    ),
+    (
+        "command",
+        &[
+            ("count", 2),
+            ("info", -2),
+            ("docs", -2),
+            ("list", -2),
+            ("getkeys", -3),
+            ("help", 2),
+        ],
+    ),
+    (
+        "script",
+        &[
+            ("flush", -2),
+            ("exists", -3),
+            ("load", 3),
+            ("kill", 2),
+            ("help", 2),
+        ],
+    ),
+    (
+        "function",
+        &[
+            ("flush", -2),
+            ("list", -2),
+            ("load", -3),
+            ("delete", 3),
+            ("dump", 2),
+            ("restore", -3),
+            ("stats", 2),
+            ("kill", 2),
+            ("help", 2),
+        ],
+    ),
+];
+
+/// For a container command, checks that the subcommand exists and has a valid arity.
+pub fn check_subcommand(cmd: &Command, args: &Args) -> CmdResult {
+    let Some((_, subs)) = SUBCOMMANDS.iter().find(|(n, _)| *n == cmd.name) else {
+        return Ok(());
+    };
+    if args.len() < 2 {
+        // Only COMMAND may be called bare; the table arity rejected the others already.
+        return Ok(());
+    }
+    match subs.iter().find(|(s, _)| args.is(1, s)) {
+        None => Err(unknown_subcommand(args, &cmd.name.to_ascii_uppercase())),
+        Some((_, arity)) => sub_arity(args, *arity),
+    }
 }
 
 /// Checks a subcommand's arity, with Redis's `'container|sub'` error name.

@@ -23,7 +23,7 @@ struct SetOpts<'a> {
     get: bool,
     keepttl: bool,
     persist: bool,
-    /// (value text, milliseconds unit, absolute)
+    /// (value text, milliseconds unit, absolute); a repeat of the same option replaces it.
     expire: Option<(&'a [u8], bool, bool)>,
 }
 
@@ -33,6 +33,8 @@ fn parse_opts<'a>(a: &Args<'a>, from: usize, kind: Kind) -> Result<SetOpts<'a>, 
     while i < a.len() {
         let w = a.get(i);
         let next = (i + 1 < a.len()).then(|| a.get(i + 1));
+        // Redis lets an expiry option repeat (the last wins) but not mix with another kind.
+        let other_exp = |kind: (bool, bool)| o.expire.is_some_and(|(_, m, a)| (m, a) != kind);
         let has_exp = o.expire.is_some();
         if w.eq_ignore_ascii_case(b"nx") && !o.xx && kind == Kind::Set {
             o.nx = true;
@@ -52,8 +54,8 @@ fn parse_opts<'a>(a: &Args<'a>, from: usize, kind: Kind) -> Result<SetOpts<'a>, 
         } else if let Some(v) = next
             && !o.keepttl
             && !o.persist
-            && !has_exp
             && let Some((ms, abs)) = expire_word(w)
+            && !other_exp((ms, abs))
         {
             o.expire = Some((v, ms, abs));
             i += 1;

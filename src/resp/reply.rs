@@ -58,8 +58,13 @@ impl<'a> Reply<'a> {
 
     /// `-<text>\r\n`; newlines in the text are replaced by spaces, as Redis does.
     pub fn error_text(&mut self, s: &str) {
+        self.error_bytes(s.as_bytes());
+    }
+
+    /// `-<bytes>\r\n`, with CR and LF replaced by spaces.
+    pub fn error_bytes(&mut self, s: &[u8]) {
         self.buf.push(b'-');
-        for &c in s.as_bytes() {
+        for &c in s {
             self.buf
                 .push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
@@ -67,7 +72,10 @@ impl<'a> Reply<'a> {
     }
 
     pub fn error(&mut self, e: &CmdError) {
-        self.error_text(&e.to_string());
+        match e {
+            CmdError::Bytes(b) => self.error_bytes(b),
+            e => self.error_text(&e.to_string()),
+        }
     }
 
     fn header(&mut self, prefix: u8, n: i64) {
