@@ -66,6 +66,43 @@ impl Db {
         Some(&mut self.map[idx])
     }
 
+    /// The live entry of `key`, created with `make()` (and no expiry) if missing or expired.
+    /// One hash lookup when the key exists: this is the write path of HSET and friends.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        now: i64,
+        st: &mut KsStats,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Entry {
+        let idx = match self.map.get_index_of(key) {
+            Some(idx) => {
+                let exp = self.map[idx].exp;
+                if exp != 0 && exp <= now {
+                    self.expires.swap_remove(key);
+                    st.expired += 1;
+                    self.map[idx] = Entry {
+                        val: make(),
+                        exp: 0,
+                    };
+                }
+                idx
+            }
+            None => {
+                self.map
+                    .insert_full(
+                        key.into(),
+                        Entry {
+                            val: make(),
+                            exp: 0,
+                        },
+                    )
+                    .0
+            }
+        };
+        &mut self.map[idx]
+    }
+
     /// Stores `val` under `key` with expiry `exp` (0: none), replacing any old value and
     /// deadline.
     pub fn set(&mut self, key: &[u8], val: Value, exp: i64) {

@@ -177,14 +177,11 @@ impl DbView<'_> {
 
     /// The hash at `key` for writing, created empty if missing.
     pub fn hash_or_new(&mut self, key: &[u8]) -> Result<&mut Hash, CmdError> {
-        if self.get(key).is_none() {
-            self.db.set(key, Value::Hash(Hash::new()), 0);
-        }
-        match self.db.get(key, self.now, self.st) {
-            Some(Entry {
-                val: Value::Hash(h),
-                ..
-            }) => Ok(h),
+        let e = self
+            .db
+            .get_or_insert_with(key, self.now, self.st, || Value::Hash(Hash::new()));
+        match &mut e.val {
+            Value::Hash(h) => Ok(h),
             _ => Err(CmdError::WrongType),
         }
     }
