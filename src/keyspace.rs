@@ -12,7 +12,7 @@ use indexmap::{IndexMap, IndexSet};
 
 use crate::types::Value;
 
-type Key = Box<[u8]>;
+type Key = crate::types::bytes::Bytes;
 
 /// Keys sampled per round of the active expiry cycle (Redis: 20).
 const EXPIRE_SAMPLE: usize = 20;

@@ -437,10 +437,17 @@ pub fn object(c: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Bytes a key costs: the key, the value's heap, and the table entry around them.
+/// Bytes a key costs: its table entry (key stored inline when short), the index slot, the
+/// key's heap bytes if long, the value's heap, and an expiry index slot if it has a TTL.
 pub fn key_memory(key: &[u8], e: &Entry) -> usize {
-    const ENTRY_OVERHEAD: usize = 56;
-    key.len() + e.val.heap_bytes() + ENTRY_OVERHEAD + if e.exp != 0 { key.len() + 24 } else { 0 }
+    use crate::types::bytes::INLINE_MAX;
+    let entry = std::mem::size_of::<crate::types::bytes::Bytes>()
+        + std::mem::size_of::<Entry>()
+        + 8 // cached hash
+        + 9; // index word and control byte
+    let key_heap = if key.len() > INLINE_MAX { key.len() } else { 0 };
+    let ttl = if e.exp != 0 { 24 + 8 + 9 + key_heap } else { 0 };
+    entry + key_heap + e.val.heap_bytes() + ttl
 }
 
 /// MEMORY USAGE key [SAMPLES n] | MEMORY HELP.

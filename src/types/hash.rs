@@ -10,7 +10,7 @@
 
 use indexmap::IndexMap;
 
-type Bytes = Box<[u8]>;
+use super::bytes::Bytes;
 
 /// Conversion thresholds, from the `hash-max-listpack-*` directives.
 #[derive(Debug, Clone, Copy)]
@@ -146,11 +146,23 @@ impl Hash {
         }
     }
 
+    /// Bytes allocated for the hash: the pair storage plus out-of-line strings.
     pub fn heap_bytes(&self) -> usize {
-        let pairs: usize = self.iter().map(|(f, v)| f.len() + v.len()).sum();
+        let pair = std::mem::size_of::<(Bytes, Bytes)>();
         match self {
-            Hash::Listpack(v) => pairs + v.capacity() * 32,
-            Hash::Table(m) => pairs + m.capacity() * 48,
+            Hash::Listpack(v) => {
+                v.capacity() * pair
+                    + v.iter()
+                        .map(|(f, x)| f.heap_bytes() + x.heap_bytes())
+                        .sum::<usize>()
+            }
+            // Entries (pair + cached hash) plus the index table (a word and a control byte).
+            Hash::Table(m) => {
+                m.capacity() * (pair + 8 + 9)
+                    + m.iter()
+                        .map(|(f, x)| f.heap_bytes() + x.heap_bytes())
+                        .sum::<usize>()
+            }
         }
     }
 }

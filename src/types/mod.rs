@@ -1,4 +1,5 @@
 //! Value types stored in the keyspace. They know nothing of RESP or commands.
+pub mod bytes;
 pub mod hash;
 pub mod string;
 
