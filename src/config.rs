@@ -379,6 +379,8 @@ pub struct Config {
     pub pidfile: String,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
+    /// `daemonize yes` was asked for (and is not supported).
+    pub daemonize_requested: bool,
 }
 
 fn canonical(name: &str) -> Option<&'static str> {
@@ -495,6 +497,7 @@ impl Default for Config {
             timeout: 0,
             pidfile: String::new(),
             ignored: vec![],
+            daemonize_requested: false,
         };
         c.refresh_typed();
         c
@@ -636,7 +639,7 @@ impl Config {
         let v = validate(canon, value, default)?;
         if canon == "daemonize" && v == "yes" {
             // Forking needs unsafe code; run in the foreground and let the supervisor detach.
-            self.note_ignored("daemonize");
+            self.daemonize_requested = true;
             self.values.insert(canon, "no".into());
             return Ok(());
         }
@@ -676,6 +679,19 @@ impl Config {
         };
         self.timeout = num("timeout").max(0) as u64;
         self.pidfile = get("pidfile");
+    }
+
+    /// True if parameter `name` holds Redis 7's default value (the table's, or the
+    /// original Redis default where ferrokv changed it).
+    pub fn is_redis_default(&self, name: &str) -> bool {
+        const REDIS_DEFAULTS: &[(&str, &str)] = &[("daemonize", "no"), ("pidfile", "")];
+        let Some(v) = self.get(name) else {
+            return false;
+        };
+        if let Some((_, d)) = REDIS_DEFAULTS.iter().find(|(n, _)| *n == name) {
+            return v == *d;
+        }
+        PARAMS.iter().any(|(n, d)| *n == name && *d == v)
     }
 
     /// The value text of a parameter (aliases resolve to their target).
@@ -726,6 +742,7 @@ impl Config {
         }
         next.refresh_typed();
         next.ignored.clone_from(&self.ignored);
+        next.daemonize_requested = self.daemonize_requested;
         *self = next;
         Ok(())
     }

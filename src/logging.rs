@@ -43,7 +43,10 @@ pub fn timestamp(ms: i64) -> String {
 pub fn init(level: log::LevelFilter, logfile: &str) -> std::io::Result<()> {
     let pid = std::process::id();
     let mut b = env_logger::Builder::new();
-    b.filter_level(level);
+    // The logger itself lets everything through; `log::set_max_level` filters, so CONFIG
+    // SET loglevel can lower or raise it at run time.
+    let _ = level;
+    b.filter_level(log::LevelFilter::Trace);
     b.format(move |buf, rec| {
         let ch = match rec.level() {
             log::Level::Error | log::Level::Warn => '#',

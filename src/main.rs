@@ -68,8 +68,26 @@ fn main() {
             "No config file specified, using the default config. In order to specify a config file use ferrokv /path/to/redis.conf"
         ),
     }
-    for name in &config.ignored {
+    if config.daemonize_requested {
+        warn!(
+            "'daemonize yes' is not supported: running in the foreground (let systemd or your supervisor detach it)"
+        );
+    }
+    // A directive left at Redis's default changes nothing, so those share one line; the
+    // others each get their own warning, since the operator asked for something we ignore.
+    let (idle, active): (Vec<&String>, Vec<&String>) = config
+        .ignored
+        .iter()
+        .partition(|n| config.is_redis_default(n));
+    for name in active {
         warn!("Directive '{name}' is known to Redis but not implemented by ferrokv; ignored");
+    }
+    if !idle.is_empty() {
+        let names: Vec<&str> = idle.iter().map(|s| s.as_str()).collect();
+        warn!(
+            "Directives known to Redis, not implemented by ferrokv, set to Redis's default (no effect): {}",
+            names.join(", ")
+        );
     }
     if let Err(e) = std::fs::create_dir_all(&config.dir) {
         error!(

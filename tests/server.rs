@@ -332,3 +332,20 @@ fn many_clients_interleaved() {
     let info = c.cmd("INFO clients");
     assert!(info.contains("connected_clients:51\r\n"), "{info}");
 }
+
+#[test]
+fn starts_on_the_distribution_redis_conf() {
+    let conf = "/etc/redis/redis.conf";
+    if !std::path::Path::new(conf).exists() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{conf} missing: run scripts/setup-test-deps first"
+        );
+        eprintln!("SKIPPED: {conf} not found (install redis-server)");
+        return;
+    }
+    let s = Server::start(&[conf, "--logfile", "", "--pidfile", "", "--daemonize", "no"]);
+    let mut c = s.connect();
+    assert_eq!(c.cmd("HSET user:1 name Alice"), ":1\r\n");
+    assert!(s.log_text().contains("not implemented by ferrokv"));
+}
