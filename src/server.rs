@@ -354,12 +354,16 @@ impl Server {
         self.process(slot, &mut conn);
         while !conn.paused && !conn.cl.close_after_reply && !conn.kill {
             conn.reserve_read();
+            let room = conn.rbuf.len() - conn.rlen;
             match conn.sock.read(&mut conn.rbuf[conn.rlen..]) {
                 Ok(0) => {
                     closed = true;
                     break;
                 }
                 Ok(n) => {
+                    // A short read drained the socket; data arriving later raises a new
+                    // edge, so skip the extra read that would only return WouldBlock.
+                    let drained = n < room;
                     conn.rlen += n;
                     self.stats.net_input_bytes += n as u64;
                     conn.cl.last_interaction = Instant::now();
@@ -372,6 +376,9 @@ impl Server {
                         break;
                     }
                     self.process(slot, &mut conn);
+                    if drained {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
