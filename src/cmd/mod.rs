@@ -36,6 +36,8 @@ pub mod flags {
     pub const SKIP_MONITOR: u32 = 1 << 9;
     pub const NO_MULTI: u32 = 1 << 10;
     pub const ALLOW_BUSY: u32 = 1 << 11;
+    /// Has subcommands checked at dispatch (not a Redis flag name; not reported).
+    pub const CONTAINER: u32 = 1 << 12;
 
     pub const NAMES: &[(u32, &str)] = &[
         (WRITE, "write"),
@@ -888,7 +890,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "object",
         -2,
-        R,
+        R | CONTAINER,
         0,
         0,
         0,
@@ -899,7 +901,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "memory",
         -2,
-        R,
+        R | CONTAINER,
         0,
         0,
         0,
@@ -1088,7 +1090,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "client",
         -2,
-        NOSCRIPT | LOADING | STALE,
+        NOSCRIPT | LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -1110,7 +1112,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "config",
         -2,
-        ADMIN | NOSCRIPT | LOADING | STALE,
+        ADMIN | NOSCRIPT | LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -1121,7 +1123,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "command",
         -1,
-        LOADING | STALE,
+        LOADING | STALE | CONTAINER,
         0,
         0,
         0,
@@ -1176,7 +1178,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "script",
         -2,
-        NOSCRIPT,
+        NOSCRIPT | CONTAINER,
         0,
         0,
         0,
@@ -1187,7 +1189,7 @@ pub static COMMANDS: &[Command] = &[
     cmd!(
         "function",
         -2,
-        NOSCRIPT,
+        NOSCRIPT | CONTAINER,
         0,
         0,
         0,
@@ -1376,6 +1378,9 @@ static SUBCOMMANDS: &[(&str, &[(&str, i32)])] = &[
 
 /// For a container command, checks that the subcommand exists and has a valid arity.
 pub fn check_subcommand(cmd: &Command, args: &Args) -> CmdResult {
+    if cmd.flags & CONTAINER == 0 {
+        return Ok(());
+    }
     let Some((_, subs)) = SUBCOMMANDS.iter().find(|(n, _)| *n == cmd.name) else {
         return Ok(());
     };
@@ -1437,5 +1442,13 @@ mod tests {
             );
         }
         assert_eq!(table().len(), COMMANDS.len());
+    }
+
+    #[test]
+    fn containers_are_flagged() {
+        for c in COMMANDS {
+            let listed = SUBCOMMANDS.iter().any(|(n, _)| *n == c.name);
+            assert_eq!(listed, c.flags & CONTAINER != 0, "{}", c.name);
+        }
     }
 }
