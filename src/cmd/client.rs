@@ -1,7 +1,7 @@
 //! CLIENT subcommands: ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL, NO-EVICT, NO-TOUCH,
 //! HELP. CLIENT LIST lines use Redis's field names so tools that parse them keep working.
 
-use super::{Args, Ctx, sub_arity, unknown_subcommand};
+use super::{Args, Ctx, help, sub_arity, unknown_subcommand};
 use crate::conn::{ClientState, Conn};
 use crate::error::{CmdError, CmdResult};
 
@@ -161,31 +161,30 @@ pub fn client(c: &mut Ctx, a: &Args) -> CmdResult {
             c.out.ok();
         }
         "help" => {
-            let lines = [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "GETNAME",
-                "    Return the name of the current connection.",
-                "ID",
-                "    Return the ID of the current connection.",
-                "INFO",
-                "    Return information about the current client connection.",
-                "KILL <ip:port>",
-                "    Kill connection made from <ip:port>.",
-                "KILL <option> <value> [<option> <value> [...]]",
-                "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-                "LIST [options ...]",
-                "    Return information about client connections. Options: TYPE, ID.",
-                "SETNAME <name>",
-                "    Assign the name <name> to the current connection.",
-                "SETINFO <option> <value>",
-                "    Set client meta attributes: LIB-NAME, LIB-VER.",
-                "HELP",
-                "    Print this help.",
-            ];
-            c.out.array(lines.len());
-            for l in lines {
-                c.out.simple(l);
-            }
+            help(
+                c,
+                &[
+                    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                    "GETNAME",
+                    "    Return the name of the current connection.",
+                    "ID",
+                    "    Return the ID of the current connection.",
+                    "INFO",
+                    "    Return information about the current client connection.",
+                    "KILL <ip:port>",
+                    "    Kill connection made from <ip:port>.",
+                    "KILL <option> <value> [<option> <value> [...]]",
+                    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+                    "LIST [options ...]",
+                    "    Return information about client connections. Options: TYPE, ID.",
+                    "SETNAME <name>",
+                    "    Assign the name <name> to the current connection.",
+                    "SETINFO <option> <value>",
+                    "    Set client meta attributes: LIB-NAME, LIB-VER.",
+                    "HELP",
+                    "    Print this help.",
+                ],
+            )?;
         }
         _ => return Err(unknown_subcommand(a, "CLIENT")),
     }

@@ -2,7 +2,7 @@
 //! introspection (OBJECT, MEMORY USAGE) and database management (SELECT, FLUSH*, SWAPDB).
 
 use super::hash::{parse_cursor, parse_scan_opts, scan_positions};
-use super::{Args, Ctx};
+use super::{Args, Ctx, help};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::num::arg_i64;
@@ -377,14 +377,6 @@ pub fn persist(c: &mut Ctx, a: &Args) -> CmdResult {
         c.dirty(1);
     }
     c.out.int(had as i64);
-    Ok(())
-}
-
-fn help(c: &mut Ctx, lines: &[&str]) -> CmdResult {
-    c.out.array(lines.len());
-    for l in lines {
-        c.out.simple(l);
-    }
     Ok(())
 }
 

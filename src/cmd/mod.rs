@@ -1184,7 +1184,7 @@ pub static COMMANDS: &[Command] = &[
         0,
         "scripting",
         "Script cache commands (nothing is cached).",
-        server::script
+        server::scripting_stub
     ),
     cmd!(
         "function",
@@ -1195,7 +1195,7 @@ pub static COMMANDS: &[Command] = &[
         0,
         "scripting",
         "Function library commands (none exist).",
-        server::function
+        server::scripting_stub
     ),
     cmd!(
         "eval",
@@ -1392,6 +1392,15 @@ pub fn check_subcommand(cmd: &Command, args: &Args) -> CmdResult {
         None => Err(unknown_subcommand(args, &cmd.name.to_ascii_uppercase())),
         Some((_, arity)) => sub_arity(args, *arity),
     }
+}
+
+/// Replies with a HELP text: one simple string per line, as Redis does.
+pub fn help(c: &mut Ctx, lines: &[&str]) -> CmdResult {
+    c.out.array(lines.len());
+    for l in lines {
+        c.out.simple(l);
+    }
+    Ok(())
 }
 
 /// Checks a subcommand's arity, with Redis's `'container|sub'` error name.
