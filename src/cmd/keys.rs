@@ -357,7 +357,8 @@ pub fn pttl(c: &mut Ctx, a: &Args) -> CmdResult {
 /// EXPIRETIME key -> absolute Unix seconds, -1 or -2.
 pub fn expiretime(c: &mut Ctx, a: &Args) -> CmdResult {
     let e = expiry_of(c, a.get(1));
-    c.out.int(if e < 0 { e } else { e / 1000 });
+    // Redis rounds to the nearest second here (TTL rounds the same way).
+    c.out.int(if e < 0 { e } else { (e + 500) / 1000 });
     Ok(())
 }
 
