@@ -704,11 +704,8 @@ impl Config {
     /// each name once.
     pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
-        let names = PARAMS
-            .iter()
-            .map(|(n, _)| *n)
-            .chain(ALIASES.iter().map(|(a, _)| *a));
-        for name in names {
+        // PARAMS already lists the old alias names, as Redis's own table does.
+        for name in PARAMS.iter().map(|(n, _)| *n) {
             if patterns
                 .iter()
                 .any(|p| crate::glob::glob_match(p, name.as_bytes(), true))

@@ -181,7 +181,15 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
     }
     if want("commandstats") {
         let mut b = String::new();
-        for (cmd, st) in COMMANDS.iter().zip(&srv.cmdstats) {
+        let mut subs: Vec<(&str, &crate::server::CmdStat)> =
+            srv.substats.iter().map(|(n, s)| (*n, s)).collect();
+        subs.sort_by_key(|(n, _)| *n);
+        let rows = COMMANDS
+            .iter()
+            .map(|c| c.name)
+            .zip(srv.cmdstats.iter())
+            .chain(subs);
+        for (name, st) in rows {
             if st.calls == 0 && st.rejected == 0 {
                 continue;
             }
@@ -193,7 +201,7 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
             let _ = write!(
                 b,
                 "cmdstat_{}:calls={},usec={},usec_per_call={per:.2},rejected_calls={},failed_calls={}\r\n",
-                cmd.name, st.calls, st.usec, st.rejected, st.failed
+                name, st.calls, st.usec, st.rejected, st.failed
             );
         }
         section("Commandstats", b, &mut out);

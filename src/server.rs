@@ -20,7 +20,7 @@ use log::{debug, info, trace, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::cmd::{self, Args, Command, Ctx, flags};
+use crate::cmd::{self, Args, Command, Ctx, SubCommand, flags};
 use crate::config::Config;
 use crate::conn::{ClientState, Conn, MultiState};
 use crate::keyspace::Keyspace;
@@ -84,6 +84,8 @@ pub struct Server {
     pub dirty: u64,
     pub stats: Stats,
     pub cmdstats: Vec<CmdStat>,
+    /// Statistics of container subcommands, by full name (`config|get`).
+    pub substats: HashMap<&'static str, CmdStat>,
     /// Connections by slot; a slot is `None` while free or while its client runs a command.
     pub conns: Vec<Option<Conn>>,
     free_slots: Vec<usize>,
@@ -192,6 +194,7 @@ impl Server {
             dirty: 0,
             stats: Stats::default(),
             cmdstats: vec![CmdStat::default(); cmd::COMMANDS.len()],
+            substats: HashMap::new(),
             conns: Vec::new(),
             free_slots: Vec::new(),
             cas_dirty: Vec::new(),
@@ -472,10 +475,13 @@ impl Server {
             );
             return;
         }
-        if let Err(e) = cmd::check_subcommand(cmd, args) {
-            self.reject(cl, out, &e);
-            return;
-        }
+        let sub = match cmd::check_subcommand(cmd, args) {
+            Ok(s) => s,
+            Err(e) => {
+                self.reject(cl, out, &e);
+                return;
+            }
+        };
         if let Some(m) = cl.multi.as_mut()
             && !matches!(
                 cmd.name,
@@ -495,7 +501,7 @@ impl Server {
             out.extend_from_slice(crate::resp::reply::QUEUED);
             return;
         }
-        execute(self, slot, cl, out, cmd, args);
+        execute(self, slot, cl, out, cmd, sub, args);
     }
 
     fn reject(&mut self, cl: &mut ClientState, out: &mut Vec<u8>, e: &crate::error::CmdError) {
@@ -724,14 +730,14 @@ pub fn execute(
     cl: &mut ClientState,
     out: &mut Vec<u8>,
     cmd: &'static Command,
+    sub: Option<&'static SubCommand>,
     args: &Args,
 ) {
-    if !srv.monitors.is_empty() && cmd.flags & flags::SKIP_MONITOR == 0 {
-        feed_monitors(srv, slot, cl, args);
-    }
     trace!("command {}", cmd.name);
     let dirty_before = srv.dirty;
     let db = cl.db;
+    // Set before the call: CLIENT INFO/LIST show the command being run, as Redis does.
+    cl.last_cmd = sub.map_or(cmd.name, |s| s.full);
     let resp3 = cl.resp3;
     let result = {
         let mut ctx = Ctx {
@@ -747,7 +753,11 @@ pub fn execute(
         r
     };
     let end = Instant::now();
-    let st = &mut srv.cmdstats[cmd::index_of(cmd)];
+    // Containers are counted per subcommand (`cmdstat_config|get`), as Redis does.
+    let st = match sub {
+        Some(s) => srv.substats.entry(s.full).or_default(),
+        None => &mut srv.cmdstats[cmd::index_of(cmd)],
+    };
     st.calls += 1;
     st.usec += end.saturating_duration_since(srv.cmd_clock).as_micros() as u64;
     srv.cmd_clock = end;
@@ -756,7 +766,10 @@ pub fn execute(
         srv.stats.total_error_replies += 1;
     }
     srv.stats.commands_processed += 1;
-    cl.last_cmd = cmd.name;
+    // Fed after the command ran, like Redis, so a SELECT shows the new database.
+    if !srv.monitors.is_empty() && cmd.flags & flags::SKIP_MONITOR == 0 {
+        feed_monitors(srv, slot, cl, args);
+    }
     if srv.dirty != dirty_before && cmd.flags & flags::WRITE != 0 && !srv.watched.is_empty() {
         let mut keys = Vec::new();
         cmd::command_keys(cmd, args, &mut keys);
@@ -771,7 +784,9 @@ pub fn call_queued(c: &mut Ctx, args: &Args) {
     let Some(cmd) = cmd::lookup(args.get(0)) else {
         return;
     };
-    execute(c.srv, c.slot, c.cl, c.out.buf, cmd, args);
+    // Checked when queued; looked up again only to name it in statistics.
+    let sub = cmd::check_subcommand(cmd, args).ok().flatten();
+    execute(c.srv, c.slot, c.cl, c.out.buf, cmd, sub, args);
 }
 
 /// Sends the command to every MONITOR client, formatted like Redis:

@@ -161,8 +161,11 @@ pub fn parse_usage(usage: &str) -> Vec<ArgDoc> {
 }
 
 /// Writes one argument as the map COMMAND DOCS uses.
-pub fn write_arg(out: &mut Reply, a: &ArgDoc) {
-    let mut n = 2;
+/// `has_key_spec`: the command reports a key specification in COMMAND INFO.
+pub fn write_arg(out: &mut Reply, a: &ArgDoc, has_key_spec: bool) {
+    // Key arguments point at the command's (single) key specification, as Redis's do.
+    let key_spec = has_key_spec && a.kind == "key";
+    let mut n = 2 + key_spec as usize;
     if a.token.is_some() {
         n += 1;
     }
@@ -178,6 +181,10 @@ pub fn write_arg(out: &mut Reply, a: &ArgDoc) {
     out.bulk_str(&a.name);
     out.bulk_str("type");
     out.bulk_str(a.kind);
+    if key_spec {
+        out.bulk_str("key_spec_index");
+        out.int(0);
+    }
     if let Some(t) = &a.token {
         out.bulk_str("token");
         out.bulk_str(t);
@@ -196,7 +203,7 @@ pub fn write_arg(out: &mut Reply, a: &ArgDoc) {
         out.bulk_str("arguments");
         out.array(a.children.len());
         for c in &a.children {
-            write_arg(out, c);
+            write_arg(out, c, has_key_spec);
         }
     }
 }

@@ -1299,98 +1299,95 @@ pub fn unknown_subcommand(args: &Args, container: &str) -> CmdError {
     CmdError::Bytes(msg)
 }
 
-/// Subcommands of container commands with their arity (the name counts as two arguments).
-/// Dispatch checks them before running or queueing, as Redis 7 does, so a bad subcommand
-/// inside MULTI aborts the transaction.
-static SUBCOMMANDS: &[(&str, &[(&str, i32)])] = &[
-    (
-        "object",
-        &[
-            ("encoding", 3),
-            ("freq", 3),
-            ("idletime", 3),
-            ("refcount", 3),
-            ("help", 2),
-        ],
-    ),
-    ("memory", &[("usage", -3), ("help", 2)]),
-    (
-        "client",
-        &[
-            ("id", 2),
-            ("getname", 2),
-            ("setname", 3),
-            ("setinfo", 4),
-            ("info", 2),
-            ("list", -2),
-            ("kill", -3),
-            ("no-evict", 3),
-            ("no-touch", 3),
-            ("help", 2),
-        ],
-    ),
-    (
-        "config",
-        &[
-            ("get", -3),
-            ("set", -4),
-            ("resetstat", 2),
-            ("rewrite", 2),
-            ("help", 2),
-        ],
-    ),
-    (
-        "command",
-        &[
-            ("count", 2),
-            ("info", -2),
-            ("docs", -2),
-            ("list", -2),
-            ("getkeys", -3),
-            ("help", 2),
-        ],
-    ),
-    (
-        "script",
-        &[
-            ("flush", -2),
-            ("exists", -3),
-            ("load", 3),
-            ("kill", 2),
-            ("help", 2),
-        ],
-    ),
-    (
-        "function",
-        &[
-            ("flush", -2),
-            ("list", -2),
-            ("load", -3),
-            ("delete", 3),
-            ("dump", 2),
-            ("restore", -3),
-            ("stats", 2),
-            ("kill", 2),
-            ("help", 2),
-        ],
-    ),
+/// A subcommand of a container command (`CONFIG GET`): its full name as Redis reports it
+/// (`config|get`, in errors, CLIENT LIST and INFO commandstats) and its arity (the
+/// container's name counts as one argument, the subcommand's as another).
+pub struct SubCommand {
+    pub container: &'static str,
+    pub name: &'static str,
+    pub full: &'static str,
+    pub arity: i32,
+}
+
+const fn sub(
+    container: &'static str,
+    name: &'static str,
+    full: &'static str,
+    arity: i32,
+) -> SubCommand {
+    SubCommand {
+        container,
+        name,
+        full,
+        arity,
+    }
+}
+
+/// The subcommands dispatch checks before running or queueing, as Redis 7 does, so a bad
+/// subcommand inside MULTI aborts the transaction.
+pub static SUBCOMMANDS: &[SubCommand] = &[
+    sub("object", "encoding", "object|encoding", 3),
+    sub("object", "freq", "object|freq", 3),
+    sub("object", "idletime", "object|idletime", 3),
+    sub("object", "refcount", "object|refcount", 3),
+    sub("object", "help", "object|help", 2),
+    sub("memory", "usage", "memory|usage", -3),
+    sub("memory", "help", "memory|help", 2),
+    sub("client", "id", "client|id", 2),
+    sub("client", "getname", "client|getname", 2),
+    sub("client", "setname", "client|setname", 3),
+    sub("client", "setinfo", "client|setinfo", 4),
+    sub("client", "info", "client|info", 2),
+    sub("client", "list", "client|list", -2),
+    sub("client", "kill", "client|kill", -3),
+    sub("client", "no-evict", "client|no-evict", 3),
+    sub("client", "no-touch", "client|no-touch", 3),
+    sub("client", "help", "client|help", 2),
+    sub("config", "get", "config|get", -3),
+    sub("config", "set", "config|set", -4),
+    sub("config", "resetstat", "config|resetstat", 2),
+    sub("config", "rewrite", "config|rewrite", 2),
+    sub("config", "help", "config|help", 2),
+    sub("command", "count", "command|count", 2),
+    sub("command", "info", "command|info", -2),
+    sub("command", "docs", "command|docs", -2),
+    sub("command", "list", "command|list", -2),
+    sub("command", "getkeys", "command|getkeys", -3),
+    sub("command", "help", "command|help", 2),
+    sub("script", "flush", "script|flush", -2),
+    sub("script", "exists", "script|exists", -3),
+    sub("script", "load", "script|load", 3),
+    sub("script", "kill", "script|kill", 2),
+    sub("script", "help", "script|help", 2),
+    sub("function", "flush", "function|flush", -2),
+    sub("function", "list", "function|list", -2),
+    sub("function", "load", "function|load", -3),
+    sub("function", "delete", "function|delete", 3),
+    sub("function", "dump", "function|dump", 2),
+    sub("function", "restore", "function|restore", -3),
+    sub("function", "stats", "function|stats", 2),
+    sub("function", "kill", "function|kill", 2),
+    sub("function", "help", "function|help", 2),
 ];
 
-/// For a container command, checks that the subcommand exists and has a valid arity.
-pub fn check_subcommand(cmd: &Command, args: &Args) -> CmdResult {
-    if cmd.flags & CONTAINER == 0 {
-        return Ok(());
+/// For a container command, checks that the subcommand exists and has a valid arity, and
+/// returns it. Other commands (and a bare COMMAND) give `None`.
+pub fn check_subcommand(
+    cmd: &Command,
+    args: &Args,
+) -> Result<Option<&'static SubCommand>, CmdError> {
+    if cmd.flags & CONTAINER == 0 || args.len() < 2 {
+        return Ok(None);
     }
-    let Some((_, subs)) = SUBCOMMANDS.iter().find(|(n, _)| *n == cmd.name) else {
-        return Ok(());
-    };
-    if args.len() < 2 {
-        // Only COMMAND may be called bare; the table arity rejected the others already.
-        return Ok(());
-    }
-    match subs.iter().find(|(s, _)| args.is(1, s)) {
+    match SUBCOMMANDS
+        .iter()
+        .find(|s| s.container == cmd.name && args.is(1, s.name))
+    {
         None => Err(unknown_subcommand(args, &cmd.name.to_ascii_uppercase())),
-        Some((_, arity)) => sub_arity(args, *arity),
+        Some(s) => {
+            sub_arity(args, s.arity)?;
+            Ok(Some(s))
+        }
     }
 }
 
@@ -1456,8 +1453,16 @@ mod tests {
     #[test]
     fn containers_are_flagged() {
         for c in COMMANDS {
-            let listed = SUBCOMMANDS.iter().any(|(n, _)| *n == c.name);
+            let listed = SUBCOMMANDS.iter().any(|s| s.container == c.name);
             assert_eq!(listed, c.flags & CONTAINER != 0, "{}", c.name);
+        }
+        for s in SUBCOMMANDS {
+            assert_eq!(s.full, format!("{}|{}", s.container, s.name));
+            let n = SUBCOMMANDS
+                .iter()
+                .filter(|t| t.container == s.container && t.name == s.name)
+                .count();
+            assert_eq!(n, 1, "{} listed twice", s.full);
         }
     }
 }

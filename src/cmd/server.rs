@@ -121,7 +121,7 @@ pub fn hello(c: &mut Ctx, a: &Args) -> CmdResult {
         c.cl.authenticated = true;
     }
     if !c.cl.authenticated {
-        return Err(CmdError::Custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
+        return Err(CmdError::Custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));
     }
     if let Some(n) = name {
         if !n.iter().all(|&ch| (b'!'..=b'~').contains(&ch)) {
@@ -207,6 +207,7 @@ pub fn config(c: &mut Ctx, a: &Args) -> CmdResult {
             for s in &mut c.srv.cmdstats {
                 *s = Default::default();
             }
+            c.srv.substats.clear();
             c.srv.ks.stats = Default::default();
             c.out.ok();
         }
@@ -255,12 +256,86 @@ fn command_info(c: &mut Ctx, cmd: &Command) {
     out.int(cmd.first_key as i64);
     out.int(cmd.last_key as i64);
     out.int(cmd.step as i64);
-    let cat = format!("@{}", cmd.group);
-    out.set(1);
-    out.simple(&cat);
+    let cats = acl_categories(cmd);
+    out.set(cats.len());
+    for cat in cats {
+        out.simple(cat);
+    }
     out.array(0);
+    if cmd.first_key > 0 {
+        out.array(1);
+        write_key_spec(out, cmd);
+    } else {
+        out.array(0);
+    }
     out.array(0);
-    out.array(0);
+}
+
+/// ACL categories of a command, in the order Redis lists them.
+pub fn acl_categories(cmd: &Command) -> Vec<&'static str> {
+    let keyspace =
+        cmd.group == "generic" || matches!(cmd.name, "dbsize" | "flushdb" | "flushall" | "swapdb");
+    let admin = cmd.flags & flags::ADMIN != 0;
+    let dangerous = admin
+        || matches!(
+            cmd.name,
+            "flushdb" | "flushall" | "keys" | "info" | "swapdb"
+        );
+    let fast = cmd.flags & flags::FAST != 0;
+    let wanted = [
+        ("@keyspace", keyspace),
+        ("@read", cmd.flags & flags::READONLY != 0),
+        ("@write", cmd.flags & flags::WRITE != 0),
+        ("@hash", cmd.group == "hash"),
+        ("@string", cmd.group == "string"),
+        ("@admin", admin),
+        ("@fast", fast),
+        ("@slow", !fast),
+        ("@dangerous", dangerous),
+        ("@connection", cmd.group == "connection"),
+        ("@transaction", cmd.group == "transactions"),
+        ("@scripting", cmd.group == "scripting"),
+    ];
+    wanted
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(c, _)| *c)
+        .collect()
+}
+
+/// One key specification from the table's key positions: where the keys start and how to
+/// step through them, with read-only/read-write access flags.
+fn write_key_spec(out: &mut crate::resp::reply::Reply, cmd: &Command) {
+    let write = cmd.flags & flags::WRITE != 0;
+    out.map(3);
+    out.bulk_str("flags");
+    out.set(2);
+    out.simple(if write { "RW" } else { "RO" });
+    out.simple(if write { "update" } else { "access" });
+    out.bulk_str("begin_search");
+    out.map(2);
+    out.bulk_str("type");
+    out.bulk_str("index");
+    out.bulk_str("spec");
+    out.map(1);
+    out.bulk_str("index");
+    out.int(cmd.first_key as i64);
+    out.bulk_str("find_keys");
+    out.map(2);
+    out.bulk_str("type");
+    out.bulk_str("range");
+    out.bulk_str("spec");
+    out.map(3);
+    out.bulk_str("lastkey");
+    out.int(if cmd.last_key < 0 {
+        cmd.last_key as i64
+    } else {
+        (cmd.last_key - cmd.first_key) as i64
+    });
+    out.bulk_str("keystep");
+    out.int(cmd.step as i64);
+    out.bulk_str("limit");
+    out.int(0);
 }
 
 /// Writes a COMMAND DOCS entry (name then its map) for `cmd`.
@@ -279,7 +354,7 @@ fn command_docs(c: &mut Ctx, cmd: &Command) {
         out.bulk_str("arguments");
         out.array(args.len());
         for a in &args {
-            super::docs::write_arg(out, a);
+            super::docs::write_arg(out, a, cmd.first_key > 0);
         }
     }
 }
@@ -310,7 +385,7 @@ pub fn command(c: &mut Ctx, a: &Args) -> CmdResult {
                 for i in 2..a.len() {
                     match super::lookup(a.get(i)) {
                         Some(cmd) => command_info(c, cmd),
-                        None => c.out.null_array(),
+                        None => c.out.null(),
                     }
                 }
             }
@@ -329,9 +404,38 @@ pub fn command(c: &mut Ctx, a: &Args) -> CmdResult {
             }
         }
         "list" => {
-            c.out.array(COMMANDS.len());
-            for cmd in COMMANDS {
-                c.out.bulk_str(cmd.name);
+            // COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]
+            let filter = match a.len() {
+                2 => None,
+                5 if a.is(2, "filterby") => Some((a.text(3).to_ascii_lowercase(), a.get(4))),
+                _ => return Err(CmdError::Syntax),
+            };
+            let names = COMMANDS
+                .iter()
+                .map(|c| (c.name, Some(c)))
+                .chain(super::SUBCOMMANDS.iter().map(|s| (s.full, None)));
+            let mut picked: Vec<&str> = Vec::new();
+            for (name, cmd) in names {
+                let keep = match &filter {
+                    None => true,
+                    Some((kind, v)) => match kind.as_str() {
+                        "pattern" => crate::glob::glob_match(v, name.as_bytes(), true),
+                        "aclcat" => cmd.is_some_and(|c| {
+                            acl_categories(c)
+                                .iter()
+                                .any(|cat| cat.as_bytes()[1..].eq_ignore_ascii_case(v))
+                        }),
+                        "module" => false,
+                        _ => return Err(CmdError::Syntax),
+                    },
+                };
+                if keep {
+                    picked.push(name);
+                }
+            }
+            c.out.array(picked.len());
+            for n in picked {
+                c.out.bulk_str(n);
             }
         }
         "getkeys" => {
@@ -444,7 +548,11 @@ fn flush_mode_ok(a: &Args) -> CmdResult {
     match a.len() {
         2 => Ok(()),
         3 if a.is(2, "async") || a.is(2, "sync") => Ok(()),
-        _ => Err(CmdError::Syntax),
+        // Redis's two texts differ by one letter; clients match on them.
+        _ if a.is(0, "script") => Err(CmdError::err("SCRIPT FLUSH only support SYNC|ASYNC option")),
+        _ => Err(CmdError::err(
+            "FUNCTION FLUSH only supports SYNC|ASYNC option",
+        )),
     }
 }
 
