@@ -349,3 +349,70 @@ fn starts_on_the_distribution_redis_conf() {
     assert_eq!(c.cmd("HSET user:1 name Alice"), ":1\r\n");
     assert!(s.log_text().contains("not implemented by ferrokv"));
 }
+
+/// A tiny deterministic generator for the garbage test (no crates).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn garbage_input_never_crashes_the_server() {
+    let s = Server::start(&[]);
+    let mut rng = Lcg(42);
+    let pieces: &[&[u8]] = &[
+        b"*",
+        b"$",
+        b"\r\n",
+        b"-1",
+        b"3",
+        b"99999999999",
+        b"HSET",
+        b"k",
+        b"\"",
+        b"'",
+        b"\\x",
+        b"*2\r\n$3\r\nGET\r\n",
+        b"PING",
+        b" ",
+        b"\n",
+        b"\x00",
+        b"HRANDFIELD k -5 WITHVALUES\r\n",
+        b"\x0b",
+        b"MULTI\r\n",
+        b"EXEC\r\n",
+        b"*1\r\n$4\r\nQUIT\r\n",
+        b"CLIENT KILL SKIPME yes\r\n",
+    ];
+    for _ in 0..600 {
+        let mut c = s.connect();
+        c.stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let mut buf = Vec::new();
+        for _ in 0..(rng.next() % 40) {
+            if rng.next() % 4 == 0 {
+                buf.push(rng.next() as u8);
+            } else {
+                buf.extend_from_slice(pieces[(rng.next() as usize) % pieces.len()]);
+            }
+        }
+        let _ = c.stream.write_all(&buf);
+        let mut sink = [0u8; 4096];
+        let _ = c.stream.read(&mut sink);
+    }
+    let mut c = s.connect();
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    c.cmd("HSET k a 1");
+    assert_eq!(
+        c.cmd("HRANDFIELD k -9223372036854775807"),
+        "-ERR value is out of range\r\n"
+    );
+}

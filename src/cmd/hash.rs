@@ -7,6 +7,9 @@ use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
 use crate::num::{arg_i64, parse_i64};
 
+/// Longest HRANDFIELD reply with repetitions (negative count) that ferrokv will build.
+const MAX_RANDOM_PICKS: i64 = 10_000_000;
+
 /// HSET key field value [field value ...] -> number of new fields.
 pub fn hset(c: &mut Ctx, a: &Args) -> CmdResult {
     let added = set_pairs(c, a)?;
@@ -237,6 +240,11 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     // Redis refuses counts whose reply length (two items each) could overflow.
     if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Err(CmdError::err("value is out of range"));
+    }
+    // A negative count repeats picks, so its reply is as long as asked: refuse lengths no
+    // client can want instead of building gigabytes (redis-server 7.0 dies trying).
+    if count < -MAX_RANDOM_PICKS {
         return Err(CmdError::err("value is out of range"));
     }
     let resp3 = c.out.resp3;

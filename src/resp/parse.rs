@@ -220,11 +220,18 @@ fn hex_val(c: u8) -> Option<u8> {
 /// Splits an inline line into arguments with Redis's quoting rules (`sdssplitargs`):
 /// `"..."` supports `\n \r \t \b \a \\ \" \xHH`, `'...'` supports `\'`, and a closing quote
 /// must be followed by a space or the end. Returns false on unbalanced quotes.
+/// C's `isspace`: Redis splits on these (Rust's `is_ascii_whitespace` lacks `\v`).
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
 pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) -> bool {
+    // Redis splits a C string: a NUL byte ends the line.
+    let line = &line[..memchr(0, line).unwrap_or(line.len())];
     let mut i = 0;
     let n = line.len();
     loop {
-        while i < n && line[i].is_ascii_whitespace() {
+        while i < n && is_space(line[i]) {
             i += 1;
         }
         if i >= n {
@@ -260,7 +267,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) 
                     i += 2;
                     continue;
                 } else if c == b'"' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -278,7 +285,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) 
                     i += 2;
                     continue;
                 } else if c == b'\'' {
-                    if i + 1 < n && !line[i + 1].is_ascii_whitespace() {
+                    if i + 1 < n && !is_space(line[i + 1]) {
                         return false;
                     }
                     i += 1;
@@ -291,7 +298,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) 
                     break;
                 }
                 match line[i] {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => break,
+                    c if is_space(c) => break,
                     b'"' => in_dq = true,
                     b'\'' => in_sq = true,
                     c => out.push(c),
@@ -426,6 +433,25 @@ mod tests {
         let buf = b"*1\r\n$536870912\r\nabc";
         assert_eq!(p.parse(buf), Parsed::Incomplete);
         assert!(p.args.capacity() < 1 << 20);
+    }
+
+    #[test]
+    fn inline_nul_and_vertical_tab() {
+        let mut out = Vec::new();
+        let mut args = Vec::new();
+        assert!(split_inline(
+            b"SET\x0bk v\x00 ignored \"",
+            &mut out,
+            &mut args
+        ));
+        let got: Vec<&[u8]> = args
+            .iter()
+            .map(|&(a, b)| &out[a as usize..b as usize])
+            .collect();
+        assert_eq!(got, vec![&b"SET"[..], b"k", b"v"]);
+        args.clear();
+        assert!(split_inline(b"\x00", &mut out, &mut args));
+        assert!(args.is_empty());
     }
 
     #[test]
