@@ -454,6 +454,57 @@ mod tests {
         assert!(args.is_empty());
     }
 
+    /// Random fragments: parsing always ends (command, need-more or error) without panics,
+    /// and every command it yields has at least one argument.
+    #[test]
+    fn random_input_terminates() {
+        let alphabet: &[&[u8]] = &[
+            b"*",
+            b"$",
+            b"\r\n",
+            b"\n",
+            b"-",
+            b"0",
+            b"1",
+            b"3",
+            b"a",
+            b" ",
+            b"\"",
+            b"'",
+            b"\\",
+            b"x",
+            b"\x00",
+            b"\x0b",
+            b"*1\r\n$1\r\nA\r\n",
+        ];
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut buf = Vec::new();
+            for _ in 0..(next() % 30) {
+                buf.extend_from_slice(alphabet[(next() as usize) % alphabet.len()]);
+            }
+            let mut p = Parser::new(64);
+            let mut steps = 0;
+            loop {
+                steps += 1;
+                assert!(steps < 1000, "parser loops on {buf:?}");
+                match p.parse(&buf) {
+                    Parsed::Command(_) => {
+                        assert!(!p.args.is_empty());
+                        p.finish();
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+
     #[test]
     fn too_big_inline() {
         let mut p = Parser::new(1024);
