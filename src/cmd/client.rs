@@ -2,11 +2,13 @@
 //! HELP. CLIENT LIST lines use Redis's field names so tools that parse them keep working.
 
 use super::{Args, Ctx, help, sub_arity, unknown_subcommand};
-use crate::conn::{ClientState, Conn};
+use crate::conn::ClientState;
 use crate::error::{CmdError, CmdResult};
 
 /// Formats one CLIENT LIST / CLIENT INFO line (without the trailing newline).
-fn client_line(cl: &ClientState, conn: Option<&Conn>, qbuf: usize, obl: usize) -> String {
+/// `qbuf` and `obl` are the unprocessed input and unsent output bytes (0 for the caller,
+/// whose buffers are in use while it runs).
+fn client_line(cl: &ClientState, qbuf: usize, obl: usize) -> String {
     let flags = if cl.monitor {
         "O"
     } else if cl.multi.is_some() {
@@ -14,7 +16,6 @@ fn client_line(cl: &ClientState, conn: Option<&Conn>, qbuf: usize, obl: usize) -
     } else {
         "N"
     };
-    let _ = conn;
     format!(
         "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         cl.id,
@@ -92,7 +93,7 @@ pub fn client(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         "info" => {
             sub_arity(a, 2)?;
-            let mut line = client_line(c.cl, None, 0, 0);
+            let mut line = client_line(c.cl, 0, 0);
             line.push('\n');
             c.out.verbatim(line.as_bytes());
         }
@@ -138,12 +139,12 @@ pub fn client(c: &mut Ctx, a: &Args) -> CmdResult {
                 .map(|(_, conn)| {
                     (
                         conn.cl.id,
-                        client_line(&conn.cl, Some(conn), conn.rlen, conn.pending_out()),
+                        client_line(&conn.cl, conn.rlen, conn.pending_out()),
                     )
                 })
                 .collect();
             if keep(c.cl.id) {
-                lines.push((c.cl.id, client_line(c.cl, None, 0, 0)));
+                lines.push((c.cl.id, client_line(c.cl, 0, 0)));
             }
             lines.sort_by_key(|(id, _)| *id);
             for (_, l) in lines {
