@@ -30,6 +30,8 @@ use crate::resp::reply::Reply;
 
 /// Stop running a client's commands while this much of its output is unsent.
 pub const OUTPUT_PAUSE_LIMIT: usize = 32 * 1024 * 1024;
+/// Disconnect a MONITOR client whose unsent output exceeds this.
+const MONITOR_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 /// Release an output buffer's memory after it drains if it grew beyond this.
 const OUTPUT_SHRINK: usize = 1024 * 1024;
 /// Listener tokens count down from the top of the token space; clients use their slot.
@@ -623,10 +625,23 @@ impl Server {
         );
     }
 
-    /// Queues output for `slot` (used for MONITOR lines to other clients).
+    /// Queues output for `slot` (used for MONITOR lines to other clients). A MONITOR
+    /// client cannot be paused like a command client, so one that stops reading is
+    /// disconnected once its backlog passes `MONITOR_OUTPUT_LIMIT`.
     pub fn push_output(&mut self, slot: usize, bytes: &[u8]) {
         if let Some(Some(conn)) = self.conns.get_mut(slot) {
-            conn.out.extend_from_slice(bytes);
+            if conn.pending_out() > MONITOR_OUTPUT_LIMIT {
+                if !conn.kill {
+                    warn!(
+                        "Closing MONITOR client that stopped reading (addr={}, {} bytes pending)",
+                        conn.cl.addr,
+                        conn.pending_out()
+                    );
+                }
+                conn.kill = true;
+            } else {
+                conn.out.extend_from_slice(bytes);
+            }
             if !conn.queued_write {
                 conn.queued_write = true;
                 self.pending_write.push(slot);
