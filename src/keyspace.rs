@@ -237,3 +237,15 @@ impl Keyspace {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Entry size drives memory per key and cache misses per lookup; keep it in check.
+    #[test]
+    fn entry_stays_small() {
+        let n = std::mem::size_of::<Entry>();
+        assert!(n <= 48, "{n}");
+    }
+}

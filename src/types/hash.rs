@@ -22,7 +22,9 @@ pub struct HashLimits {
 #[derive(Debug, Clone)]
 pub enum Hash {
     Listpack(Vec<(Bytes, Bytes)>),
-    Table(IndexMap<Bytes, Bytes>),
+    // Boxed: a table is rare and large, and inline it would make every keyspace entry
+    // (strings and small hashes too) as big as an IndexMap.
+    Table(Box<IndexMap<Bytes, Bytes>>),
 }
 
 impl Default for Hash {
@@ -142,7 +144,7 @@ impl Hash {
             for (f, val) in v.drain(..) {
                 m.insert(f, val);
             }
-            *self = Hash::Table(m);
+            *self = Hash::Table(Box::new(m));
         }
     }
 
