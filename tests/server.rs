@@ -398,7 +398,7 @@ fn garbage_input_never_crashes_the_server() {
             .unwrap();
         let mut buf = Vec::new();
         for _ in 0..(rng.next() % 40) {
-            if rng.next() % 4 == 0 {
+            if rng.next().is_multiple_of(4) {
                 buf.push(rng.next() as u8);
             } else {
                 buf.extend_from_slice(pieces[(rng.next() as usize) % pieces.len()]);
