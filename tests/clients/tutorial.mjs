@@ -486,6 +486,19 @@ for (const [cfgName, opts] of CONFIGS) {
     redis.disconnect();
     continue;
   }
+  {
+    // ioredis 6 sends HELLO 3 on connect: the whole run must be in RESP3.
+    let err = null;
+    try {
+      const info = String(await redis.call('CLIENT', 'INFO'));
+      if (Number(pkg.version.split('.')[0]) >= 6 && !info.includes(' resp=3')) {
+        throw new CheckFailed(`expected a RESP3 connection, CLIENT INFO: ${info}`);
+      }
+    } catch (e) {
+      err = e;
+    }
+    record(`[${cfgName}] protocol`, err);
+  }
   for (const [name, fn] of CHECKS) {
     let err = null;
     try {
