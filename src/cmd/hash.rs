@@ -45,14 +45,13 @@ fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
 pub fn hsetnx(c: &mut Ctx, a: &Args) -> CmdResult {
     let lim = c.srv.config.hash_limits;
     let mut db = c.db();
-    db.check_hash(a.get(1))?;
-    if let Some(h) = db.hash(a.get(1))?
-        && h.contains(a.get(2))
-    {
+    // Creating the hash is safe: a new hash cannot already hold the field.
+    let h = db.hash_or_new(a.get(1))?;
+    if h.contains(a.get(2)) {
         c.out.int(0);
         return Ok(());
     }
-    db.hash_or_new(a.get(1))?.insert(a.get(2), a.get(3), lim);
+    h.insert(a.get(2), a.get(3), lim);
     c.dirty(1);
     c.out.int(1);
     Ok(())
@@ -196,8 +195,10 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let lim = c.srv.config.hash_limits;
     let mut db = c.db();
-    db.check_hash(a.get(1))?;
-    let cur = match db.hash(a.get(1))?.and_then(|h| h.get(a.get(2))) {
+    // Creating the hash first is safe: in a new hash the field is 0, and 0 plus a finite
+    // increment is finite, so no error can follow and leave an empty hash behind.
+    let h = db.hash_or_new(a.get(1))?;
+    let cur = match h.get(a.get(2)) {
         Some(v) => LongDouble::parse(v).ok_or(CmdError::HashNotFloat)?,
         None => LongDouble::from_i64(0),
     };
@@ -207,7 +208,7 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let mut text = Vec::with_capacity(32);
     new.format_human(&mut text);
-    db.hash_or_new(a.get(1))?.insert(a.get(2), &text, lim);
+    h.insert(a.get(2), &text, lim);
     c.dirty(1);
     c.out.bulk(&text);
     Ok(())

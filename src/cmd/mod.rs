@@ -188,16 +188,6 @@ impl DbView<'_> {
         }
     }
 
-    /// Checks that `key` is a hash or missing, without creating it.
-    pub fn check_hash(&mut self, key: &[u8]) -> CmdResult {
-        match self.get(key) {
-            Some(Entry {
-                val: Value::Str(_), ..
-            }) => Err(CmdError::WrongType),
-            _ => Ok(()),
-        }
-    }
-
     /// Removes `key` if it is an empty hash (the last field was deleted).
     pub fn drop_if_empty(&mut self, key: &[u8]) {
         if let Some(Entry {

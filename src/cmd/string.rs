@@ -120,6 +120,13 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     let (mut db, out) = c.db_out();
     let key = a.get(1);
+    if !o.get && !o.nx && !o.xx && !o.keepttl {
+        // The common plain SET: one lookup.
+        db.db.set(key, Value::Str(Str::new(a.get(2).to_vec())), exp);
+        out.ok();
+        c.dirty(1);
+        return Ok(());
+    }
     if o.get {
         match db.string(key)? {
             Some(s) => out.bulk(&s.bytes),
