@@ -37,8 +37,8 @@ pub struct ClientState {
     pub created: Instant,
     pub last_interaction: Instant,
     pub multi: Option<MultiState>,
-    /// Keys this client WATCHes: (db, key).
-    pub watched: Vec<(usize, Box<[u8]>)>,
+    /// Keys this client WATCHes: (db, key, the key existed when watched).
+    pub watched: Vec<(usize, Box<[u8]>, bool)>,
     pub monitor: bool,
     /// Close the connection once the pending output is written (QUIT, protocol error).
     pub close_after_reply: bool,

@@ -653,15 +653,18 @@ impl Server {
 
     pub fn watch(&mut self, slot: usize, cl: &mut ClientState, key: &[u8]) {
         let db = cl.db;
-        if cl.watched.iter().any(|(d, k)| *d == db && &**k == key) {
+        if cl.watched.iter().any(|(d, k, _)| *d == db && &**k == key) {
             return;
         }
-        cl.watched.push((db, key.into()));
+        let existed = self.ks.dbs[db]
+            .get(key, self.now_ms, &mut self.ks.stats)
+            .is_some();
+        cl.watched.push((db, key.into(), existed));
         self.watched.entry(key.into()).or_default().push((db, slot));
     }
 
     pub fn unwatch_all(&mut self, slot: usize, cl: &mut ClientState) {
-        for (db, key) in cl.watched.drain(..) {
+        for (db, key, _) in cl.watched.drain(..) {
             if let Some(v) = self.watched.get_mut(&key) {
                 v.retain(|&(d, s)| !(d == db && s == slot));
                 if v.is_empty() {
@@ -674,8 +677,17 @@ impl Server {
         }
     }
 
-    pub fn is_cas_dirty(&self, slot: usize) -> bool {
-        self.cas_dirty.get(slot).copied().unwrap_or(false)
+    /// True if EXEC must fail: a watched key was modified, or a key that existed when
+    /// watched has expired since. Every explicit change touches watchers directly; expiry
+    /// does not, so it is checked here, as Redis does.
+    pub fn is_cas_dirty(&mut self, slot: usize, cl: &ClientState) -> bool {
+        if self.cas_dirty.get(slot).copied().unwrap_or(false) {
+            return true;
+        }
+        let now = self.now_ms;
+        cl.watched.iter().any(|(db, key, existed)| {
+            *existed && self.ks.dbs[*db].get(key, now, &mut self.ks.stats).is_none()
+        })
     }
 
     /// A key in `db` was modified: fail the transactions watching it.

@@ -416,3 +416,21 @@ fn garbage_input_never_crashes_the_server() {
         "-ERR value is out of range\r\n"
     );
 }
+
+#[test]
+fn watched_key_that_expires_fails_exec() {
+    let s = Server::start(&[]);
+    let mut c = s.connect();
+    assert_eq!(c.cmd("SET k v PX 100"), "+OK\r\n");
+    assert_eq!(c.cmd("WATCH k"), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(250));
+    c.cmd("MULTI");
+    c.cmd("SET x 1");
+    // Redis 7: a watched key that expired after WATCH aborts the transaction.
+    assert_eq!(c.cmd("EXEC"), "*-1\r\n");
+    // A key missing at WATCH time that stays missing does not.
+    assert_eq!(c.cmd("WATCH nokey"), "+OK\r\n");
+    c.cmd("MULTI");
+    c.cmd("SET x 1");
+    assert_eq!(c.cmd("EXEC"), "*1\r\n+OK\r\n");
+}

@@ -32,7 +32,7 @@ pub fn exec(c: &mut Ctx, _a: &Args) -> CmdResult {
     let Some(m) = c.cl.multi.take() else {
         return Err(CmdError::err("EXEC without MULTI"));
     };
-    let dirty = c.srv.is_cas_dirty(c.slot);
+    let dirty = c.srv.is_cas_dirty(c.slot, c.cl);
     c.srv.unwatch_all(c.slot, c.cl);
     if m.aborted {
         return Err(CmdError::Custom(
