@@ -89,6 +89,11 @@ impl Hash {
                     }
                     false
                 } else {
+                    // Grow by a quarter, not double: most hashes are small and stay as
+                    // built, and Vec's first allocation alone would be four pairs.
+                    if v.len() == v.capacity() {
+                        v.reserve_exact(1 + v.len() / 4);
+                    }
                     v.push((field.into(), value.into()));
                     true
                 }
