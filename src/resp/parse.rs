@@ -249,10 +249,9 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) 
                 if c == b'\\'
                     && i + 3 < n
                     && line[i + 1] == b'x'
-                    && hex_val(line[i + 2]).is_some()
-                    && hex_val(line[i + 3]).is_some()
+                    && let (Some(hi), Some(lo)) = (hex_val(line[i + 2]), hex_val(line[i + 3]))
                 {
-                    out.push(hex_val(line[i + 2]).unwrap() * 16 + hex_val(line[i + 3]).unwrap());
+                    out.push(hi * 16 + lo);
                     i += 4;
                     continue;
                 } else if c == b'\\' && i + 1 < n {
