@@ -230,29 +230,25 @@ impl Gen {
     fn odd_key(&mut self) -> Vec<u8> {
         self.pick(&["", "missing", "key with spaces", "h:\x00bin", "s:8"])
     }
-    fn hkey(&mut self) -> Vec<u8> {
-        match self.rng.below(100) {
-            0..=77 => format!("h:{}", self.rng.below(8)).into_bytes(),
-            78..=89 => format!("k:{}", self.rng.below(4)).into_bytes(),
-            90..=96 => format!("s:{}", self.rng.below(8)).into_bytes(),
-            _ => self.odd_key(),
+    /// A key of one of three families, by cumulative percent bound (`0..=upto`), with
+    /// `n` keys per family; the remaining percent are odd keys.
+    fn key_from(&mut self, mix: [(&str, usize, usize); 3]) -> Vec<u8> {
+        let r = self.rng.below(100);
+        for (prefix, upto, n) in mix {
+            if r <= upto {
+                return format!("{prefix}:{}", self.rng.below(n)).into_bytes();
+            }
         }
+        self.odd_key()
+    }
+    fn hkey(&mut self) -> Vec<u8> {
+        self.key_from([("h", 77, 8), ("k", 89, 4), ("s", 96, 8)])
     }
     fn skey(&mut self) -> Vec<u8> {
-        match self.rng.below(100) {
-            0..=77 => format!("s:{}", self.rng.below(8)).into_bytes(),
-            78..=89 => format!("k:{}", self.rng.below(4)).into_bytes(),
-            90..=96 => format!("h:{}", self.rng.below(8)).into_bytes(),
-            _ => self.odd_key(),
-        }
+        self.key_from([("s", 77, 8), ("k", 89, 4), ("h", 96, 8)])
     }
     fn anykey(&mut self) -> Vec<u8> {
-        match self.rng.below(100) {
-            0..=39 => format!("h:{}", self.rng.below(8)).into_bytes(),
-            40..=79 => format!("s:{}", self.rng.below(8)).into_bytes(),
-            80..=95 => format!("k:{}", self.rng.below(4)).into_bytes(),
-            _ => self.odd_key(),
-        }
+        self.key_from([("h", 39, 8), ("s", 79, 8), ("k", 95, 4)])
     }
     fn keys(&mut self, max: usize, f: fn(&mut Gen) -> Vec<u8>) -> Vec<Vec<u8>> {
         let n = 1 + self.rng.below(max);
