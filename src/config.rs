@@ -35,7 +35,7 @@ const PARAMS: &[(&str, &str)] = &[
     ("appenddirname", "appendonlydir"),
     ("appendfilename", "appendonly.aof"),
     ("appendfsync", "everysec"),
-    ("appendonly", "no"),
+    ("appendonly", "yes"),
     ("auto-aof-rewrite-min-size", "67108864"),
     ("auto-aof-rewrite-percentage", "100"),
     ("bgsave_cpulist", ""),
@@ -492,7 +492,7 @@ impl Default for Config {
             maxclients: 10000,
             hz: 10,
             client_query_buffer_limit: 1 << 30,
-            appendonly: false,
+            appendonly: true,
             appendfsync: FsyncPolicy::EverySec,
             timeout: 0,
             pidfile: String::new(),
@@ -684,7 +684,8 @@ impl Config {
     /// True if parameter `name` holds Redis 7's default value (the table's, or the
     /// original Redis default where ferrokv changed it).
     pub fn is_redis_default(&self, name: &str) -> bool {
-        const REDIS_DEFAULTS: &[(&str, &str)] = &[("daemonize", "no"), ("pidfile", "")];
+        const REDIS_DEFAULTS: &[(&str, &str)] =
+            &[("daemonize", "no"), ("pidfile", ""), ("appendonly", "no")];
         let Some(v) = self.get(name) else {
             return false;
         };

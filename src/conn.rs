@@ -44,6 +44,9 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Name of the last command run, for CLIENT LIST's `cmd=`.
     pub last_cmd: &'static str,
+    /// Id of the last AOF batch holding one of this client's writes: its replies leave
+    /// only once that batch is safe under the fsync policy (group commit).
+    pub aof_ack: u64,
 }
 
 impl ClientState {
@@ -67,6 +70,7 @@ impl ClientState {
             monitor: false,
             close_after_reply: false,
             last_cmd: "NULL",
+            aof_ack: 0,
         }
     }
 }

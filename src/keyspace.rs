@@ -31,6 +31,10 @@ pub struct Db {
     map: IndexMap<Key, Entry>,
     /// Keys with an expiry, for sampling by the active cycle.
     expires: IndexSet<Key>,
+    /// Record keys removed by expiry in `expired_log` (the AOF logs them as DEL).
+    pub log_expired: bool,
+    /// Keys removed by expiry since the AOF last drained this list.
+    pub expired_log: Vec<Key>,
 }
 
 /// Counters reported by INFO.
@@ -59,7 +63,7 @@ impl Db {
         let idx = self.map.get_index_of(key)?;
         let exp = self.map[idx].exp;
         if exp != 0 && exp <= now {
-            self.remove_index(idx);
+            self.expire_index(idx);
             st.expired += 1;
             return None;
         }
@@ -81,6 +85,9 @@ impl Db {
                 if exp != 0 && exp <= now {
                     self.expires.swap_remove(key);
                     st.expired += 1;
+                    if self.log_expired {
+                        self.expired_log.push(key.into());
+                    }
                     self.map[idx] = Entry {
                         val: make(),
                         exp: 0,
@@ -149,6 +156,15 @@ impl Db {
         e
     }
 
+    /// Removes the expired entry at `idx`, noting its key for the AOF.
+    fn expire_index(&mut self, idx: usize) {
+        let (k, _) = self.map.swap_remove_index(idx).expect("index in range");
+        self.expires.swap_remove(&k);
+        if self.log_expired {
+            self.expired_log.push(k);
+        }
+    }
+
     /// Sets the deadline of an existing key; false if the key is missing.
     pub fn set_expire(&mut self, key: &[u8], exp: i64) -> bool {
         let Some(e) = self.map.get_mut(key) else {
@@ -200,7 +216,7 @@ impl Db {
                     .expect("expires and map agree");
                 let exp = self.map[idx].exp;
                 if exp != 0 && exp <= now {
-                    self.remove_index(idx);
+                    self.expire_index(idx);
                     expired += 1;
                 }
             }
@@ -226,6 +242,16 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: KsStats::default(),
+        }
+    }
+
+    /// Turns recording of expired keys (for the AOF's DEL records) on or off.
+    pub fn set_log_expired(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.log_expired = on;
+            if !on {
+                db.expired_log = Vec::new();
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! run the event loop until SHUTDOWN or SIGTERM/SIGINT.
 #![forbid(unsafe_code)]
 
+mod aof;
 mod cmd;
 mod config;
 mod conn;
@@ -111,6 +112,13 @@ fn main() {
     };
     info!("Running mode=standalone, port={port}.");
     info!("Server initialized");
+    if srv.config.appendonly
+        && let Err(e) = srv.load_aof()
+    {
+        error!("{e}");
+        srv.finish();
+        std::process::exit(1);
+    }
     if let Err(e) = srv.run() {
         error!("Event loop failed: {e}");
         srv.finish();

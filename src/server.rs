@@ -20,6 +20,7 @@ use log::{debug, info, trace, warn};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::aof::Aof;
 use crate::cmd::{self, Args, Command, Ctx, SubCommand, flags};
 use crate::config::Config;
 use crate::conn::{ClientState, Conn, MultiState};
@@ -109,6 +110,14 @@ pub struct Server {
     listeners: Vec<(TcpListener, SocketAddr)>,
     signal_flag: Arc<AtomicBool>,
     sigint_flag: Arc<AtomicBool>,
+    /// The append-only file.
+    pub aof: Aof,
+    /// Replaying the AOF: keys do not expire, relative times are not re-evaluated.
+    pub loading: bool,
+    /// `ks.stats.expired` when expired keys were last handed to the AOF.
+    expired_seen: u64,
+    /// Clients whose replies wait for an AOF batch to become safe.
+    held: Vec<usize>,
 }
 
 /// Current Unix time in milliseconds.
@@ -190,6 +199,10 @@ impl Server {
         let now = unix_ms();
         Ok(Server {
             ks: Keyspace::new(config.databases),
+            aof: Aof::new(&config),
+            loading: false,
+            expired_seen: 0,
+            held: Vec::new(),
             config,
             rng,
             now_ms: now,
@@ -253,9 +266,53 @@ impl Server {
                 let tick = Duration::from_millis(1000 / self.config.hz.max(1) as u64);
                 next_tick = Instant::now() + tick;
             }
+            // Group commit: the log records of everything run in this iteration reach the
+            // file (and the disk, under `always`) before any of their replies is written.
+            self.flush_aof();
             self.flush_pending_writes();
         }
+        self.aof.stop();
         Ok(())
+    }
+
+    /// Flushes the AOF batch; releases held replies whose batch became safe.
+    fn flush_aof(&mut self) {
+        if !self.aof.logging() {
+            return;
+        }
+        self.log_expired();
+        if self.aof.flush(Instant::now()) {
+            self.release_held();
+        }
+    }
+
+    /// Queues for writing the clients whose replies waited for the AOF.
+    fn release_held(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        for slot in held {
+            if let Some(Some(conn)) = self.conns.get_mut(slot)
+                && !conn.queued_write
+            {
+                conn.queued_write = true;
+                self.pending_write.push(slot);
+            }
+        }
+    }
+
+    /// Logs `DEL` for every key that expired since the last call.
+    pub fn log_expired(&mut self) {
+        if self.ks.stats.expired == self.expired_seen {
+            return;
+        }
+        self.expired_seen = self.ks.stats.expired;
+        if !self.aof.logging() {
+            return;
+        }
+        for (i, db) in self.ks.dbs.iter_mut().enumerate() {
+            for k in db.expired_log.drain(..) {
+                self.aof.log_del(i, &k);
+            }
+        }
     }
 
     /// Timer work: signals, active expiry, client timeouts, statistics.
@@ -269,7 +326,15 @@ impl Server {
             warn!("Received SIGINT scheduling shutdown...");
             self.shutdown = Some(Shutdown::Signal("SIGINT"));
         }
-        self.ks.active_expire(self.now_ms, &mut self.rng);
+        if !self.loading {
+            self.ks.active_expire(self.now_ms, &mut self.rng);
+        }
+        if self.aof.logging() {
+            self.log_expired();
+            if self.aof.cron(Instant::now()) {
+                self.release_held();
+            }
+        }
         // instantaneous_ops_per_sec: one sample per tick, scaled to a second.
         let elapsed = self.now_ms - self.stats.last_sample_ms;
         if elapsed >= 100 {
@@ -484,6 +549,19 @@ impl Server {
                 return;
             }
         };
+        if self.aof.write_blocked() && self.denied_by_disk_error(cmd, cl) {
+            let text = format!(
+                "MISCONF Errors writing to the AOF file: {}",
+                crate::aof::strerror_errno(self.aof.write_errno)
+            );
+            if cmd.name == "exec" {
+                cl.multi = None;
+                self.unwatch_all(slot, cl);
+            }
+            self.cmdstats[cmd::index_of(cmd)].rejected += 1;
+            self.reject(cl, out, &crate::error::CmdError::Custom(text));
+            return;
+        }
         if let Some(m) = cl.multi.as_mut()
             && !matches!(
                 cmd.name,
@@ -504,6 +582,21 @@ impl Server {
             return;
         }
         execute(self, slot, cl, out, cmd, sub, args);
+    }
+
+    /// Redis refuses writes, PING, and an EXEC holding writes while the AOF cannot be
+    /// written.
+    fn denied_by_disk_error(&self, cmd: &Command, cl: &ClientState) -> bool {
+        if cmd.flags & flags::WRITE != 0 || cmd.name == "ping" {
+            return true;
+        }
+        cmd.name == "exec"
+            && cl.multi.as_ref().is_some_and(|m| {
+                m.queued.iter().any(|(buf, ranges)| {
+                    let a = Args { buf, ranges };
+                    cmd::lookup(a.get(0)).is_some_and(|c| c.flags & flags::WRITE != 0)
+                })
+            })
     }
 
     fn reject(&mut self, cl: &mut ClientState, out: &mut Vec<u8>, e: &crate::error::CmdError) {
@@ -541,6 +634,12 @@ impl Server {
             return;
         };
         conn.queued_write = false;
+        if conn.cl.aof_ack > self.aof.durable_id {
+            // Its last write is not yet safe in the AOF: the reply waits (group commit).
+            self.held.push(slot);
+            self.conns[slot] = Some(conn);
+            return;
+        }
         let mut failed = false;
         while conn.out_pos < conn.out.len() {
             match conn.sock.write(&conn.out[conn.out_pos..]) {
@@ -763,6 +862,12 @@ pub fn execute(
     trace!("command {}", cmd.name);
     let dirty_before = srv.dirty;
     let db = cl.db;
+    let logging = srv.aof.logging() && !srv.loading;
+    if logging {
+        // Keys that expired outside a command (WATCH, a read) are logged before this
+        // command's record, which may recreate them.
+        srv.log_expired();
+    }
     // Set before the call: CLIENT INFO/LIST show the command being run, as Redis does.
     cl.last_cmd = sub.map_or(cmd.name, |s| s.full);
     let resp3 = cl.resp3;
@@ -793,6 +898,15 @@ pub fn execute(
         srv.stats.total_error_replies += 1;
     }
     srv.stats.commands_processed += 1;
+    if logging {
+        srv.log_expired();
+        if srv.dirty != dirty_before && cmd.flags & flags::WRITE != 0 {
+            srv.aof.log_command(db, args.iter());
+            cl.aof_ack = srv.aof.batch_id;
+        } else {
+            srv.aof.drop_override();
+        }
+    }
     // Fed after the command ran, like Redis, so a SELECT shows the new database.
     if !srv.monitors.is_empty() && cmd.flags & flags::SKIP_MONITOR == 0 {
         feed_monitors(srv, slot, cl, args);

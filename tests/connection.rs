@@ -907,7 +907,7 @@ fn config_commands() {
     cok!(all.len() >= 20, "only {} pairs", all.len());
     let get = |k: &str| all.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     ceq!(get("save"), Some(String::new()));
-    ceq!(get("appendonly"), Some("no".to_string()));
+    ceq!(get("appendonly"), Some("yes".to_string()));
     ceq!(get("port"), Some(port.clone()));
     ceq!(get("databases"), Some("16".to_string()));
     ceq!(get("hash-max-listpack-entries"), Some("512".to_string()));

@@ -211,6 +211,7 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     h.insert(a.get(2), &text, lim);
     c.dirty(1);
     c.out.bulk(&text);
+    c.propagate(&[b"HSET", a.get(1), a.get(2), &text]);
     Ok(())
 }
 

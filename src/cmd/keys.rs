@@ -3,6 +3,7 @@
 
 use super::hash::{parse_cursor, parse_scan_opts, scan_positions};
 use super::{Args, Ctx, help};
+use crate::aof::record::int_arg;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::num::arg_i64;
@@ -294,10 +295,14 @@ fn expire_generic(c: &mut Ctx, a: &Args, ms: bool, abs: bool) -> CmdResult {
         c.out.int(0);
         return Ok(());
     }
-    if when <= now {
-        db.db.remove(key);
+    let _ = now;
+    if c.already_expired(when) {
+        c.db().db.remove(key);
+        c.propagate(&[b"DEL", key]);
     } else {
-        db.db.set_expire(key, when);
+        c.db().db.set_expire(key, when);
+        let mut t = [0u8; 21];
+        c.propagate(&[b"PEXPIREAT", key, int_arg(when, &mut t)]);
     }
     c.dirty(1);
     c.out.int(1);

@@ -97,7 +97,7 @@ impl<'a> Args<'a> {
         self.get(i).eq_ignore_ascii_case(word.as_bytes())
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + '_ {
         (0..self.len()).map(move |i| self.get(i))
     }
 
@@ -126,7 +126,9 @@ pub struct DbView<'a> {
 impl<'a> Ctx<'a> {
     /// Splits the context into the selected database and the reply encoder.
     pub fn db_out(&mut self) -> (DbView<'_>, &mut Reply<'a>) {
-        let now = self.srv.now_ms;
+        // While the AOF is replayed nothing expires: the log holds a DEL for every key
+        // that expired on the live server, at the point where it happened.
+        let now = if self.srv.loading { 0 } else { self.srv.now_ms };
         let ks = &mut self.srv.ks;
         (
             DbView {
@@ -146,6 +148,20 @@ impl<'a> Ctx<'a> {
     /// Records that the command changed `n` things (Redis's `server.dirty`).
     pub fn dirty(&mut self, n: u64) {
         self.srv.dirty += n;
+    }
+
+    /// Logs `args` to the AOF instead of the command's own arguments (canonical forms:
+    /// absolute expiry times, results of float increments). Call once per record.
+    pub fn propagate(&mut self, args: &[&[u8]]) {
+        if self.srv.aof.logging() && !self.srv.loading {
+            self.srv.aof.propagate(args.iter().copied());
+        }
+    }
+
+    /// True if `at` (absolute ms) is already past, so setting it deletes the key. Never
+    /// while replaying the AOF: the log says what happened next.
+    pub fn already_expired(&self, at: i64) -> bool {
+        !self.srv.loading && at <= self.srv.now_ms
     }
 }
 

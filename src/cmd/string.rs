@@ -3,6 +3,7 @@
 //! conflicting or repeated options fail the same way.
 
 use super::{Args, Ctx, DbView};
+use crate::aof::record::int_arg;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::ldouble::LongDouble;
@@ -125,6 +126,9 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
         db.db.set(key, Value::Str(Str::new(a.get(2).to_vec())), exp);
         out.ok();
         c.dirty(1);
+        if exp != 0 {
+            propagate_set_pxat(c, key, a.get(2), exp);
+        }
         return Ok(());
     }
     if o.get {
@@ -150,7 +154,16 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
         out.ok();
     }
     c.dirty(1);
+    if exp != 0 {
+        propagate_set_pxat(c, key, a.get(2), exp);
+    }
     Ok(())
+}
+
+/// Logs `SET key value PXAT at`: the absolute form of a relative expiry.
+fn propagate_set_pxat(c: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
+    let mut t = [0u8; 21];
+    c.propagate(&[b"SET", key, val, b"PXAT", int_arg(at, &mut t)]);
 }
 
 /// GET key.
@@ -184,6 +197,7 @@ pub fn getdel(c: &mut Ctx, a: &Args) -> CmdResult {
             out.bulk(&s.bytes);
             db.db.remove(a.get(1));
             c.dirty(1);
+            c.propagate(&[b"DEL", a.get(1)]);
         }
         None => out.null(),
     }
@@ -209,15 +223,19 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
         out.bulk(&s.bytes);
     }
     if let Some(at) = exp {
-        if at <= now {
-            db.db.remove(key);
+        if c.already_expired(at) {
+            c.db().db.remove(key);
+            c.propagate(&[b"DEL", key]);
         } else {
-            db.db.set_expire(key, at);
+            c.db().db.set_expire(key, at);
+            let mut t = [0u8; 21];
+            c.propagate(&[b"PEXPIREAT", key, int_arg(at, &mut t)]);
         }
         c.dirty(1);
     } else if o.persist && db.get(key).is_some_and(|e| e.exp != 0) {
         db.db.set_expire(key, 0);
         c.dirty(1);
+        c.propagate(&[b"PERSIST", key]);
     }
     Ok(())
 }
@@ -244,6 +262,7 @@ fn set_with_ttl(c: &mut Ctx, a: &Args, ms: bool, name: &str) -> CmdResult {
         .set(a.get(1), Value::Str(Str::new(a.get(3).to_vec())), at);
     out.ok();
     c.dirty(1);
+    propagate_set_pxat(c, a.get(1), a.get(3), at);
     Ok(())
 }
 
@@ -360,7 +379,10 @@ pub fn incrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut text = Vec::with_capacity(32);
     new.format_human(&mut text);
     out.bulk(&text);
-    db.db.set_keep_ttl(key, Value::Str(Str::new_plain(text)));
+    c.propagate(&[b"SET", key, &text, b"KEEPTTL"]);
+    c.db()
+        .db
+        .set_keep_ttl(key, Value::Str(Str::new_plain(text)));
     c.dirty(1);
     Ok(())
 }

@@ -44,10 +44,12 @@ pub fn exec(c: &mut Ctx, _a: &Args) -> CmdResult {
         return Ok(());
     }
     c.out.array(m.queued.len());
+    let (mark, records) = (c.srv.aof.mark(), c.srv.aof.records);
     for (buf, ranges) in &m.queued {
         let args = Args { buf, ranges };
         crate::server::call_queued(c, &args);
     }
+    c.srv.aof.wrap_multi(mark, records);
     Ok(())
 }
 
