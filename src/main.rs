@@ -28,7 +28,7 @@ use crate::cmd::server::{FERROKV_VERSION, REDIS_VERSION};
 
 fn usage() {
     eprintln!(
-        "Usage: ferrokv [/path/to/redis.conf] [options]\n       ferrokv - (read config from stdin)\n       ferrokv -v or --version\n       ferrokv -h or --help\n\nExamples:\n       ferrokv (run with defaults: port 6379, data in ./data)\n       ferrokv /etc/redis/redis.conf\n       ferrokv --port 7777\n       ferrokv /etc/myredis.conf --loglevel verbose\n       ferrokv --port 6380 --dir /tmp/d --appendonly yes --appendfsync always --save ''"
+        "Usage: ferrokv [/path/to/redis.conf] [options]\n       ferrokv - (read config from stdin)\n       ferrokv -v or --version\n       ferrokv -h or --help\n       ferrokv --check-aof [--fix] <appendonlydir|file.manifest|file.aof>\n\nExamples:\n       ferrokv (run with defaults: port 6379, data in ./data)\n       ferrokv /etc/redis/redis.conf\n       ferrokv --port 7777\n       ferrokv /etc/myredis.conf --loglevel verbose\n       ferrokv --port 6380 --dir /tmp/d --appendonly yes --appendfsync always --save ''"
     );
 }
 
@@ -44,6 +44,7 @@ fn main() {
                 usage();
                 return;
             }
+            "--check-aof" => std::process::exit(aof::check::run(&args[1..])),
             _ => {}
         }
     }

@@ -15,6 +15,7 @@
 //!
 //! Layout, loading and compaction live in `manifest.rs`, `load.rs` and `rewrite.rs`.
 
+pub mod check;
 pub mod fsync;
 pub mod load;
 pub mod manifest;
