@@ -133,10 +133,39 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
         section("Memory", b, &mut out);
     }
     if want("persistence") {
-        let b = format!(
-            "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_saves:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\naof_last_write_status:ok\r\n",
-            srv.dirty, srv.lastsave, srv.config.appendonly as u8
+        let a = &srv.aof;
+        let rw = srv.rewrite.as_ref();
+        let st = &srv.rewrite_stats;
+        let mut b = format!(
+            "loading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:{}\r\ncurrent_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\nrdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+            srv.loading as u8,
+            rw.map_or(0, |r| r.keys),
+            srv.dirty,
+            srv.lastsave,
+            a.logging() as u8,
+            rw.is_some() as u8,
+            st.scheduled as u8,
+            if st.count == 0 && st.last_ok {
+                -1
+            } else {
+                st.last_secs
+            },
+            rw.map_or(-1, |r| r.started.elapsed().as_secs() as i64),
+            if st.last_ok { "ok" } else { "err" },
+            st.count,
+            if a.write_blocked() { "err" } else { "ok" },
         );
+        if a.logging() {
+            b.push_str(&format!(
+                "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:{}\r\naof_pending_bio_fsync:{}\r\naof_delayed_fsync:{}\r\n",
+                a.current_size(),
+                a.base_size,
+                st.scheduled as u8,
+                a.pending_bytes(),
+                a.fsync_pending() as u8,
+                a.delayed_fsync
+            ));
+        }
         section("Persistence", b, &mut out);
     }
     if want("stats") {

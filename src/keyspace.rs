@@ -35,6 +35,17 @@ pub struct Db {
     pub log_expired: bool,
     /// Keys removed by expiry since the AOF last drained this list.
     pub expired_log: Vec<Key>,
+    /// AOF rewrite snapshot: keys at positions below this one belong to the snapshot and
+    /// are not yet written to the new base. Walking down from here, moving a key about to
+    /// change to `snap_cursor - 1` before decrementing, keeps that split exact while keys
+    /// come and go (removal swaps the last key into the hole; insertion appends).
+    pub snap_cursor: usize,
+    /// Snapshot entries removed (expired) before the rewrite wrote them.
+    pub snap_spill: Vec<(Key, Entry)>,
+    /// A rewrite snapshot covers this database.
+    pub snap_active: bool,
+    /// The database was emptied or swapped during the snapshot: the rewrite must restart.
+    pub snap_broken: bool,
 }
 
 /// Counters reported by INFO.
@@ -149,20 +160,82 @@ impl Db {
     }
 
     fn remove_index(&mut self, idx: usize) -> Entry {
+        let (idx, pending) = self.snap_detach(idx);
         let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
         if e.exp != 0 {
             self.expires.swap_remove(&k);
+        }
+        if pending {
+            // Rare: the command hook writes a command's keys first, so only a removal
+            // outside a command's key list gets here.
+            self.snap_spill.push((k, e.clone()));
         }
         e
     }
 
     /// Removes the expired entry at `idx`, noting its key for the AOF.
     fn expire_index(&mut self, idx: usize) {
-        let (k, _) = self.map.swap_remove_index(idx).expect("index in range");
+        let (idx, pending) = self.snap_detach(idx);
+        let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
         self.expires.swap_remove(&k);
         if self.log_expired {
-            self.expired_log.push(k);
+            self.expired_log.push(k.clone());
         }
+        if pending {
+            self.snap_spill.push((k, e));
+        }
+    }
+
+    /// Before removing the entry at `idx`: if it is a snapshot entry not yet written,
+    /// move it to the top of the pending range and shrink the range past it, so the
+    /// removal's swap cannot pull an unrelated key into or out of the pending range.
+    /// Returns the entry's new index and whether it was pending.
+    fn snap_detach(&mut self, idx: usize) -> (usize, bool) {
+        if idx < self.snap_cursor {
+            let top = self.snap_cursor - 1;
+            self.map.swap_indices(idx, top);
+            self.snap_cursor = top;
+            return (top, true);
+        }
+        (idx, false)
+    }
+
+    /// Starts a rewrite snapshot of this database (O(1)).
+    pub fn snap_begin(&mut self) {
+        self.snap_cursor = self.map.len();
+        self.snap_active = true;
+        self.snap_broken = false;
+        self.snap_spill.clear();
+    }
+
+    /// Ends (or abandons) the snapshot.
+    pub fn snap_end(&mut self) {
+        self.snap_cursor = 0;
+        self.snap_active = false;
+        self.snap_broken = false;
+        self.snap_spill = Vec::new();
+    }
+
+    /// If `key` is a snapshot entry not yet written, marks it written and returns it so
+    /// the caller can write its current (pre-change) form.
+    pub fn snap_take(&mut self, key: &[u8]) -> Option<(&[u8], &Entry)> {
+        let idx = self.map.get_index_of(key)?;
+        if idx >= self.snap_cursor {
+            return None;
+        }
+        let top = self.snap_cursor - 1;
+        self.map.swap_indices(idx, top);
+        self.snap_cursor = top;
+        self.map.get_index(top).map(|(k, e)| (&**k, e))
+    }
+
+    /// The next snapshot entry to write (walking down), marked written.
+    pub fn snap_next(&mut self) -> Option<(&[u8], &Entry)> {
+        if self.snap_cursor == 0 {
+            return None;
+        }
+        self.snap_cursor -= 1;
+        self.map.get_index(self.snap_cursor).map(|(k, e)| (&**k, e))
     }
 
     /// Sets the deadline of an existing key; false if the key is missing.
@@ -182,6 +255,10 @@ impl Db {
     pub fn clear(&mut self) {
         self.map = IndexMap::new();
         self.expires = IndexSet::new();
+        if self.snap_active {
+            self.snap_broken = true;
+            self.snap_cursor = 0;
+        }
     }
 
     /// The key at position `i`, for RANDOMKEY and SCAN.

@@ -115,9 +115,12 @@ pub struct Server {
     /// Replaying the AOF: keys do not expire, relative times are not re-evaluated.
     pub loading: bool,
     /// `ks.stats.expired` when expired keys were last handed to the AOF.
-    expired_seen: u64,
+    pub expired_seen: u64,
     /// Clients whose replies wait for an AOF batch to become safe.
     held: Vec<usize>,
+    /// The AOF rewrite in progress.
+    pub rewrite: Option<Box<crate::aof::rewrite::Rewrite>>,
+    pub rewrite_stats: crate::aof::rewrite::RewriteStats,
 }
 
 /// Current Unix time in milliseconds.
@@ -203,6 +206,11 @@ impl Server {
             loading: false,
             expired_seen: 0,
             held: Vec::new(),
+            rewrite: None,
+            rewrite_stats: crate::aof::rewrite::RewriteStats {
+                last_ok: true,
+                ..Default::default()
+            },
             config,
             rng,
             now_ms: now,
@@ -241,7 +249,12 @@ impl Server {
         let mut next_tick = Instant::now() + tick;
         info!("Ready to accept connections tcp");
         while self.shutdown.is_none() {
-            let timeout = next_tick.saturating_duration_since(Instant::now());
+            // A rewrite in progress works in slices between events: do not sleep.
+            let timeout = if self.rewrite.is_some() {
+                Duration::ZERO
+            } else {
+                next_tick.saturating_duration_since(Instant::now())
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout))
                 && e.kind() != ErrorKind::Interrupted
             {
@@ -266,11 +279,15 @@ impl Server {
                 let tick = Duration::from_millis(1000 / self.config.hz.max(1) as u64);
                 next_tick = Instant::now() + tick;
             }
+            if self.rewrite.is_some() {
+                self.rewrite_step();
+            }
             // Group commit: the log records of everything run in this iteration reach the
             // file (and the disk, under `always`) before any of their replies is written.
             self.flush_aof();
             self.flush_pending_writes();
         }
+        self.cancel_rewrite();
         self.aof.stop();
         Ok(())
     }
@@ -297,6 +314,11 @@ impl Server {
                 self.pending_write.push(slot);
             }
         }
+    }
+
+    /// Releases every held reply (the AOF was turned off).
+    pub fn release_held_all(&mut self) {
+        self.release_held();
     }
 
     /// Logs `DEL` for every key that expired since the last call.
@@ -334,6 +356,7 @@ impl Server {
             if self.aof.cron(Instant::now()) {
                 self.release_held();
             }
+            self.maybe_auto_rewrite();
         }
         // instantaneous_ops_per_sec: one sample per tick, scaled to a second.
         let elapsed = self.now_ms - self.stats.last_sample_ms;
@@ -867,6 +890,14 @@ pub fn execute(
         // Keys that expired outside a command (WATCH, a read) are logged before this
         // command's record, which may recreate them.
         srv.log_expired();
+        if srv.rewrite.is_some() && cmd.flags & flags::WRITE != 0 {
+            // Copy-before-write: the rewrite's snapshot gets these keys as they are now.
+            let mut keys = Vec::new();
+            cmd::command_keys(cmd, args, &mut keys);
+            for k in keys {
+                srv.rewrite_touch(db, k);
+            }
+        }
     }
     // Set before the call: CLIENT INFO/LIST show the command being run, as Redis does.
     cl.last_cmd = sub.map_or(cmd.name, |s| s.full);

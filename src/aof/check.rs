@@ -18,7 +18,9 @@ pub fn run(args: &[String]) -> i32 {
             "--fix" => fix = true,
             p if path.is_none() => path = Some(PathBuf::from(p)),
             _ => {
-                eprintln!("Usage: ferrokv --check-aof [--fix] <file.aof|file.manifest|appendonlydir>");
+                eprintln!(
+                    "Usage: ferrokv --check-aof [--fix] <file.aof|file.manifest|appendonlydir>"
+                );
                 return 1;
             }
         }
@@ -58,7 +60,12 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
             .map_err(|e| format!("Cannot read {}: {e}", dir.display()))?
             .filter_map(|e| e.ok())
             .map(|e| e.path())
-            .find(|p| p.extension().is_some_and(|x| x == "manifest") && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("temp-")));
+            .find(|p| {
+                p.extension().is_some_and(|x| x == "manifest")
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("temp-"))
+            });
         found.ok_or_else(|| format!("No manifest in {}", dir.display()))
     };
     let manifest_path = if path.is_dir() {
@@ -67,13 +74,18 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, String> {
         path.to_path_buf()
     } else {
         if !path.exists() {
-            return Err(format!("Cannot open {}: No such file or directory", path.display()));
+            return Err(format!(
+                "Cannot open {}: No such file or directory",
+                path.display()
+            ));
         }
         return Ok(vec![path.to_path_buf()]);
     };
     let dir = manifest_path.parent().unwrap_or(Path::new("."));
-    let text = std::fs::read_to_string(&manifest_path).map_err(|e| format!("Cannot read {}: {e}", manifest_path.display()))?;
-    let m = Manifest::parse(&text).map_err(|e| format!("Invalid manifest {}: {e}", manifest_path.display()))?;
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| format!("Cannot read {}: {e}", manifest_path.display()))?;
+    let m = Manifest::parse(&text)
+        .map_err(|e| format!("Invalid manifest {}: {e}", manifest_path.display()))?;
     println!("Checking the AOF described by {}", manifest_path.display());
     Ok(m.load_order().map(|f| dir.join(&f.name)).collect())
 }
@@ -84,7 +96,10 @@ fn check_file(path: &Path, last: bool, fix: bool) -> Result<(), ()> {
     // Torn tails are reported, not silently accepted, so ask the loader to refuse them.
     match load_file(path, false, &mut CheckOnly) {
         Ok(rep) => {
-            println!("{shown}: {} bytes, {} batches, {} records: OK", rep.file_len, rep.batches, rep.commands);
+            println!(
+                "{shown}: {} bytes, {} batches, {} records: OK",
+                rep.file_len, rep.batches, rep.commands
+            );
             Ok(())
         }
         Err(AofError::Truncated { offset, reason, .. }) => {
@@ -105,28 +120,46 @@ fn check_file(path: &Path, last: bool, fix: bool) -> Result<(), ()> {
 /// Truncates `path` at `offset` after saving a backup, if `--fix` was given.
 fn cut(path: &Path, offset: u64, last: bool, fix: bool) -> Result<(), ()> {
     let len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    println!("{} bytes from offset {offset} to the end ({len}) would be removed", len - offset.min(len));
+    println!(
+        "{} bytes from offset {offset} to the end ({len}) would be removed",
+        len - offset.min(len)
+    );
     if !fix {
-        println!("AOF {} is not valid. Use the --fix option to try fixing it.", path.display());
+        println!(
+            "AOF {} is not valid. Use the --fix option to try fixing it.",
+            path.display()
+        );
         return Err(());
     }
     if !last {
-        println!("Only the last file of an AOF can be cut: later files build on this one. Restore it from a backup.");
+        println!(
+            "Only the last file of an AOF can be cut: later files build on this one. Restore it from a backup."
+        );
         return Err(());
     }
     let mut bak = path.as_os_str().to_owned();
     bak.push(".bak");
     if let Err(e) = std::fs::copy(path, &bak) {
-        println!("Could not save a backup to {}: {e}; nothing changed", Path::new(&bak).display());
+        println!(
+            "Could not save a backup to {}: {e}; nothing changed",
+            Path::new(&bak).display()
+        );
         return Err(());
     }
-    let r = std::fs::OpenOptions::new().write(true).open(path).and_then(|f| {
-        f.set_len(offset)?;
-        f.sync_all()
-    });
+    let r = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| {
+            f.set_len(offset)?;
+            f.sync_all()
+        });
     match r {
         Ok(()) => {
-            println!("Saved a backup to {}; cut {} to {offset} bytes", Path::new(&bak).display(), path.display());
+            println!(
+                "Saved a backup to {}; cut {} to {offset} bytes",
+                Path::new(&bak).display(),
+                path.display()
+            );
             println!("Successfully truncated AOF {}", path.display());
             Ok(())
         }

@@ -222,6 +222,17 @@ impl Aof {
         Ok(())
     }
 
+    /// Starts logging before a base exists (CONFIG SET appendonly yes): the manifest is
+    /// written when the first rewrite completes.
+    pub fn begin_wait_rewrite(&mut self) {
+        self.start_logging();
+        self.state = AofState::WaitRewrite;
+        self.file = None;
+        self.incr_size = 0;
+        self.older_size = 0;
+        self.base_size = 0;
+    }
+
     fn start_logging(&mut self) {
         self.state = AofState::On;
         self.selected_db = -1;
@@ -273,6 +284,12 @@ impl Aof {
         self.state = AofState::Off;
         self.file = None;
         self.fsyncer = None;
+        // Replies held for a batch that can no longer be written go out now: logging
+        // is off, so the promise is the one of a server without persistence.
+        self.durable_id = self.batch_id;
+        self.buf.truncate(HEADER_MAX);
+        self.inflight.clear();
+        self.write_errno = 0;
     }
 
     /// The batch being collected holds no records.
@@ -570,6 +587,16 @@ impl Aof {
         if policy == FsyncPolicy::EverySec && self.logging() && self.fsyncer.is_none() {
             self.fsyncer = Some(fsync::Fsyncer::start());
         }
+    }
+
+    /// Bytes collected or in flight, not yet written (INFO aof_buffer_length).
+    pub fn pending_bytes(&self) -> usize {
+        self.buf.len() - HEADER_MAX + self.inflight.len().saturating_sub(self.inflight_pos)
+    }
+
+    /// A background fsync is running (INFO aof_pending_bio_fsync).
+    pub fn fsync_pending(&self) -> bool {
+        self.fsyncer.as_ref().is_some_and(|f| f.busy())
     }
 
     /// True while writes must be refused (`-MISCONF`).

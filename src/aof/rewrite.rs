@@ -1,1 +1,455 @@
+//! Compaction without fork and without stalls.
+//!
+//! A rewrite writes a new base file holding the dataset as it was at the moment the
+//! rewrite began, from inside the event loop, a slice of about a millisecond per loop
+//! iteration, while clients keep being served:
+//!
+//! 1. Start: the pending batch is flushed and a new incr file is opened and named in the
+//!    manifest, so every write from now on lands after the snapshot point. Each database
+//!    marks all its current keys as "pending" (O(1), see `Db::snap_cursor`).
+//! 2. Slices: pending keys are written to `temp-rewriteaof-<seq>.aof` as SET / HSET /
+//!    PEXPIREAT records in checksummed batches. A key a command is about to modify is
+//!    written first, in its pre-change form (copy-before-write: `Server::rewrite_touch`),
+//!    and a pending key that expires is moved aside and written from there. So the base is
+//!    an exact snapshot of the start, and base + new incr files = the live dataset.
+//! 3. Finish: fsync the temp file (on a short-lived thread, so the loop never waits for
+//!    the disk), rename it to `<name>.<seq>.base.aof`, replace the manifest atomically,
+//!    then delete the old base and incr files.
+//!
+//! A crash before the manifest rename leaves the old manifest, which names the old base,
+//! the old incr files and the new one: nothing is lost. After it, the new manifest is
+//! complete. FLUSHALL, FLUSHDB or SWAPDB during a rewrite break the snapshot: the rewrite
+//! is abandoned and started again.
 
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+
+use super::manifest::{self, AofFile, FileKind, Manifest};
+use super::record::{HEADER_MAX, annotation, int_arg, push_bulk, push_header, push_record};
+use super::{AofState, fmt_usize};
+use crate::keyspace::Entry;
+use crate::server::Server;
+use crate::types::Value;
+
+/// Time the loop gives the rewrite per iteration.
+const SLICE: Duration = Duration::from_micros(1000);
+/// Keys written between two clock reads.
+const KEYS_PER_CLOCK: usize = 32;
+/// Fields per HSET record in the base (Redis uses 64 items per command too).
+const FIELDS_PER_RECORD: usize = 64;
+/// Batch size at which the temp file is written.
+const WRITE_AT: usize = 512 * 1024;
+
+/// Where a rewrite is.
+enum Phase {
+    Writing,
+    /// The temp file is being fsynced on a helper thread.
+    Syncing(JoinHandle<io::Result<()>>),
+}
+
+/// A rewrite in progress.
+pub struct Rewrite {
+    /// Sequence number of the base being written.
+    seq: u64,
+    tmp: PathBuf,
+    file: File,
+    /// Records of the current batch after `HEADER_MAX` reserved bytes.
+    buf: Vec<u8>,
+    /// Database of the temp file's last SELECT.
+    selected: i64,
+    /// Database being walked.
+    db: usize,
+    /// Incr files with this seq or higher stay after the rewrite.
+    keep_from_seq: u64,
+    phase: Phase,
+    pub started: Instant,
+    pub keys: u64,
+    pub bytes: u64,
+}
+
+/// Outcome of the last rewrite, for INFO.
+#[derive(Debug, Default)]
+pub struct RewriteStats {
+    pub count: u64,
+    pub last_ok: bool,
+    pub last_secs: i64,
+    /// Start another rewrite when possible (BGREWRITEAOF during a rewrite, broken snapshot).
+    pub scheduled: bool,
+}
+
+impl Rewrite {
+    fn write_entry(&mut self, db: usize, key: &[u8], e: &Entry, now: i64) {
+        if e.exp != 0 && e.exp <= now {
+            return; // Already expired: not part of the dataset.
+        }
+        if self.selected != db as i64 {
+            let mut n = [0u8; 20];
+            push_record(
+                &mut self.buf,
+                [&b"SELECT"[..], fmt_usize(db, &mut n)].into_iter(),
+            );
+            self.selected = db as i64;
+        }
+        write_value(&mut self.buf, key, e);
+        self.keys += 1;
+    }
+
+    /// Writes the collected batch to the temp file.
+    fn write_batch(&mut self) -> io::Result<()> {
+        if self.buf.len() == HEADER_MAX {
+            return Ok(());
+        }
+        let mut head = [0u8; HEADER_MAX];
+        let n = annotation(&self.buf[HEADER_MAX..], &mut head);
+        self.buf[HEADER_MAX - n..HEADER_MAX].copy_from_slice(&head[..n]);
+        self.file.write_all(&self.buf[HEADER_MAX - n..])?;
+        self.bytes += (self.buf.len() - HEADER_MAX + n) as u64;
+        self.buf.truncate(HEADER_MAX);
+        Ok(())
+    }
+}
+
+/// Appends the records that recreate `key` with value and expiry `e`.
+pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
+    match &e.val {
+        Value::Str(s) => push_record(buf, [&b"SET"[..], key, &s.bytes].into_iter()),
+        Value::Hash(h) => {
+            let mut left = h.len();
+            let mut it = h.iter();
+            while left > 0 {
+                let n = left.min(FIELDS_PER_RECORD);
+                push_header(buf, 2 + 2 * n);
+                push_bulk(buf, b"HSET");
+                push_bulk(buf, key);
+                for (f, v) in it.by_ref().take(n) {
+                    push_bulk(buf, f);
+                    push_bulk(buf, v);
+                }
+                left -= n;
+            }
+        }
+    }
+    if e.exp != 0 {
+        let mut t = [0u8; 21];
+        push_record(
+            buf,
+            [&b"PEXPIREAT"[..], key, int_arg(e.exp, &mut t)].into_iter(),
+        );
+    }
+}
+
+/// Test-only fault injection: `FERROKV_REWRITE_CRASH=<point>` aborts the process at that
+/// point of a rewrite, so tests can check that a crash anywhere loses nothing.
+fn crash_point(point: &str) {
+    if std::env::var("FERROKV_REWRITE_CRASH").is_ok_and(|p| p == point) {
+        warn!("FERROKV_REWRITE_CRASH={point}: aborting as asked");
+        std::process::abort();
+    }
+}
+
+impl Server {
+    /// Starts a rewrite (BGREWRITEAOF, auto rewrite, CONFIG SET appendonly yes).
+    pub fn start_rewrite(&mut self) -> Result<(), String> {
+        if self.rewrite.is_some() {
+            return Err("Background append only file rewriting already in progress".into());
+        }
+        // Records collected so far belong before the snapshot point.
+        self.log_expired();
+        self.aof.flush(Instant::now());
+        if !self.aof.idle() {
+            return Err("the AOF cannot be written right now (see aof_last_write_status)".into());
+        }
+        self.aof
+            .switch_incr()
+            .map_err(|e| format!("Can't open a new AOF incr file: {e}"))?;
+        let seq = self.aof.next_seq;
+        self.aof.next_seq += 1;
+        let keep_from_seq = self.aof.manifest.incrs.last().map_or(seq, |f| f.seq);
+        let tmp = self.aof.aof_dir.join(format!("temp-rewriteaof-{seq}.aof"));
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(&tmp)
+            .map_err(|e| format!("Can't create {}: {e}", tmp.display()))?;
+        for db in &mut self.ks.dbs {
+            db.snap_begin();
+        }
+        let mut buf = Vec::with_capacity(WRITE_AT + 64 * 1024);
+        buf.resize(HEADER_MAX, 0);
+        self.rewrite = Some(Box::new(Rewrite {
+            seq,
+            tmp,
+            file,
+            buf,
+            selected: -1,
+            db: 0,
+            keep_from_seq,
+            phase: Phase::Writing,
+            started: Instant::now(),
+            keys: 0,
+            bytes: 0,
+        }));
+        self.rewrite_stats.scheduled = false;
+        info!(
+            "Background append only file rewriting started (no fork: written in slices by the event loop)"
+        );
+        Ok(())
+    }
+
+    /// Copy-before-write: writes `key` of `db` to the base if the rewrite has not yet.
+    pub fn rewrite_touch(&mut self, db: usize, key: &[u8]) {
+        let Some(rw) = self.rewrite.as_mut() else {
+            return;
+        };
+        let now = self.now_ms;
+        if let Some(d) = self.ks.dbs.get_mut(db)
+            && let Some((k, e)) = d.snap_take(key)
+        {
+            rw.write_entry(db, k, e, now);
+        }
+    }
+
+    /// Does one slice of the rewrite; called once per loop iteration.
+    pub fn rewrite_step(&mut self) {
+        let Some(mut rw) = self.rewrite.take() else {
+            return;
+        };
+        if self.ks.dbs.iter().any(|d| d.snap_broken) {
+            info!("The dataset was flushed or swapped during the AOF rewrite: starting it again");
+            self.abandon_rewrite(rw, false);
+            self.rewrite_stats.scheduled = true;
+            return;
+        }
+        match std::mem::replace(&mut rw.phase, Phase::Writing) {
+            Phase::Syncing(h) if !h.is_finished() => {
+                rw.phase = Phase::Syncing(h);
+                self.rewrite = Some(rw);
+            }
+            Phase::Syncing(h) => match h.join() {
+                Ok(Ok(())) => self.finish_rewrite(rw),
+                Ok(Err(e)) => {
+                    warn!("Can't fsync the rewritten AOF: {e}");
+                    self.abandon_rewrite(rw, true);
+                }
+                Err(_) => self.abandon_rewrite(rw, true),
+            },
+            Phase::Writing => {
+                let deadline = Instant::now() + SLICE;
+                let done = self.write_slice(&mut rw, deadline);
+                let r = if done || rw.buf.len() >= WRITE_AT {
+                    rw.write_batch()
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = r {
+                    warn!("Error writing the rewritten AOF {}: {e}", rw.tmp.display());
+                    self.abandon_rewrite(rw, true);
+                    return;
+                }
+                if done {
+                    for db in &mut self.ks.dbs {
+                        db.snap_end();
+                    }
+                    crash_point("before-fsync");
+                    match rw.file.try_clone() {
+                        Ok(f) => {
+                            rw.phase = Phase::Syncing(std::thread::spawn(move || f.sync_all()))
+                        }
+                        Err(e) => {
+                            warn!("Can't fsync the rewritten AOF: {e}");
+                            self.abandon_rewrite(rw, true);
+                            return;
+                        }
+                    }
+                }
+                self.rewrite = Some(rw);
+            }
+        }
+    }
+
+    /// Writes pending keys until the deadline; true when every database is done.
+    fn write_slice(&mut self, rw: &mut Rewrite, deadline: Instant) -> bool {
+        let now = self.now_ms;
+        let mut n = 0;
+        for i in 0..self.ks.dbs.len() {
+            for (k, e) in std::mem::take(&mut self.ks.dbs[i].snap_spill) {
+                rw.write_entry(i, &k, &e, now);
+            }
+        }
+        while rw.db < self.ks.dbs.len() {
+            let db = rw.db;
+            loop {
+                let Some((k, e)) = self.ks.dbs[db].snap_next() else {
+                    break;
+                };
+                rw.write_entry(db, k, e, now);
+                n += 1;
+                if n % KEYS_PER_CLOCK == 0
+                    && (Instant::now() >= deadline || rw.buf.len() >= WRITE_AT)
+                {
+                    return false;
+                }
+            }
+            rw.db += 1;
+        }
+        // Spilled entries of databases already walked.
+        self.ks.dbs.iter().all(|d| d.snap_spill.is_empty())
+    }
+
+    /// Installs the new base: rename, manifest swap, deletion of the old files.
+    fn finish_rewrite(&mut self, rw: Box<Rewrite>) {
+        let name = manifest::base_name(&self.aof.filename, rw.seq);
+        crash_point("before-rename");
+        if let Err(e) = std::fs::rename(&rw.tmp, self.aof.path(&name)) {
+            warn!("Can't rename the rewritten AOF into place: {e}");
+            self.abandon_rewrite(rw, true);
+            return;
+        }
+        crash_point("before-manifest");
+        let old = self.aof.manifest.clone();
+        let new = Manifest {
+            base: Some(AofFile {
+                name: name.clone(),
+                seq: rw.seq,
+                kind: FileKind::Base,
+            }),
+            incrs: old
+                .incrs
+                .iter()
+                .filter(|f| f.seq >= rw.keep_from_seq)
+                .cloned()
+                .collect(),
+            history: Vec::new(),
+        };
+        if let Err(e) = new.persist(&self.aof.aof_dir, &self.aof.filename) {
+            warn!("Can't write the new AOF manifest: {e}");
+            let _ = std::fs::remove_file(self.aof.path(&name));
+            self.abandon_rewrite(rw, true);
+            return;
+        }
+        crash_point("after-manifest");
+        for f in old.load_order().chain(old.history.iter()) {
+            if !new.load_order().any(|n| n.name == f.name) {
+                let _ = std::fs::remove_file(self.aof.path(&f.name));
+            }
+        }
+        let mut older = rw.bytes;
+        let current = new.incrs.last().map(|f| f.name.clone());
+        for f in &new.incrs {
+            if Some(&f.name) != current.as_ref() {
+                older += std::fs::metadata(self.aof.path(&f.name)).map_or(0, |m| m.len());
+            }
+        }
+        self.aof.manifest = new;
+        self.aof.older_size = older;
+        self.aof.base_size = self.aof.current_size();
+        if self.aof.state == AofState::WaitRewrite {
+            self.aof.state = AofState::On;
+        }
+        let secs = rw.started.elapsed();
+        self.rewrite_stats.count += 1;
+        self.rewrite_stats.last_ok = true;
+        self.rewrite_stats.last_secs = secs.as_secs() as i64;
+        info!(
+            "Background AOF rewrite finished successfully: {} keys, {} bytes in {:.3} s",
+            rw.keys,
+            rw.bytes,
+            secs.as_secs_f64()
+        );
+    }
+
+    /// Drops a rewrite: deletes its temp file and forgets the snapshot.
+    pub fn abandon_rewrite(&mut self, rw: Box<Rewrite>, failed: bool) {
+        for db in &mut self.ks.dbs {
+            db.snap_end();
+        }
+        let _ = std::fs::remove_file(&rw.tmp);
+        if failed {
+            self.rewrite_stats.last_ok = false;
+            self.rewrite_stats.last_secs = rw.started.elapsed().as_secs() as i64;
+            warn!("Background AOF rewrite failed; the current AOF files are kept");
+        }
+    }
+
+    /// Cancels a running rewrite (CONFIG SET appendonly no, DEBUG LOADAOF).
+    pub fn cancel_rewrite(&mut self) {
+        if let Some(rw) = self.rewrite.take() {
+            self.abandon_rewrite(rw, false);
+        }
+    }
+
+    /// CONFIG SET appendonly yes: log from now on and write a base of the current data.
+    pub fn enable_aof(&mut self) -> Result<(), String> {
+        std::fs::create_dir_all(&self.aof.aof_dir)
+            .map_err(|e| format!("Can't create {}: {e}", self.aof.aof_dir.display()))?;
+        // An old manifest only tells which names are taken; its files are replaced.
+        if let Ok(Some(m)) = Manifest::load(&self.aof.aof_dir, &self.aof.filename) {
+            self.aof.next_seq = self.aof.next_seq.max(m.max_seq() + 1);
+            self.aof.manifest = m;
+        } else {
+            self.aof.manifest = Manifest::default();
+        }
+        self.aof.begin_wait_rewrite();
+        self.ks.set_log_expired(true);
+        self.expired_seen = self.ks.stats.expired;
+        if let Err(e) = self.start_rewrite() {
+            self.aof.state = AofState::Off;
+            self.ks.set_log_expired(false);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// CONFIG SET appendonly no: flush, fsync and stop logging.
+    pub fn disable_aof(&mut self) {
+        self.cancel_rewrite();
+        self.log_expired();
+        self.aof.stop();
+        self.ks.set_log_expired(false);
+        self.release_held_all();
+    }
+
+    /// Starts an automatic rewrite when the AOF has grown enough (cron).
+    pub fn maybe_auto_rewrite(&mut self) {
+        if self.rewrite.is_some() || !self.aof.logging() {
+            return;
+        }
+        if self.rewrite_stats.scheduled {
+            if let Err(e) = self.start_rewrite() {
+                warn!("Scheduled AOF rewrite could not start: {e}");
+            }
+            return;
+        }
+        let pct = self
+            .config
+            .get("auto-aof-rewrite-percentage")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let min = self
+            .config
+            .get("auto-aof-rewrite-min-size")
+            .and_then(crate::config::parse_memory)
+            .unwrap_or(64 << 20) as u64;
+        let cur = self.aof.current_size();
+        if pct == 0 || cur < min {
+            return;
+        }
+        let base = self.aof.base_size.max(1);
+        let growth = cur * 100 / base;
+        if growth >= 100 + pct {
+            info!(
+                "Starting automatic rewriting of AOF on {}% growth",
+                growth - 100
+            );
+            if let Err(e) = self.start_rewrite() {
+                warn!("Automatic AOF rewrite could not start: {e}");
+            }
+        }
+    }
+}

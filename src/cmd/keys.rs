@@ -189,6 +189,10 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::err("source and destination objects are the same"));
     }
     let now = c.srv.now_ms;
+    if dst_db != c.cl.db {
+        // The key list of COPY names the destination in the current database only.
+        c.srv.rewrite_touch(dst_db, dst);
+    }
     let ks = &mut c.srv.ks;
     let Some(e) = ks.dbs[c.cl.db].get(src, now, &mut ks.stats).cloned() else {
         c.out.int(0);
@@ -555,6 +559,13 @@ pub fn swapdb(c: &mut Ctx, a: &Args) -> CmdResult {
         c.srv.touch_db(x);
         c.srv.touch_db(y);
         c.srv.ks.dbs.swap(x, y);
+        for d in [x, y] {
+            // A rewrite walking these databases would now write keys under the wrong index.
+            let db = &mut c.srv.ks.dbs[d];
+            if db.snap_active {
+                db.snap_broken = true;
+            }
+        }
         c.srv.touch_db(x);
         c.srv.touch_db(y);
         c.dirty(1);

@@ -1149,6 +1149,17 @@ pub static COMMANDS: &[Command] = &[
         server::time
     ),
     cmd!(
+        "bgrewriteaof",
+        1,
+        ADMIN | NOSCRIPT,
+        0,
+        0,
+        0,
+        "server",
+        "Compacts the append-only file in the background.",
+        server::bgrewriteaof
+    ),
+    cmd!(
         "lastsave",
         1,
         LOADING | STALE | F,

@@ -197,8 +197,26 @@ pub fn config(c: &mut Ctx, a: &Args) -> CmdResult {
                     )));
                 }
             }
+            let (was_on, was_policy) = (c.srv.config.appendonly, c.srv.config.appendfsync);
             c.srv.config.set_many(&pairs)?;
             log::set_max_level(c.srv.config.loglevel);
+            if c.srv.config.appendfsync != was_policy {
+                c.srv.aof.set_policy(c.srv.config.appendfsync);
+            }
+            if c.srv.config.appendonly != was_on {
+                let r = if c.srv.config.appendonly {
+                    c.srv.enable_aof()
+                } else {
+                    c.srv.disable_aof();
+                    Ok(())
+                };
+                if let Err(e) = r {
+                    c.srv.config.set_many(&[("appendonly", "no")])?;
+                    return Err(CmdError::err(format!(
+                        "CONFIG SET failed (possibly related to argument 'appendonly') - {e}"
+                    )));
+                }
+            }
             c.out.ok();
         }
         "resetstat" => {
@@ -499,6 +517,24 @@ pub fn time(c: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 /// LASTSAVE -> Unix time of the last successful save (start time: nothing saves yet).
+/// BGREWRITEAOF: starts compacting the AOF (in slices of the event loop, no fork).
+pub fn bgrewriteaof(c: &mut Ctx, _a: &Args) -> CmdResult {
+    if c.srv.rewrite.is_some() {
+        return Err(CmdError::err(
+            "Background append only file rewriting already in progress",
+        ));
+    }
+    if !c.srv.aof.logging() {
+        return Err(CmdError::err(
+            "ferrokv rewrites the AOF only while appendonly is yes",
+        ));
+    }
+    c.srv.start_rewrite().map_err(CmdError::err)?;
+    c.out
+        .simple("Background append only file rewriting started");
+    Ok(())
+}
+
 pub fn lastsave(c: &mut Ctx, _a: &Args) -> CmdResult {
     c.out.int(c.srv.lastsave);
     Ok(())
