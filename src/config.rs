@@ -265,6 +265,7 @@ const IMPLEMENTED: &[&str] = &[
     "pidfile",
     "timeout",
     "daemonize",
+    "enable-debug-command",
 ];
 
 /// Parameters that cannot change while running (CONFIG SET refuses them).

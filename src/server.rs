@@ -121,6 +121,8 @@ pub struct Server {
     /// The AOF rewrite in progress.
     pub rewrite: Option<Box<crate::aof::rewrite::Rewrite>>,
     pub rewrite_stats: crate::aof::rewrite::RewriteStats,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire_enabled: bool,
 }
 
 /// Current Unix time in milliseconds.
@@ -207,6 +209,7 @@ impl Server {
             expired_seen: 0,
             held: Vec::new(),
             rewrite: None,
+            active_expire_enabled: true,
             rewrite_stats: crate::aof::rewrite::RewriteStats {
                 last_ok: true,
                 ..Default::default()
@@ -348,7 +351,7 @@ impl Server {
             warn!("Received SIGINT scheduling shutdown...");
             self.shutdown = Some(Shutdown::Signal("SIGINT"));
         }
-        if !self.loading {
+        if !self.loading && self.active_expire_enabled {
             self.ks.active_expire(self.now_ms, &mut self.rng);
         }
         if self.aof.logging() {

@@ -384,6 +384,46 @@ impl Server {
         }
     }
 
+    /// Runs a whole rewrite now, blocking the loop (DEBUG RELOAD).
+    pub fn rewrite_now(&mut self) -> Result<(), String> {
+        if self.rewrite.is_none() {
+            self.start_rewrite()?;
+        }
+        let runs = self.rewrite_stats.count;
+        while self.rewrite.is_some() {
+            self.rewrite_step();
+            if matches!(
+                self.rewrite.as_ref().map(|r| &r.phase),
+                Some(Phase::Syncing(_))
+            ) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        if self.rewrite_stats.count == runs {
+            return Err("the AOF rewrite failed".into());
+        }
+        Ok(())
+    }
+
+    /// Empties the dataset and loads it again from the AOF (DEBUG LOADAOF).
+    pub fn reload_from_aof(&mut self) -> Result<(), String> {
+        self.cancel_rewrite();
+        self.log_expired();
+        self.aof.flush(Instant::now());
+        if !self.aof.idle() {
+            return Err("the AOF cannot be written right now".into());
+        }
+        self.aof.fsync_now();
+        for i in 0..self.ks.dbs.len() {
+            self.touch_db(i);
+            self.ks.dbs[i].clear();
+        }
+        let m = self.aof.manifest.clone();
+        self.replay_manifest(&m)?;
+        self.expired_seen = self.ks.stats.expired;
+        Ok(())
+    }
+
     /// CONFIG SET appendonly yes: log from now on and write a base of the current data.
     pub fn enable_aof(&mut self) -> Result<(), String> {
         std::fs::create_dir_all(&self.aof.aof_dir)

@@ -6,6 +6,7 @@
 //! changed data: that drives WATCH invalidation now and the append-only file later.
 
 pub mod client;
+pub mod debug;
 pub mod docs;
 pub mod hash;
 pub mod keys;
@@ -1147,6 +1148,17 @@ pub static COMMANDS: &[Command] = &[
         "server",
         "Returns the server time.",
         server::time
+    ),
+    cmd!(
+        "debug",
+        -2,
+        ADMIN | NOSCRIPT | LOADING | STALE,
+        0,
+        0,
+        0,
+        "server",
+        "Debugging and persistence tools (needs enable-debug-command).",
+        debug::debug
     ),
     cmd!(
         "bgrewriteaof",
