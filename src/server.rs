@@ -199,6 +199,12 @@ impl Server {
         let sigint_flag = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(signal_hook::consts::SIGTERM, signal_flag.clone())?;
         signal_hook::flag::register(signal_hook::consts::SIGINT, sigint_flag.clone())?;
+        // Past RLIMIT_FSIZE a write raises SIGXFSZ, which kills by default; with a handler
+        // the write fails with EFBIG instead, and the AOF's write-error path handles it.
+        signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            Arc::new(AtomicBool::new(false)),
+        )?;
         let mut rng = Rng::from_entropy();
         let run_id = rng.hex40();
         let now = unix_ms();

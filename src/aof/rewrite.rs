@@ -284,10 +284,7 @@ impl Server {
         }
         while rw.db < self.ks.dbs.len() {
             let db = rw.db;
-            loop {
-                let Some((k, e)) = self.ks.dbs[db].snap_next() else {
-                    break;
-                };
+            while let Some((k, e)) = self.ks.dbs[db].snap_next() {
                 rw.write_entry(db, k, e, now);
                 n += 1;
                 if n % KEYS_PER_CLOCK == 0
@@ -365,6 +362,7 @@ impl Server {
     }
 
     /// Drops a rewrite: deletes its temp file and forgets the snapshot.
+    #[allow(clippy::boxed_local)] // Callers hold the rewrite boxed; unboxing would copy it.
     pub fn abandon_rewrite(&mut self, rw: Box<Rewrite>, failed: bool) {
         for db in &mut self.ks.dbs {
             db.snap_end();
