@@ -246,11 +246,10 @@ impl Aof {
     pub fn switch_incr(&mut self) -> io::Result<()> {
         let seq = self.next_seq;
         let name = manifest::incr_name(&self.filename, seq);
-        let f = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .open(self.path(&name))?;
+        // Append mode: after a failed write is cut back with set_len, the retry must land
+        // at the new end, not at the old file position (which would leave a hole).
+        let f = self.open_append(&name)?;
+        f.set_len(0)?;
         let mut m = self.manifest.clone();
         m.incrs.push(AofFile {
             name,
@@ -491,7 +490,7 @@ impl Aof {
         if log_now {
             self.last_error_log = Some(Instant::now());
             warn!(
-                "Error {what}ing the AOF file {}: {}. Refusing writes until it succeeds; retrying.",
+                "Error on {what} of the AOF file {}: {}. Refusing writes until it succeeds; retrying.",
                 self.incr_path().display(),
                 strerror(e)
             );
