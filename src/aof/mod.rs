@@ -214,6 +214,10 @@ impl Aof {
     /// Creates the AOF directory with a manifest naming one empty incr file.
     pub fn start_fresh(&mut self) -> io::Result<()> {
         std::fs::create_dir_all(&self.aof_dir)?;
+        // The new directory's own entry must survive a power loss too.
+        if let Some(parent) = self.aof_dir.parent() {
+            let _ = manifest::sync_dir(parent);
+        }
         self.manifest = Manifest::default();
         self.switch_incr()?;
         self.older_size = 0;
