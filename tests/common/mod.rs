@@ -55,7 +55,7 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts ferrokv with persistence off in a new temp dir, plus `extra` arguments.
+    /// Starts ferrokv (AOF on, as by default) in a new temp dir, plus `extra` arguments.
     pub fn start(extra: &[&str]) -> Server {
         let dir = TempDir::new("srv");
         let mut s = Self::start_in(dir.path(), extra);
