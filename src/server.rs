@@ -246,6 +246,12 @@ impl Server {
         })
     }
 
+    /// The time keys are checked against for expiry: never expired while the AOF is
+    /// replayed, because the log holds a DEL where the live server expired a key.
+    pub fn expiry_clock(&self) -> i64 {
+        if self.loading { 0 } else { self.now_ms }
+    }
+
     /// Number of connected clients.
     pub fn client_count(&self) -> usize {
         self.conns.len() - self.free_slots.len()

@@ -20,7 +20,7 @@ use common::{Client, Server, TempDir, ferrokv_bin, free_port};
 /// How the disk is made to fail and then recover.
 enum Fault {
     /// A small tmpfs: filled by `filler`, freed by deleting it.
-    Tmpfs { mnt: PathBuf, filler: PathBuf },
+    Tmpfs { filler: PathBuf },
     /// RLIMIT_FSIZE on the server process, lifted with `prlimit --pid`.
     FileSize,
 }
@@ -92,7 +92,6 @@ fn full_disk_refuses_writes_keeps_reads_and_recovers() {
     let fault = if mounted {
         Fault::Tmpfs {
             filler: mnt.join("filler"),
-            mnt: mnt.clone(),
         }
     } else {
         Fault::FileSize

@@ -84,8 +84,7 @@ fn restart_recovery(test: &str, args: &[&str]) -> Option<String> {
     let cmdline = format!("restart-recovery {}", args.join(" "));
     let summary = stdout
         .lines()
-        .filter(|l| l.starts_with("restart-recovery: fsync=") && l.contains(" result="))
-        .last()
+        .rfind(|l| l.starts_with("restart-recovery: fsync=") && l.contains(" result="))
         .map(str::to_string);
     match (status, &summary) {
         (Some(s), Some(summary)) if s.success() => {

@@ -252,8 +252,19 @@ pub fn load_file(
         file: path.to_path_buf(),
         err,
     };
-    let file = File::open(path).map_err(io_err)?;
+    let mut file = File::open(path).map_err(io_err)?;
     let file_len = file.metadata().map_err(io_err)?.len();
+    // An RDB file or preamble (redis-server's default, `aof-use-rdb-preamble yes`) is not
+    // a damaged AOF: say what it is rather than offer to cut it to nothing.
+    let mut magic = [0u8; 5];
+    if file_len >= 5 && file.read_exact(&mut magic).is_ok() && &magic == b"REDIS" {
+        return Err(AofError::Command {
+            file: path.to_path_buf(),
+            offset: 0,
+            msg: "Found RDB data, which ferrokv cannot read (redis-server wrote it with aof-use-rdb-preamble yes): in redis-server run CONFIG SET aof-use-rdb-preamble no and BGREWRITEAOF, then copy the directory again".into(),
+        });
+    }
+    io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(io_err)?;
     let mut rd = Reader {
         file,
         buf: Vec::new(),

@@ -92,7 +92,7 @@ pub fn annotation(body: &[u8], out: &mut [u8; HEADER_MAX]) -> usize {
 pub fn parse_annotation(line: &[u8]) -> Option<(u32, u64)> {
     let rest = line.strip_prefix(CRC_PREFIX)?;
     let rest = std::str::from_utf8(rest).ok()?;
-    let mut parts = rest.trim_end().split(' ');
+    let mut parts = rest.split(' ');
     let crc = parts.next()?;
     let len = parts.next()?;
     // Strict form (lowercase hex, plain digits), so a damaged line is never read as a

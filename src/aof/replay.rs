@@ -150,13 +150,6 @@ impl Server {
                 ));
                 break;
             }
-            if is_rdb(&path) {
-                result = Err(format!(
-                    "{} is in RDB format: ferrokv loads RESP append-only files only. In redis-server run CONFIG SET aof-use-rdb-preamble no, then BGREWRITEAOF, and copy the directory again",
-                    path.display()
-                ));
-                break;
-            }
             match load_file(&path, last && allow_truncated, &mut replay) {
                 Ok(rep) => {
                     commands += rep.commands;
@@ -239,13 +232,4 @@ fn adopt_single_file(
         aof_dir.display()
     );
     Ok(m)
-}
-
-/// True if the file starts with an RDB header (a Redis base written with the RDB preamble).
-fn is_rdb(path: &std::path::Path) -> bool {
-    let mut head = [0u8; 5];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok()
-        && &head == b"REDIS"
 }

@@ -307,6 +307,8 @@ pub static USAGE: &[(&str, &str)] = &[
     ("command", "[subcommand [argument ...]]"),
     ("time", ""),
     ("lastsave", ""),
+    ("bgrewriteaof", ""),
+    ("debug", "subcommand [argument ...]"),
     ("shutdown", "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]"),
     ("monitor", ""),
     ("script", "subcommand [argument ...]"),

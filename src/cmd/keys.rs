@@ -188,7 +188,7 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
     if dst_db == c.cl.db && src == dst {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let now = c.srv.now_ms;
+    let now = c.srv.expiry_clock();
     if dst_db != c.cl.db {
         // The key list of COPY names the destination in the current database only.
         c.srv.rewrite_touch(dst_db, dst);
@@ -225,7 +225,7 @@ pub fn move_(c: &mut Ctx, a: &Args) -> CmdResult {
     if to == c.cl.db {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let now = c.srv.now_ms;
+    let now = c.srv.expiry_clock();
     let key = a.get(1);
     let ks = &mut c.srv.ks;
     if ks.dbs[c.cl.db].get(key, now, &mut ks.stats).is_none()

@@ -129,7 +129,7 @@ impl<'a> Ctx<'a> {
     pub fn db_out(&mut self) -> (DbView<'_>, &mut Reply<'a>) {
         // While the AOF is replayed nothing expires: the log holds a DEL for every key
         // that expired on the live server, at the point where it happened.
-        let now = if self.srv.loading { 0 } else { self.srv.now_ms };
+        let now = self.srv.expiry_clock();
         let ks = &mut self.srv.ks;
         (
             DbView {
