@@ -23,7 +23,7 @@ use mio::{Events, Interest, Poll, Token};
 use crate::aof::Aof;
 use crate::cmd::{self, Args, Command, Ctx, SubCommand, flags};
 use crate::config::Config;
-use crate::conn::{ClientState, Conn, MultiState};
+use crate::conn::{ClientState, Conn};
 use crate::keyspace::Keyspace;
 use crate::rand::Rng;
 use crate::resp::parse::{ArgSource, Parsed};
@@ -615,7 +615,7 @@ impl Server {
                 );
                 return;
             }
-            queue(m, args);
+            m.queued.push(args.to_owned_cmd());
             out.extend_from_slice(crate::resp::reply::QUEUED);
             return;
         }
@@ -871,19 +871,6 @@ impl Server {
             let _ = std::fs::remove_file(&self.config.pidfile);
         }
     }
-}
-
-/// Copies a command's arguments into the transaction queue.
-fn queue(m: &mut MultiState, args: &Args) {
-    let total: usize = args.iter().map(|a| a.len()).sum();
-    let mut buf = Vec::with_capacity(total);
-    let mut ranges = Vec::with_capacity(args.len());
-    for a in args.iter() {
-        let start = buf.len() as u32;
-        buf.extend_from_slice(a);
-        ranges.push((start, buf.len() as u32));
-    }
-    m.queued.push((buf, ranges));
 }
 
 /// Runs one command whose lookup and checks passed: feeds MONITOR, times it, replies with

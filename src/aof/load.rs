@@ -466,14 +466,7 @@ fn dispatch(
         return Ok(());
     }
     if let Some(t) = tx {
-        let mut buf = Vec::new();
-        let mut ranges = Vec::with_capacity(args.len());
-        for a in args.iter() {
-            let s = buf.len() as u32;
-            buf.extend_from_slice(a);
-            ranges.push((s, buf.len() as u32));
-        }
-        t.cmds.push((buf, ranges));
+        t.cmds.push(args.to_owned_cmd());
         return Ok(());
     }
     sink.apply(args)?;

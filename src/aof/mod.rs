@@ -308,7 +308,7 @@ impl Aof {
     fn select(&mut self, db: usize) {
         if self.selected_db != db as i64 {
             let mut n = [0u8; 20];
-            let s = fmt_usize(db, &mut n);
+            let s = record::int_arg(db as i64, &mut n);
             push_record(&mut self.buf, [&b"SELECT"[..], s].into_iter());
             self.selected_db = db as i64;
             self.records += 1;
@@ -606,21 +606,6 @@ impl Aof {
     pub fn write_blocked(&self) -> bool {
         self.write_errno != 0
     }
-}
-
-/// Formats `n` into `buf`, returning the digits.
-pub fn fmt_usize(n: usize, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = n;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
 }
 
 /// The AOF directory of `config` exists with a manifest, or an old single-file AOF.

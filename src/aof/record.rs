@@ -9,6 +9,8 @@
 
 use std::io::Write as _;
 
+pub use crate::resp::reply::fmt_i64 as int_arg;
+
 /// Prefix of a batch annotation line.
 pub const CRC_PREFIX: &[u8] = b"#crc32 ";
 /// Longest annotation line: prefix, 8 hex digits, a space, up to 20 digits, CRLF.
@@ -17,21 +19,7 @@ pub const HEADER_MAX: usize = 7 + 8 + 1 + 20 + 2;
 /// Appends `n` in decimal without allocating.
 pub fn push_int(buf: &mut Vec<u8>, n: i64) {
     let mut tmp = [0u8; 20];
-    let mut i = tmp.len();
-    let neg = n < 0;
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if neg {
-        buf.push(b'-');
-    }
-    buf.extend_from_slice(&tmp[i..]);
+    buf.extend_from_slice(int_arg(n, &mut tmp));
 }
 
 /// Appends one record made of `args`.
@@ -58,25 +46,6 @@ pub fn push_bulk(buf: &mut Vec<u8>, a: &[u8]) {
     buf.extend_from_slice(b"\r\n");
     buf.extend_from_slice(a);
     buf.extend_from_slice(b"\r\n");
-}
-
-/// Formats `n` into `tmp` and returns the digits (an argument without allocating).
-pub fn int_arg(n: i64, tmp: &mut [u8; 21]) -> &[u8] {
-    let mut i = tmp.len();
-    let mut v = n.unsigned_abs();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        tmp[i] = b'-';
-    }
-    &tmp[i..]
 }
 
 /// Formats the annotation for a batch of `body` into `out`; returns its length.
@@ -121,7 +90,7 @@ mod tests {
         let mut b = Vec::new();
         push_int(&mut b, i64::MIN);
         assert_eq!(b, b"-9223372036854775808");
-        let mut t = [0u8; 21];
+        let mut t = [0u8; 20];
         assert_eq!(int_arg(-12, &mut t), b"-12");
         assert_eq!(int_arg(1700000000123, &mut t), b"1700000000123");
     }

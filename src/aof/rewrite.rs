@@ -29,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
+use super::AofState;
 use super::manifest::{self, AofFile, FileKind, Manifest};
 use super::record::{HEADER_MAX, annotation, int_arg, push_bulk, push_header, push_record};
-use super::{AofState, fmt_usize};
 use crate::keyspace::Entry;
 use crate::server::Server;
 use crate::types::Value;
@@ -91,7 +91,7 @@ impl Rewrite {
             let mut n = [0u8; 20];
             push_record(
                 &mut self.buf,
-                [&b"SELECT"[..], fmt_usize(db, &mut n)].into_iter(),
+                [&b"SELECT"[..], int_arg(db as i64, &mut n)].into_iter(),
             );
             self.selected = db as i64;
         }
@@ -135,7 +135,7 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
         }
     }
     if e.exp != 0 {
-        let mut t = [0u8; 21];
+        let mut t = [0u8; 20];
         push_record(
             buf,
             [&b"PEXPIREAT"[..], key, int_arg(e.exp, &mut t)].into_iter(),

@@ -305,7 +305,7 @@ fn expire_generic(c: &mut Ctx, a: &Args, ms: bool, abs: bool) -> CmdResult {
         c.propagate(&[b"DEL", key]);
     } else {
         c.db().db.set_expire(key, when);
-        let mut t = [0u8; 21];
+        let mut t = [0u8; 20];
         c.propagate(&[b"PEXPIREAT", key, int_arg(when, &mut t)]);
     }
     c.dirty(1);

@@ -102,6 +102,20 @@ impl<'a> Args<'a> {
         (0..self.len()).map(move |i| self.get(i))
     }
 
+    /// A copy of the arguments that outlives the read buffer (MULTI queue, AOF replay of
+    /// a transaction): one buffer for all bytes, one for the ranges.
+    pub fn to_owned_cmd(self) -> crate::conn::QueuedCmd {
+        let total: usize = self.iter().map(|a| a.len()).sum();
+        let mut buf = Vec::with_capacity(total);
+        let mut ranges = Vec::with_capacity(self.len());
+        for a in self.iter() {
+            let start = buf.len() as u32;
+            buf.extend_from_slice(a);
+            ranges.push((start, buf.len() as u32));
+        }
+        (buf, ranges)
+    }
+
     /// Argument `i` as a lossy UTF-8 string (for error texts).
     pub fn text(&self, i: usize) -> String {
         String::from_utf8_lossy(self.get(i)).into_owned()

@@ -162,7 +162,7 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// Logs `SET key value PXAT at`: the absolute form of a relative expiry.
 fn propagate_set_pxat(c: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
-    let mut t = [0u8; 21];
+    let mut t = [0u8; 20];
     c.propagate(&[b"SET", key, val, b"PXAT", int_arg(at, &mut t)]);
 }
 
@@ -228,7 +228,7 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
             c.propagate(&[b"DEL", key]);
         } else {
             c.db().db.set_expire(key, at);
-            let mut t = [0u8; 21];
+            let mut t = [0u8; 20];
             c.propagate(&[b"PEXPIREAT", key, int_arg(at, &mut t)]);
         }
         c.dirty(1);
