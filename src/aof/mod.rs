@@ -207,8 +207,42 @@ impl Aof {
         }
         self.older_size = sizes - self.incr_size.min(sizes);
         self.base_size = self.current_size();
+        self.remove_orphans();
         self.start_logging();
         Ok(())
+    }
+
+    /// Deletes files a crashed rewrite left behind: ferrokv-named base/incr files the
+    /// manifest does not list, and temp files. Only names this writer creates are touched.
+    fn remove_orphans(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.aof_dir) else {
+            return;
+        };
+        let prefix = format!("{}.", self.filename);
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = name.strip_prefix(&prefix).is_some_and(|rest| {
+                let mut parts = rest.splitn(2, '.');
+                let seq_ok = parts
+                    .next()
+                    .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+                seq_ok && matches!(parts.next(), Some("base.aof" | "incr.aof"))
+            });
+            let temp = name.starts_with("temp-rewriteaof-") && name.ends_with(".aof");
+            let listed = self
+                .manifest
+                .load_order()
+                .chain(self.manifest.history.iter())
+                .any(|f| f.name == name);
+            if (ours || temp) && !listed {
+                match std::fs::remove_file(e.path()) {
+                    Ok(()) => {
+                        info!("Removed {name}, left in the AOF directory by an interrupted rewrite")
+                    }
+                    Err(err) => warn!("Could not remove leftover AOF file {name}: {err}"),
+                }
+            }
+        }
     }
 
     /// Creates the AOF directory with a manifest naming one empty incr file.
