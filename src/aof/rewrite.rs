@@ -6,7 +6,8 @@
 //!
 //! 1. Start: the pending batch is flushed and a new incr file is opened and named in the
 //!    manifest, so every write from now on lands after the snapshot point. Each database
-//!    marks all its current keys as "pending" (O(1), see `Db::snap_cursor`).
+//!    marks all its current keys as "pending" (O(1), see `Db::snap_cursor`). Keys are not
+//!    reordered for this, so SCAN cursors keep their guarantees during a rewrite.
 //! 2. Slices: pending keys are written to `temp-rewriteaof-<seq>.aof` as SET / HSET /
 //!    PEXPIREAT records in checksummed batches. A key a command is about to modify is
 //!    written first, in its pre-change form (copy-before-write: `Server::rewrite_touch`),
