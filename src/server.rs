@@ -123,6 +123,8 @@ pub struct Server {
     pub rewrite_stats: crate::aof::rewrite::RewriteStats,
     /// DEBUG SET-ACTIVE-EXPIRE.
     pub active_expire_enabled: bool,
+    /// Writing the AOF manifest failed; the timer retries it.
+    pub manifest_retry: bool,
 }
 
 /// Current Unix time in milliseconds.
@@ -216,6 +218,7 @@ impl Server {
             held: Vec::new(),
             rewrite: None,
             active_expire_enabled: true,
+            manifest_retry: false,
             rewrite_stats: crate::aof::rewrite::RewriteStats {
                 last_ok: true,
                 ..Default::default()
@@ -319,7 +322,7 @@ impl Server {
     }
 
     /// Queues for writing the clients whose replies waited for the AOF.
-    fn release_held(&mut self) {
+    pub fn release_held(&mut self) {
         let held = std::mem::take(&mut self.held);
         for slot in held {
             if let Some(Some(conn)) = self.conns.get_mut(slot)
@@ -371,6 +374,7 @@ impl Server {
             if self.aof.cron(Instant::now()) {
                 self.release_held();
             }
+            self.retry_manifest();
             self.maybe_auto_rewrite();
         }
         // instantaneous_ops_per_sec: one sample per tick, scaled to a second.

@@ -92,8 +92,14 @@ pub struct Aof {
     selected_db: i64,
     /// Id of the batch being collected; ids of finished batches are smaller.
     pub batch_id: u64,
-    /// Every batch with an id up to this one is safe under the fsync policy.
+    /// Every batch with an id up to this one is safe under the fsync policy, and its
+    /// replies may go out.
     pub durable_id: u64,
+    /// Like `durable_id`, ignoring `unnamed_from`.
+    safe_id: u64,
+    /// Batches from this id on are in an incr file the manifest on disk does not name yet
+    /// (a rewrite just switched files): their replies wait until it does.
+    unnamed_from: Option<u64>,
     /// Bytes in the current incr file.
     pub incr_size: u64,
     /// Bytes in the base file and the incr files before the current one.
@@ -143,6 +149,8 @@ impl Aof {
             selected_db: -1,
             batch_id: 1,
             durable_id: 0,
+            safe_id: 0,
+            unnamed_from: None,
             incr_size: 0,
             older_size: 0,
             base_size: 0,
@@ -282,6 +290,17 @@ impl Aof {
     /// Opens a new incr file, lists it in the manifest and persists the manifest. Pending
     /// records must have been flushed to the old file first.
     pub fn switch_incr(&mut self) -> io::Result<()> {
+        let (f, m) = self.prepare_incr()?;
+        if self.state != AofState::WaitRewrite {
+            m.persist(&self.aof_dir, &self.filename)?;
+        }
+        self.install_incr(f, m);
+        Ok(())
+    }
+
+    /// Creates the next incr file (empty) and the manifest that adds it, without
+    /// persisting the manifest or switching to the file.
+    pub fn prepare_incr(&mut self) -> io::Result<(File, Manifest)> {
         let seq = self.next_seq;
         let name = manifest::incr_name(&self.filename, seq);
         // Append mode: after a failed write is cut back with set_len, the retry must land
@@ -294,24 +313,37 @@ impl Aof {
             seq,
             kind: FileKind::Incr,
         });
-        if self.state != AofState::WaitRewrite {
-            m.persist(&self.aof_dir, &self.filename)?;
-        }
-        if let Some(fs) = &self.fsyncer {
-            fs.wait();
-        }
+        self.next_seq = seq + 1;
+        Ok((f, m))
+    }
+
+    /// Makes a prepared incr file the one records go to. The manifest `m` must already
+    /// be on disk (or not be needed yet, in WaitRewrite), and the batch flushed.
+    pub fn install_incr(&mut self, f: File, m: Manifest) {
+        debug_assert!(self.idle(), "records would follow a SELECT of the old file");
         if let Some(old) = self.file.take() {
-            // Everything written to the old file must be on disk before it stops being
-            // the one the fsync timer looks after.
-            let _ = old.sync_data();
+            // The old file's last writes still need their fsync; under everysec the
+            // background thread does it, so switching never waits for the disk.
+            match (&self.fsyncer, self.policy) {
+                (Some(fs), _) => fs.request(&old),
+                (None, FsyncPolicy::No) => {}
+                (None, _) => {
+                    let _ = old.sync_data();
+                }
+            }
         }
         self.manifest = m;
-        self.next_seq = seq + 1;
         self.older_size += self.incr_size;
         self.incr_size = 0;
         self.file = Some(f);
         self.selected_db = -1;
-        Ok(())
+    }
+
+    /// Like `install_incr` for a file whose manifest is still being written: replies of
+    /// records from now on wait for `manifest_persisted`.
+    pub fn install_unnamed_incr(&mut self, f: File, m: Manifest) {
+        self.install_incr(f, m);
+        self.unnamed_from = Some(self.batch_id);
     }
 
     /// Stops logging (CONFIG SET appendonly no, shutdown): flushes and fsyncs first.
@@ -323,6 +355,8 @@ impl Aof {
         self.fsyncer = None;
         // Replies held for a batch that can no longer be written go out now: logging
         // is off, so the promise is the one of a server without persistence.
+        self.unnamed_from = None;
+        self.safe_id = self.batch_id;
         self.durable_id = self.batch_id;
         self.buf.truncate(HEADER_MAX);
         self.inflight.clear();
@@ -415,6 +449,16 @@ impl Aof {
     /// Writes the collected batch (group commit) and fsyncs per policy. Returns true if
     /// `durable_id` advanced, so held replies can go out.
     pub fn flush(&mut self, now: Instant) -> bool {
+        self.flush_inner(now, false)
+    }
+
+    /// Writes the batch even while a background fsync runs (before a rewrite switches
+    /// files, as Redis's forced flush does). Returns true if `durable_id` advanced.
+    pub fn flush_force(&mut self) -> bool {
+        self.flush_inner(Instant::now(), true)
+    }
+
+    fn flush_inner(&mut self, now: Instant, force: bool) -> bool {
         if !self.logging() || self.file.is_none() {
             return false;
         }
@@ -423,7 +467,8 @@ impl Aof {
             return false;
         }
         if !self.batch_empty() {
-            if self.policy == FsyncPolicy::EverySec
+            if !force
+                && self.policy == FsyncPolicy::EverySec
                 && self.fsyncer.as_ref().is_some_and(|f| f.busy())
             {
                 // Redis's rule: while a background fsync runs, wait up to 2 s before
@@ -431,7 +476,7 @@ impl Aof {
                 let since = *self.postponed_since.get_or_insert(now);
                 if now.duration_since(since) < MAX_FSYNC_POSTPONE {
                     // Acknowledged per policy: at most ~2 s of writes are at risk.
-                    self.durable_id = self.batch_id;
+                    self.mark_safe(self.batch_id);
                     return self.durable_id != before;
                 }
                 self.delayed_fsync += 1;
@@ -503,7 +548,7 @@ impl Aof {
             self.unsynced = false;
             self.last_fsync = Instant::now();
         }
-        self.durable_id = self.inflight_id;
+        self.mark_safe(self.inflight_id);
         self.inflight.clear();
         if self.inflight.capacity() > BUF_SHRINK {
             self.inflight = Vec::new();
@@ -514,6 +559,25 @@ impl Aof {
             self.last_error_log = None;
         }
         true
+    }
+
+    /// Batches up to `id` are safe; their replies may go out unless their file is not yet
+    /// named by the manifest on disk.
+    fn mark_safe(&mut self, id: u64) {
+        self.safe_id = self.safe_id.max(id);
+        self.durable_id = match self.unnamed_from {
+            Some(first) => self.safe_id.min(first - 1),
+            None => self.safe_id,
+        };
+    }
+
+    /// The manifest naming the current incr file is on disk: held replies may go out.
+    /// Returns true if `durable_id` advanced.
+    pub fn manifest_persisted(&mut self) -> bool {
+        let before = self.durable_id;
+        self.unnamed_from = None;
+        self.mark_safe(self.safe_id);
+        self.durable_id != before
     }
 
     /// Records a failed write or fsync and cuts a partial batch off the file, so the

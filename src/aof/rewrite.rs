@@ -4,8 +4,11 @@
 //! rewrite began, from inside the event loop, a slice of about a millisecond per loop
 //! iteration, while clients keep being served:
 //!
-//! 1. Start: the pending batch is flushed and a new incr file is opened and named in the
-//!    manifest, so every write from now on lands after the snapshot point. Each database
+//! 1. Start: the batch is flushed and records switch to a new incr file at once, so every
+//!    write from now on lands after the snapshot point, which is this moment. The
+//!    manifest naming the new file is persisted on a helper thread; until it is on disk,
+//!    replies to writes logged in the new file wait (a crash before then loses only
+//!    writes nobody was told succeeded). Each database
 //!    marks all its current keys as "pending" (O(1), see `Db::snap_cursor`). Keys are not
 //!    reordered for this, so SCAN cursors keep their guarantees during a rewrite.
 //! 2. Slices: pending keys are written to `temp-rewriteaof-<seq>.aof` as SET / HSET /
@@ -13,9 +16,10 @@
 //!    written first, in its pre-change form (copy-before-write: `Server::rewrite_touch`),
 //!    and a pending key that expires is moved aside and written from there. So the base is
 //!    an exact snapshot of the start, and base + new incr files = the live dataset.
-//! 3. Finish: fsync the temp file (on a short-lived thread, so the loop never waits for
-//!    the disk), rename it to `<name>.<seq>.base.aof`, replace the manifest atomically,
-//!    then delete the old base and incr files.
+//! 3. Finish, on a helper thread so the loop never waits for the disk: fsync the temp
+//!    file, rename it to `<name>.<seq>.base.aof`, replace the manifest atomically. Then the
+//!    loop adopts the new manifest and another thread deletes the old base and incr files
+//!    (unlinking a large file takes tens of milliseconds).
 //!
 //! A crash before the manifest rename leaves the old manifest, which names the old base,
 //! the old incr files and the new one: nothing is lost. After it, the new manifest is
@@ -37,20 +41,24 @@ use crate::keyspace::Entry;
 use crate::server::Server;
 use crate::types::Value;
 
-/// Time the loop gives the rewrite per iteration.
-const SLICE: Duration = Duration::from_micros(1000);
+/// Time the loop gives the rewrite per iteration: a request arriving meanwhile waits at
+/// most about this long, so it bounds the rewrite's effect on latency.
+const SLICE: Duration = Duration::from_micros(300);
 /// Keys written between two clock reads.
 const KEYS_PER_CLOCK: usize = 32;
 /// Fields per HSET record in the base (Redis uses 64 items per command too).
 const FIELDS_PER_RECORD: usize = 64;
-/// Batch size at which the temp file is written.
-const WRITE_AT: usize = 512 * 1024;
+/// Batch size at which the temp file is written (one write of this size fits a slice).
+const WRITE_AT: usize = 128 * 1024;
 
 /// Where a rewrite is.
 enum Phase {
     Writing,
-    /// The temp file is being fsynced on a helper thread.
-    Syncing(JoinHandle<io::Result<()>>),
+    /// Every key is written; waiting for the start's manifest job before finishing.
+    Written,
+    /// The temp file is being fsynced, renamed and the new manifest persisted on a helper
+    /// thread; the manifest is adopted when it is done.
+    Syncing(JoinHandle<io::Result<()>>, Manifest),
 }
 
 /// A rewrite in progress.
@@ -68,6 +76,8 @@ pub struct Rewrite {
     /// Incr files with this seq or higher stay after the rewrite.
     keep_from_seq: u64,
     phase: Phase,
+    /// Persisting the manifest that names the incr file opened at the start.
+    manifest_job: Option<JoinHandle<io::Result<()>>>,
     pub started: Instant,
     pub keys: u64,
     pub bytes: u64,
@@ -159,18 +169,28 @@ impl Server {
         if self.rewrite.is_some() {
             return Err("Background append only file rewriting already in progress".into());
         }
-        // Records collected so far belong before the snapshot point.
-        self.log_expired();
-        self.aof.flush(Instant::now());
-        if !self.aof.idle() {
-            return Err("the AOF cannot be written right now (see aof_last_write_status)".into());
+        if self.aof.write_blocked() {
+            return Err(format!(
+                "the AOF cannot be written: {}",
+                super::strerror_errno(self.aof.write_errno)
+            ));
         }
-        self.aof
-            .switch_incr()
-            .map_err(|e| format!("Can't open a new AOF incr file: {e}"))?;
+        // Records collected so far belong before the snapshot point, in the old file.
+        self.log_expired();
+        self.aof.flush_force();
+        if !self.aof.idle() {
+            return Err(format!(
+                "the AOF cannot be written: {}",
+                super::strerror_errno(self.aof.write_errno.max(5))
+            ));
+        }
+        let (incr, manifest) = self
+            .aof
+            .prepare_incr()
+            .map_err(|e| format!("Can't create a new AOF incr file: {e}"))?;
         let seq = self.aof.next_seq;
         self.aof.next_seq += 1;
-        let keep_from_seq = self.aof.manifest.incrs.last().map_or(seq, |f| f.seq);
+        let keep_from_seq = manifest.incrs.last().map_or(seq, |f| f.seq);
         let tmp = self.aof.aof_dir.join(format!("temp-rewriteaof-{seq}.aof"));
         let file = OpenOptions::new()
             .create(true)
@@ -178,6 +198,20 @@ impl Server {
             .truncate(true)
             .open(&tmp)
             .map_err(|e| format!("Can't create {}: {e}", tmp.display()))?;
+        // The snapshot point.
+        let manifest_job = if self.aof.state == AofState::WaitRewrite {
+            // No manifest exists yet: the first one is written when the base is complete.
+            self.aof.install_incr(incr, manifest);
+            None
+        } else {
+            let (m, dir, name) = (
+                manifest.clone(),
+                self.aof.aof_dir.clone(),
+                self.aof.filename.clone(),
+            );
+            self.aof.install_unnamed_incr(incr, manifest);
+            Some(std::thread::spawn(move || m.persist(&dir, &name)))
+        };
         for db in &mut self.ks.dbs {
             db.snap_begin();
         }
@@ -192,6 +226,7 @@ impl Server {
             db: 0,
             keep_from_seq,
             phase: Phase::Writing,
+            manifest_job,
             started: Instant::now(),
             keys: 0,
             bytes: 0,
@@ -201,6 +236,56 @@ impl Server {
             "Background append only file rewriting started (no fork: written in slices by the event loop)"
         );
         Ok(())
+    }
+
+    /// Collects the start's manifest job if it ended (`wait`: block until it does). On
+    /// success the replies held for the new incr file go out; on failure writes are
+    /// refused until a retry from the timer succeeds.
+    fn reap_manifest_job(&mut self, rw: &mut Rewrite, wait: bool) {
+        let Some(h) = rw.manifest_job.take() else {
+            return;
+        };
+        if !wait && !h.is_finished() {
+            rw.manifest_job = Some(h);
+            return;
+        }
+        match h.join() {
+            Ok(Ok(())) => {
+                if self.aof.manifest_persisted() {
+                    self.release_held();
+                }
+            }
+            Ok(Err(e)) => self.manifest_failed(&e),
+            Err(_) => self.manifest_failed(&io::Error::other("manifest thread panicked")),
+        }
+    }
+
+    fn manifest_failed(&mut self, e: &io::Error) {
+        warn!("Can't write the AOF manifest: {e}; refusing writes and retrying");
+        self.aof.write_errno = e.raw_os_error().unwrap_or(5);
+        self.manifest_retry = true;
+    }
+
+    /// Timer: retries persisting the manifest after a failure.
+    pub fn retry_manifest(&mut self) {
+        if !self.manifest_retry {
+            return;
+        }
+        match self
+            .aof
+            .manifest
+            .persist(&self.aof.aof_dir, &self.aof.filename)
+        {
+            Ok(()) => {
+                warn!("The AOF manifest was written. The server can write again.");
+                self.manifest_retry = false;
+                self.aof.write_errno = 0;
+                if self.aof.manifest_persisted() {
+                    self.release_held();
+                }
+            }
+            Err(e) => self.aof.write_errno = e.raw_os_error().unwrap_or(5),
+        }
     }
 
     /// Copy-before-write: writes `key` of `db` to the base if the rewrite has not yet.
@@ -227,15 +312,30 @@ impl Server {
             self.rewrite_stats.scheduled = true;
             return;
         }
+        self.reap_manifest_job(&mut rw, false);
         match std::mem::replace(&mut rw.phase, Phase::Writing) {
-            Phase::Syncing(h) if !h.is_finished() => {
-                rw.phase = Phase::Syncing(h);
+            Phase::Written if rw.manifest_job.is_some() || self.manifest_retry => {
+                rw.phase = Phase::Written;
                 self.rewrite = Some(rw);
             }
-            Phase::Syncing(h) => match h.join() {
-                Ok(Ok(())) => self.finish_rewrite(rw),
-                Ok(Err(e)) => {
+            Phase::Written => match self.install_in_background(&rw) {
+                Ok(phase) => {
+                    rw.phase = phase;
+                    self.rewrite = Some(rw);
+                }
+                Err(e) => {
                     warn!("Can't fsync the rewritten AOF: {e}");
+                    self.abandon_rewrite(rw, true);
+                }
+            },
+            Phase::Syncing(h, m) if !h.is_finished() => {
+                rw.phase = Phase::Syncing(h, m);
+                self.rewrite = Some(rw);
+            }
+            Phase::Syncing(h, m) => match h.join() {
+                Ok(Ok(())) => self.finish_rewrite(rw, m),
+                Ok(Err(e)) => {
+                    warn!("Can't install the rewritten AOF: {e}");
                     self.abandon_rewrite(rw, true);
                 }
                 Err(_) => self.abandon_rewrite(rw, true),
@@ -258,20 +358,55 @@ impl Server {
                         db.snap_end();
                     }
                     crash_point("before-fsync");
-                    match rw.file.try_clone() {
-                        Ok(f) => {
-                            rw.phase = Phase::Syncing(std::thread::spawn(move || f.sync_all()))
-                        }
-                        Err(e) => {
-                            warn!("Can't fsync the rewritten AOF: {e}");
-                            self.abandon_rewrite(rw, true);
-                            return;
-                        }
-                    }
+                    // The final manifest must not race the start's: finish on a later step.
+                    rw.phase = Phase::Written;
                 }
                 self.rewrite = Some(rw);
             }
         }
+    }
+
+    /// Starts the helper thread that makes the finished base durable and commits it: fsync,
+    /// rename into place, atomic manifest swap.
+    fn install_in_background(&self, rw: &Rewrite) -> io::Result<Phase> {
+        let f = rw.file.try_clone()?;
+        let name = manifest::base_name(&self.aof.filename, rw.seq);
+        let new = Manifest {
+            base: Some(AofFile {
+                name: name.clone(),
+                seq: rw.seq,
+                kind: FileKind::Base,
+            }),
+            incrs: self
+                .aof
+                .manifest
+                .incrs
+                .iter()
+                .filter(|f| f.seq >= rw.keep_from_seq)
+                .cloned()
+                .collect(),
+            history: Vec::new(),
+        };
+        let (tmp, dir, filename, m) = (
+            rw.tmp.clone(),
+            self.aof.aof_dir.clone(),
+            self.aof.filename.clone(),
+            new.clone(),
+        );
+        let h = std::thread::spawn(move || {
+            f.sync_all()?;
+            crash_point("before-rename");
+            std::fs::rename(&tmp, dir.join(&name))?;
+            crash_point("before-manifest");
+            if let Err(e) = m.persist(&dir, &filename) {
+                // Not named by any manifest: remove it rather than leave it for startup.
+                let _ = std::fs::remove_file(dir.join(&name));
+                return Err(e);
+            }
+            crash_point("after-manifest");
+            Ok(())
+        });
+        Ok(Phase::Syncing(h, new))
     }
 
     /// Writes pending keys until the deadline; true when every database is done.
@@ -300,51 +435,30 @@ impl Server {
         self.ks.dbs.iter().all(|d| d.snap_spill.is_empty())
     }
 
-    /// Installs the new base: rename, manifest swap, deletion of the old files.
-    fn finish_rewrite(&mut self, rw: Box<Rewrite>) {
-        let name = manifest::base_name(&self.aof.filename, rw.seq);
-        crash_point("before-rename");
-        if let Err(e) = std::fs::rename(&rw.tmp, self.aof.path(&name)) {
-            warn!("Can't rename the rewritten AOF into place: {e}");
-            self.abandon_rewrite(rw, true);
-            return;
-        }
-        crash_point("before-manifest");
-        let old = self.aof.manifest.clone();
-        let new = Manifest {
-            base: Some(AofFile {
-                name: name.clone(),
-                seq: rw.seq,
-                kind: FileKind::Base,
-            }),
-            incrs: old
-                .incrs
-                .iter()
-                .filter(|f| f.seq >= rw.keep_from_seq)
-                .cloned()
-                .collect(),
-            history: Vec::new(),
-        };
-        if let Err(e) = new.persist(&self.aof.aof_dir, &self.aof.filename) {
-            warn!("Can't write the new AOF manifest: {e}");
-            let _ = std::fs::remove_file(self.aof.path(&name));
-            self.abandon_rewrite(rw, true);
-            return;
-        }
-        crash_point("after-manifest");
-        for f in old.load_order().chain(old.history.iter()) {
-            if !new.load_order().any(|n| n.name == f.name) {
-                let _ = std::fs::remove_file(self.aof.path(&f.name));
-            }
+    /// Adopts the manifest the helper thread committed and has the old files deleted.
+    fn finish_rewrite(&mut self, rw: Box<Rewrite>, new: Manifest) {
+        let old = std::mem::replace(&mut self.aof.manifest, new);
+        let doomed: Vec<PathBuf> = old
+            .load_order()
+            .chain(old.history.iter())
+            .filter(|f| !self.aof.manifest.load_order().any(|n| n.name == f.name))
+            .map(|f| self.aof.path(&f.name))
+            .collect();
+        if !doomed.is_empty() {
+            // Unlinking a large file takes tens of milliseconds: not in the event loop.
+            std::thread::spawn(move || {
+                for p in doomed {
+                    let _ = std::fs::remove_file(p);
+                }
+            });
         }
         let mut older = rw.bytes;
-        let current = new.incrs.last().map(|f| f.name.clone());
-        for f in &new.incrs {
+        let current = self.aof.manifest.incrs.last().map(|f| f.name.clone());
+        for f in &self.aof.manifest.incrs {
             if Some(&f.name) != current.as_ref() {
                 older += std::fs::metadata(self.aof.path(&f.name)).map_or(0, |m| m.len());
             }
         }
-        self.aof.manifest = new;
         self.aof.older_size = older;
         self.aof.base_size = self.aof.current_size();
         if self.aof.state == AofState::WaitRewrite {
@@ -376,10 +490,20 @@ impl Server {
         }
     }
 
-    /// Cancels a running rewrite (CONFIG SET appendonly no, DEBUG LOADAOF).
+    /// Cancels a running rewrite (CONFIG SET appendonly no, shutdown, DEBUG LOADAOF). A
+    /// helper thread that is changing the manifest is waited for, so the manifest in memory
+    /// ends up equal to the one on disk.
     pub fn cancel_rewrite(&mut self) {
-        if let Some(rw) = self.rewrite.take() {
-            self.abandon_rewrite(rw, false);
+        let Some(mut rw) = self.rewrite.take() else {
+            return;
+        };
+        self.reap_manifest_job(&mut rw, true);
+        match std::mem::replace(&mut rw.phase, Phase::Writing) {
+            Phase::Syncing(h, m) => match h.join() {
+                Ok(Ok(())) => self.finish_rewrite(rw, m),
+                _ => self.abandon_rewrite(rw, true),
+            },
+            Phase::Writing | Phase::Written => self.abandon_rewrite(rw, false),
         }
     }
 
@@ -393,7 +517,7 @@ impl Server {
             self.rewrite_step();
             if matches!(
                 self.rewrite.as_ref().map(|r| &r.phase),
-                Some(Phase::Syncing(_))
+                Some(Phase::Syncing(..) | Phase::Written)
             ) {
                 std::thread::sleep(Duration::from_millis(1));
             }
