@@ -279,6 +279,7 @@ impl Server {
                 return Err(e);
             }
             self.now_ms = unix_ms();
+            let clients_active = !events.is_empty();
             for ev in events.iter() {
                 let t = ev.token().0;
                 if t > LISTENER_TOKEN_BASE - self.listeners.len() && t <= LISTENER_TOKEN_BASE {
@@ -298,7 +299,7 @@ impl Server {
                 next_tick = Instant::now() + tick;
             }
             if self.rewrite.is_some() {
-                self.rewrite_step();
+                self.rewrite_step(clients_active);
             }
             // Group commit: the log records of everything run in this iteration reach the
             // file (and the disk, under `always`) before any of their replies is written.
