@@ -283,15 +283,25 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
             out.array(n);
         }
     };
+    // Picking by position: a compact hash is a list scanned from the start, so index it
+    // once rather than scanning per pick.
+    let listed: Vec<(&[u8], &[u8])> = match h {
+        crate::types::Hash::Listpack(_) if count != 0 && (count as usize) < len || count < 0 => {
+            h.iter().collect()
+        }
+        _ => Vec::new(),
+    };
+    let at = |i: usize| match listed.get(i) {
+        Some(&p) => p,
+        None => h.get_index(i).expect("in range"),
+    };
     if count == 0 || len == 0 {
         out.array(0);
     } else if count < 0 {
         let n = count.unsigned_abs() as usize;
         header(out, n);
         for _ in 0..n {
-            let (f, v) = h
-                .get_index(rng.below(len as u64) as usize)
-                .expect("in range");
+            let (f, v) = at(rng.below(len as u64) as usize);
             emit(out, f, v);
         }
     } else if count as usize >= len {
@@ -307,7 +317,7 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
         for i in 0..n {
             let j = i + rng.below((len - i) as u64) as usize;
             pos.swap(i, j);
-            let (f, v) = h.get_index(pos[i]).expect("in range");
+            let (f, v) = at(pos[i]);
             emit(out, f, v);
         }
     }

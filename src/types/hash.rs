@@ -1,7 +1,7 @@
 //! The hash type and its two encodings.
 //!
-//! Small hashes are a vector of field/value pairs searched linearly, like Redis's listpack:
-//! fields come back in insertion order and an update keeps the field's position, which users
+//! Small hashes are a `Listpack`: field/value strings packed in one buffer and searched
+//! linearly, like Redis's listpack: fields come back in insertion order and an update keeps the field's position, which users
 //! and the tutorial's printed outputs rely on. Once a hash grows past
 //! `hash-max-listpack-entries` fields, or a field or value is longer than
 //! `hash-max-listpack-value` bytes, it becomes an indexed table (one-way, as in Redis).
@@ -11,6 +11,7 @@
 use indexmap::IndexMap;
 
 use super::bytes::Bytes;
+use super::listpack::{Listpack, ListpackIter};
 
 /// Conversion thresholds, from the `hash-max-listpack-*` directives.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +22,7 @@ pub struct HashLimits {
 
 #[derive(Debug, Clone)]
 pub enum Hash {
-    Listpack(Vec<(Bytes, Bytes)>),
+    Listpack(Listpack),
     // Boxed: a table is rare and large, and inline it would make every keyspace entry
     // (strings and small hashes too) as big as an IndexMap.
     Table(Box<IndexMap<Bytes, Bytes>>),
@@ -29,7 +30,7 @@ pub enum Hash {
 
 impl Default for Hash {
     fn default() -> Self {
-        Hash::Listpack(Vec::new())
+        Hash::Listpack(Listpack::default())
     }
 }
 
@@ -58,7 +59,7 @@ impl Hash {
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
-            Hash::Listpack(v) => v.iter().find(|(f, _)| &**f == field).map(|(_, v)| &**v),
+            Hash::Listpack(lp) => lp.get(field),
             Hash::Table(m) => m.get(field).map(|v| &**v),
         }
     }
@@ -82,22 +83,7 @@ impl Hash {
     pub fn insert(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
         self.prepare_insert(field.len(), value.len(), lim);
         let new = match self {
-            Hash::Listpack(v) => {
-                if let Some(slot) = v.iter_mut().find(|(f, _)| &**f == field) {
-                    if *slot.1 != *value {
-                        slot.1 = value.into();
-                    }
-                    false
-                } else {
-                    // Grow by a quarter, not double: most hashes are small and stay as
-                    // built, and Vec's first allocation alone would be four pairs.
-                    if v.len() == v.capacity() {
-                        v.reserve_exact(1 + v.len() / 4);
-                    }
-                    v.push((field.into(), value.into()));
-                    true
-                }
-            }
+            Hash::Listpack(lp) => lp.insert(field, value),
             Hash::Table(m) => {
                 if let Some(slot) = m.get_mut(field) {
                     *slot = value.into();
@@ -109,8 +95,8 @@ impl Hash {
             }
         };
         if new
-            && let Hash::Listpack(v) = self
-            && v.len() > lim.max_entries
+            && let Hash::Listpack(lp) = self
+            && lp.len() > lim.max_entries
         {
             self.convert();
         }
@@ -120,13 +106,7 @@ impl Hash {
     /// Removes `field`; returns true if it existed. Listpack order of the rest is kept.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
-            Hash::Listpack(v) => match v.iter().position(|(f, _)| &**f == field) {
-                Some(i) => {
-                    v.remove(i);
-                    true
-                }
-                None => false,
-            },
+            Hash::Listpack(lp) => lp.remove(field),
             Hash::Table(m) => m.swap_remove(field).is_some(),
         }
     }
@@ -134,20 +114,23 @@ impl Hash {
     /// The pair at position `i` (0..len), for random picks and cursor scans.
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match self {
-            Hash::Listpack(v) => v.get(i).map(|(f, v)| (&**f, &**v)),
+            Hash::Listpack(lp) => lp.get_index(i),
             Hash::Table(m) => m.get_index(i).map(|(f, v)| (&**f, &**v)),
         }
     }
 
     pub fn iter(&self) -> HashIter<'_> {
-        HashIter { h: self, i: 0 }
+        match self {
+            Hash::Listpack(lp) => HashIter::Listpack(lp.iter()),
+            Hash::Table(m) => HashIter::Table(m.iter()),
+        }
     }
 
     fn convert(&mut self) {
-        if let Hash::Listpack(v) = self {
-            let mut m = IndexMap::with_capacity(v.len());
-            for (f, val) in v.drain(..) {
-                m.insert(f, val);
+        if let Hash::Listpack(lp) = self {
+            let mut m = IndexMap::with_capacity(lp.len());
+            for (f, val) in lp.iter() {
+                m.insert(f.into(), val.into());
             }
             *self = Hash::Table(Box::new(m));
         }
@@ -157,12 +140,7 @@ impl Hash {
     pub fn heap_bytes(&self) -> usize {
         let pair = std::mem::size_of::<(Bytes, Bytes)>();
         match self {
-            Hash::Listpack(v) => {
-                v.capacity() * pair
-                    + v.iter()
-                        .map(|(f, x)| f.heap_bytes() + x.heap_bytes())
-                        .sum::<usize>()
-            }
+            Hash::Listpack(lp) => lp.heap_bytes(),
             // Entries (pair + cached hash) plus the index table (a word and a control byte).
             Hash::Table(m) => {
                 m.capacity() * (pair + 8 + 9)
@@ -175,17 +153,19 @@ impl Hash {
 }
 
 /// Iterates field/value pairs in storage order.
-pub struct HashIter<'a> {
-    h: &'a Hash,
-    i: usize,
+pub enum HashIter<'a> {
+    Listpack(ListpackIter<'a>),
+    Table(indexmap::map::Iter<'a, Bytes, Bytes>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
     type Item = (&'a [u8], &'a [u8]);
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        let r = self.h.get_index(self.i)?;
-        self.i += 1;
-        Some(r)
+        match self {
+            HashIter::Listpack(it) => it.next(),
+            HashIter::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
+        }
     }
 }
 

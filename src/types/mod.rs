@@ -1,6 +1,7 @@
 //! Value types stored in the keyspace. They know nothing of RESP or commands.
 pub mod bytes;
 pub mod hash;
+pub mod listpack;
 pub mod string;
 
 pub use hash::Hash;
