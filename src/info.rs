@@ -121,14 +121,17 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
         section("Clients", b, &mut out);
     }
     if want("memory") {
+        let used = crate::alloc::allocated() as u64;
         let rss = rss_bytes();
+        let peak = srv.mem_peak.max(used);
         let total = total_memory();
         let b = format!(
-            "used_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
+            "used_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\nmaxmemory_policy:noeviction\r\nmem_fragmentation_ratio:{:.2}\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\n",
+            human_bytes(used),
             human_bytes(rss),
-            human_bytes(rss),
-            human_bytes(rss),
+            human_bytes(peak),
             human_bytes(total),
+            rss as f64 / used.max(1) as f64,
         );
         section("Memory", b, &mut out);
     }

@@ -125,6 +125,8 @@ pub struct Server {
     pub active_expire_enabled: bool,
     /// Writing the AOF manifest failed; the timer retries it.
     pub manifest_retry: bool,
+    /// Highest `used_memory` seen by the timer (INFO used_memory_peak).
+    pub mem_peak: u64,
 }
 
 /// Current Unix time in milliseconds.
@@ -219,6 +221,7 @@ impl Server {
             rewrite: None,
             active_expire_enabled: true,
             manifest_retry: false,
+            mem_peak: 0,
             rewrite_stats: crate::aof::rewrite::RewriteStats {
                 last_ok: true,
                 ..Default::default()
@@ -378,6 +381,7 @@ impl Server {
             self.retry_manifest();
             self.maybe_auto_rewrite();
         }
+        self.mem_peak = self.mem_peak.max(crate::alloc::allocated() as u64);
         // instantaneous_ops_per_sec: one sample per tick, scaled to a second.
         let elapsed = self.now_ms - self.stats.last_sample_ms;
         if elapsed >= 100 {

@@ -171,7 +171,10 @@ impl Listpack {
     }
 
     pub fn iter(&self) -> ListpackIter<'_> {
-        ListpackIter { buf: &self.buf, p: HEAD.min(self.buf.len()) }
+        ListpackIter {
+            buf: &self.buf,
+            p: HEAD.min(self.buf.len()),
+        }
     }
 
     /// Bytes allocated.
