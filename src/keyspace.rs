@@ -21,6 +21,18 @@ const EXPIRE_SAMPLE: usize = 20;
 /// Rounds per database per active cycle before giving the loop back.
 const EXPIRE_MAX_ROUNDS: usize = 16;
 
+/// Makes room for one more entry, growing the entry vector by an eighth rather than to
+/// the hash index's capacity. IndexMap on its own grows its entries to match the index,
+/// which just past a power of two reserves almost twice what is used: 1M string keys
+/// counted 161 MB allocated for 107 MB in use. The untouched part costs no RSS, but it
+/// made INFO used_memory overstate memory by half. Growth by a fixed fraction stays
+/// amortized O(1), and large vectors are moved by remapping pages, not copying.
+pub fn reserve_one<K: std::hash::Hash + Eq, V>(map: &mut IndexMap<K, V>) {
+    if map.len() == map.capacity() {
+        map.reserve_exact(map.len() / 8 + 16);
+    }
+}
+
 /// A value and its absolute expiry in Unix milliseconds (0: none).
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -114,6 +126,7 @@ impl Db {
                 idx
             }
             None => {
+                reserve_one(&mut self.map);
                 self.map
                     .insert_full(
                         key.into(),
@@ -142,6 +155,7 @@ impl Db {
                 }
             }
             None => {
+                reserve_one(&mut self.map);
                 self.map.insert(key.into(), Entry { val, exp });
                 if exp != 0 {
                     self.expires.insert(key.into());
@@ -155,6 +169,7 @@ impl Db {
         match self.map.get_mut(key) {
             Some(e) => e.val = val,
             None => {
+                reserve_one(&mut self.map);
                 self.map.insert(key.into(), Entry { val, exp: 0 });
             }
         }

@@ -89,6 +89,7 @@ impl Hash {
                     *slot = value.into();
                     false
                 } else {
+                    crate::keyspace::reserve_one(m);
                     m.insert(field.into(), value.into());
                     true
                 }
