@@ -41,12 +41,6 @@ pub fn arg_i64(s: &[u8]) -> Result<i64, crate::error::CmdError> {
     parse_i64(s).ok_or(crate::error::CmdError::NotInteger)
 }
 
-/// Appends the decimal form of `n`.
-pub fn push_i64(out: &mut Vec<u8>, n: i64) {
-    let mut tmp = [0u8; 20];
-    out.extend_from_slice(crate::resp::reply::fmt_i64(n, &mut tmp));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

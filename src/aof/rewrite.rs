@@ -142,7 +142,7 @@ impl Rewrite {
 /// Appends the records that recreate `key` with value and expiry `e`.
 pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
     match &e.val {
-        Value::Str(s) => push_record(buf, [&b"SET"[..], key, &s.bytes].into_iter()),
+        Value::Str(s) => push_record(buf, [&b"SET"[..], key, s.bytes()].into_iter()),
         Value::Hash(h) => {
             let mut left = h.len();
             let mut it = h.iter();

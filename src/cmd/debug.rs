@@ -163,7 +163,7 @@ fn xor_into(acc: &mut [u8; 20], d: &[u8; 20]) {
 /// large hash is not part of its content.
 fn value_digest(v: &Value) -> [u8; 20] {
     match v {
-        Value::Str(s) => hash160(&[b"string", &s.bytes]),
+        Value::Str(s) => hash160(&[b"string", s.bytes()]),
         Value::Hash(h) => {
             let mut acc = hash160(&[b"hash"]);
             for (f, x) in h.iter() {

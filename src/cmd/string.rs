@@ -123,7 +123,7 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(1);
     if !o.get && !o.nx && !o.xx && !o.keepttl {
         // The common plain SET: one lookup.
-        db.db.set(key, Value::Str(Str::new(a.get(2).to_vec())), exp);
+        db.db.set(key, Value::Str(Str::new(a.get(2))), exp);
         out.ok();
         c.dirty(1);
         if exp != 0 {
@@ -133,7 +133,7 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     if o.get {
         match db.string(key)? {
-            Some(s) => out.bulk(&s.bytes),
+            Some(s) => out.bulk(s.bytes()),
             None => out.null(),
         }
     }
@@ -144,7 +144,7 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let val = Value::Str(Str::new(a.get(2).to_vec()));
+    let val = Value::Str(Str::new(a.get(2)));
     if o.keepttl {
         db.db.set_keep_ttl(key, val);
     } else {
@@ -170,7 +170,7 @@ fn propagate_set_pxat(c: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
 pub fn get(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
     match db.string(a.get(1))? {
-        Some(s) => out.bulk(&s.bytes),
+        Some(s) => out.bulk(s.bytes()),
         None => out.null(),
     }
     Ok(())
@@ -180,11 +180,10 @@ pub fn get(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn getset(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
     match db.string(a.get(1))? {
-        Some(s) => out.bulk(&s.bytes),
+        Some(s) => out.bulk(s.bytes()),
         None => out.null(),
     }
-    db.db
-        .set(a.get(1), Value::Str(Str::new(a.get(2).to_vec())), 0);
+    db.db.set(a.get(1), Value::Str(Str::new(a.get(2))), 0);
     c.dirty(1);
     Ok(())
 }
@@ -194,7 +193,7 @@ pub fn getdel(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
     match db.string(a.get(1))? {
         Some(s) => {
-            out.bulk(&s.bytes);
+            out.bulk(s.bytes());
             db.db.remove(a.get(1));
             c.dirty(1);
             c.propagate(&[b"DEL", a.get(1)]);
@@ -220,7 +219,7 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
         None => None,
     };
     if let Some(s) = db.string(key)? {
-        out.bulk(&s.bytes);
+        out.bulk(s.bytes());
     }
     if let Some(at) = exp {
         if c.already_expired(at) {
@@ -247,8 +246,7 @@ pub fn setnx(c: &mut Ctx, a: &Args) -> CmdResult {
         out.int(0);
         return Ok(());
     }
-    db.db
-        .set(a.get(1), Value::Str(Str::new(a.get(2).to_vec())), 0);
+    db.db.set(a.get(1), Value::Str(Str::new(a.get(2))), 0);
     out.int(1);
     c.dirty(1);
     Ok(())
@@ -258,8 +256,7 @@ fn set_with_ttl(c: &mut Ctx, a: &Args, ms: bool, name: &str) -> CmdResult {
     let now = c.srv.now_ms;
     let at = expire_at_ms(a.get(2), ms, false, now, name)?;
     let (db, out) = c.db_out();
-    db.db
-        .set(a.get(1), Value::Str(Str::new(a.get(3).to_vec())), at);
+    db.db.set(a.get(1), Value::Str(Str::new(a.get(3))), at);
     out.ok();
     c.dirty(1);
     propagate_set_pxat(c, a.get(1), a.get(3), at);
@@ -283,8 +280,7 @@ pub fn mset(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let db = c.db();
     for i in (1..a.len()).step_by(2) {
-        db.db
-            .set(a.get(i), Value::Str(Str::new(a.get(i + 1).to_vec())), 0);
+        db.db.set(a.get(i), Value::Str(Str::new(a.get(i + 1))), 0);
     }
     c.dirty(a.len() as u64 / 2);
     c.out.ok();
@@ -302,8 +298,7 @@ pub fn msetnx(c: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     for i in (1..a.len()).step_by(2) {
-        db.db
-            .set(a.get(i), Value::Str(Str::new(a.get(i + 1).to_vec())), 0);
+        db.db.set(a.get(i), Value::Str(Str::new(a.get(i + 1))), 0);
     }
     out.int(1);
     c.dirty(a.len() as u64 / 2);
@@ -318,7 +313,7 @@ pub fn mget(c: &mut Ctx, a: &Args) -> CmdResult {
         match db.get_read(a.get(i)) {
             Some(Entry {
                 val: Value::Str(s), ..
-            }) => out.bulk(&s.bytes),
+            }) => out.bulk(s.bytes()),
             _ => out.null(),
         }
     }
@@ -328,7 +323,7 @@ pub fn mget(c: &mut Ctx, a: &Args) -> CmdResult {
 fn incr_by(c: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let (mut db, out) = c.db_out();
     let cur = match db.string(key)? {
-        Some(s) => parse_i64(&s.bytes).ok_or(CmdError::NotInteger)?,
+        Some(s) => parse_i64(s.bytes()).ok_or(CmdError::NotInteger)?,
         None => 0,
     };
     let new = cur.checked_add(by).ok_or(CmdError::Overflow)?;
@@ -368,7 +363,7 @@ pub fn incrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
     let key = a.get(1);
     let cur = match db.string(key)? {
-        Some(s) => LongDouble::parse(&s.bytes).ok_or(CmdError::NotFloat)?,
+        Some(s) => LongDouble::parse(s.bytes()).ok_or(CmdError::NotFloat)?,
         None => LongDouble::from_i64(0),
     };
     let incr = LongDouble::parse(a.get(2)).ok_or(CmdError::NotFloat)?;
@@ -382,7 +377,7 @@ pub fn incrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     c.propagate(&[b"SET", key, &text, b"KEEPTTL"]);
     c.db()
         .db
-        .set_keep_ttl(key, Value::Str(Str::new_plain(text)));
+        .set_keep_ttl(key, Value::Str(Str::new_plain(&text)));
     c.dirty(1);
     Ok(())
 }
@@ -400,22 +395,22 @@ fn check_len(c: &Ctx, total: usize) -> CmdResult {
 pub fn append(c: &mut Ctx, a: &Args) -> CmdResult {
     let cur_len = {
         let mut db = c.db();
-        db.string(a.get(1))?.map(|s| s.bytes.len())
+        db.string(a.get(1))?.map(|s| s.bytes().len())
     };
     let key = a.get(1);
     match cur_len {
         None => {
             let db = c.db();
-            db.db.set(key, Value::Str(Str::new(a.get(2).to_vec())), 0);
+            db.db.set(key, Value::Str(Str::new(a.get(2))), 0);
             c.out.int(a.get(2).len() as i64);
         }
         Some(len) => {
             check_len(c, len + a.get(2).len())?;
             let mut db = c.db();
             let s = db.string(key)?.expect("checked above");
-            s.bytes.extend_from_slice(a.get(2));
-            s.enc = crate::types::string::StrEnc::Raw;
-            let n = s.bytes.len();
+            let bytes = s.edit();
+            bytes.extend_from_slice(a.get(2));
+            let n = bytes.len();
             c.out.int(n as i64);
         }
     }
@@ -426,7 +421,7 @@ pub fn append(c: &mut Ctx, a: &Args) -> CmdResult {
 /// STRLEN key.
 pub fn strlen(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
-    let n = db.string(a.get(1))?.map_or(0, |s| s.bytes.len());
+    let n = db.string(a.get(1))?.map_or(0, |s| s.bytes().len());
     out.int(n as i64);
     Ok(())
 }
@@ -440,7 +435,7 @@ pub fn getrange(c: &mut Ctx, a: &Args) -> CmdResult {
         out.bulk(b"");
         return Ok(());
     };
-    let len = s.bytes.len() as i64;
+    let len = s.bytes().len() as i64;
     if start < 0 && end < 0 && start > end {
         out.bulk(b"");
         return Ok(());
@@ -459,7 +454,7 @@ pub fn getrange(c: &mut Ctx, a: &Args) -> CmdResult {
     if start > end || len == 0 {
         out.bulk(b"");
     } else {
-        out.bulk(&s.bytes[start as usize..=end as usize]);
+        out.bulk(&s.bytes()[start as usize..=end as usize]);
     }
     Ok(())
 }
@@ -473,7 +468,7 @@ pub fn setrange(c: &mut Ctx, a: &Args) -> CmdResult {
     let offset = offset as usize;
     let value = a.get(3);
     let key = a.get(1);
-    let existing = c.db().string(key)?.map(|s| s.bytes.len());
+    let existing = c.db().string(key)?.map(|s| s.bytes().len());
     if value.is_empty() {
         c.out.int(existing.unwrap_or(0) as i64);
         return Ok(());
@@ -481,15 +476,15 @@ pub fn setrange(c: &mut Ctx, a: &Args) -> CmdResult {
     check_len(c, offset.saturating_add(value.len()))?;
     let mut db = c.db();
     if existing.is_none() {
-        db.db.set(key, Value::Str(Str::new_raw(Vec::new())), 0);
+        db.db.set(key, Value::Str(Str::new(b"")), 0);
     }
     let s = db.string(key)?.expect("exists now");
-    if s.bytes.len() < offset + value.len() {
-        s.bytes.resize(offset + value.len(), 0);
+    let bytes = s.edit();
+    if bytes.len() < offset + value.len() {
+        bytes.resize(offset + value.len(), 0);
     }
-    s.bytes[offset..offset + value.len()].copy_from_slice(value);
-    s.enc = crate::types::string::StrEnc::Raw;
-    let n = s.bytes.len();
+    bytes[offset..offset + value.len()].copy_from_slice(value);
+    let n = bytes.len();
     c.out.int(n as i64);
     c.dirty(1);
     Ok(())

@@ -2,10 +2,14 @@
 //!
 //! Redis picks `int`, `embstr` or `raw` when a value is written and `OBJECT ENCODING` shows
 //! that choice; clients and tests read it, so ferrokv records the same decision even though
-//! it stores every string the same way.
+//! it stores strings its own way: up to 22 bytes inside the keyspace entry (no allocation
+//! and no pointer to chase: counters, flags, short tokens), longer ones in a vector.
 
 /// Longest string Redis stores as `embstr`.
 const EMBSTR_MAX: usize = 44;
+/// Longest string kept inline; with the length and encoding bytes it fills the 24 bytes
+/// the vector variant needs anyway, so `Str` stays 32 bytes.
+pub const INLINE_MAX: usize = 22;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StrEnc {
@@ -15,54 +19,100 @@ pub enum StrEnc {
 }
 
 #[derive(Debug, Clone)]
-pub struct Str {
-    pub bytes: Vec<u8>,
-    pub enc: StrEnc,
+pub enum Str {
+    Inline {
+        len: u8,
+        enc: StrEnc,
+        buf: [u8; INLINE_MAX],
+    },
+    Heap {
+        bytes: Vec<u8>,
+        enc: StrEnc,
+    },
+}
+
+/// Redis's choice for a value written by SET and friends (`tryObjectEncoding`).
+fn written_encoding(b: &[u8]) -> StrEnc {
+    if b.len() <= 20 && crate::num::parse_i64(b).is_some() {
+        StrEnc::Int
+    } else if b.len() <= EMBSTR_MAX {
+        StrEnc::Embstr
+    } else {
+        StrEnc::Raw
+    }
 }
 
 impl Str {
-    /// A value written by SET and friends: `int` if it is a canonical integer, otherwise
-    /// `embstr` or `raw` by length (Redis's `tryObjectEncoding`).
-    pub fn new(bytes: Vec<u8>) -> Str {
-        let enc = if bytes.len() <= 20 && crate::num::parse_i64(&bytes).is_some() {
-            StrEnc::Int
-        } else if bytes.len() <= EMBSTR_MAX {
-            StrEnc::Embstr
+    fn with_enc(b: &[u8], enc: StrEnc) -> Str {
+        if b.len() <= INLINE_MAX {
+            let mut buf = [0u8; INLINE_MAX];
+            buf[..b.len()].copy_from_slice(b);
+            Str::Inline {
+                len: b.len() as u8,
+                enc,
+                buf,
+            }
         } else {
-            StrEnc::Raw
-        };
-        Str { bytes, enc }
-    }
-
-    /// A value built by a command that Redis never integer-encodes (INCRBYFLOAT).
-    pub fn new_plain(bytes: Vec<u8>) -> Str {
-        let enc = if bytes.len() <= EMBSTR_MAX {
-            StrEnc::Embstr
-        } else {
-            StrEnc::Raw
-        };
-        Str { bytes, enc }
-    }
-
-    /// A value edited in place (APPEND, SETRANGE): always `raw` in Redis.
-    pub fn new_raw(bytes: Vec<u8>) -> Str {
-        Str {
-            bytes,
-            enc: StrEnc::Raw,
+            Str::Heap {
+                bytes: b.to_vec(),
+                enc,
+            }
         }
     }
 
+    /// A value written by SET and friends: `int` if it is a canonical integer, otherwise
+    /// `embstr` or `raw` by length.
+    pub fn new(b: &[u8]) -> Str {
+        Str::with_enc(b, written_encoding(b))
+    }
+
+    /// A value built by a command that Redis never integer-encodes (INCRBYFLOAT).
+    pub fn new_plain(b: &[u8]) -> Str {
+        let enc = if b.len() <= EMBSTR_MAX {
+            StrEnc::Embstr
+        } else {
+            StrEnc::Raw
+        };
+        Str::with_enc(b, enc)
+    }
+
     pub fn from_i64(n: i64) -> Str {
-        let mut bytes = Vec::with_capacity(20);
-        crate::num::push_i64(&mut bytes, n);
-        Str {
-            bytes,
-            enc: StrEnc::Int,
+        let mut tmp = [0u8; 20];
+        Str::with_enc(crate::resp::reply::fmt_i64(n, &mut tmp), StrEnc::Int)
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Str::Inline { len, buf, .. } => &buf[..*len as usize],
+            Str::Heap { bytes, .. } => bytes,
+        }
+    }
+
+    /// The bytes for editing in place (APPEND, SETRANGE): moved to a vector if inline, and
+    /// the encoding becomes `raw`, as Redis's does.
+    pub fn edit(&mut self) -> &mut Vec<u8> {
+        if let Str::Inline { len, buf, .. } = self {
+            let mut v = Vec::with_capacity(*len as usize * 2 + 8);
+            v.extend_from_slice(&buf[..*len as usize]);
+            *self = Str::Heap {
+                bytes: v,
+                enc: StrEnc::Raw,
+            };
+        }
+        match self {
+            Str::Heap { bytes, enc } => {
+                *enc = StrEnc::Raw;
+                bytes
+            }
+            Str::Inline { .. } => unreachable!("moved to the heap above"),
         }
     }
 
     pub fn encoding_name(&self) -> &'static str {
-        match self.enc {
+        let enc = match self {
+            Str::Inline { enc, .. } | Str::Heap { enc, .. } => enc,
+        };
+        match enc {
             StrEnc::Int => "int",
             StrEnc::Embstr => "embstr",
             StrEnc::Raw => "raw",
@@ -70,6 +120,31 @@ impl Str {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
+        match self {
+            Str::Inline { .. } => 0,
+            Str::Heap { bytes, .. } => bytes.capacity(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stays_small_and_reports_redis_encodings() {
+        assert_eq!(std::mem::size_of::<Str>(), 32);
+        assert_eq!(Str::new(b"123").encoding_name(), "int");
+        assert_eq!(Str::new(b"0123").encoding_name(), "embstr");
+        assert_eq!(Str::new(&[b'x'; 44]).encoding_name(), "embstr");
+        assert_eq!(Str::new(&[b'x'; 45]).encoding_name(), "raw");
+        assert_eq!(Str::new_plain(b"10.5").encoding_name(), "embstr");
+        let mut s = Str::new(b"hello");
+        assert_eq!(s.heap_bytes(), 0);
+        s.edit().extend_from_slice(b" world");
+        assert_eq!(s.bytes(), b"hello world");
+        assert_eq!(s.encoding_name(), "raw");
+        let long = Str::new(&[b'y'; 30]);
+        assert_eq!(long.bytes(), &[b'y'; 30][..]);
     }
 }
