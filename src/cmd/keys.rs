@@ -445,13 +445,22 @@ pub fn object(c: &mut Ctx, a: &Args) -> CmdResult {
 /// key's heap bytes if long, the value's heap, and an expiry index slot if it has a TTL.
 pub fn key_memory(key: &[u8], e: &Entry) -> usize {
     use crate::types::bytes::INLINE_MAX;
-    let entry = std::mem::size_of::<crate::types::bytes::Bytes>()
-        + std::mem::size_of::<Entry>()
-        + 8 // cached hash
-        + 9; // index word and control byte
-    let key_heap = if key.len() > INLINE_MAX { key.len() } else { 0 };
-    let ttl = if e.exp != 0 { 24 + 8 + 9 + key_heap } else { 0 };
-    entry + key_heap + e.val.heap_bytes() + ttl
+    // The keyspace slot: cached hash, key, entry, and the index's share (a word and a
+    // control byte per slot, slots at most 7/8 full and on average 3/4).
+    let slot =
+        8 + std::mem::size_of::<crate::types::bytes::Bytes>() + std::mem::size_of::<Entry>() + 12;
+    let key_heap = if key.len() > INLINE_MAX {
+        crate::types::alloc_size(key.len())
+    } else {
+        0
+    };
+    // A key with a deadline is also in the expiry set: hash, key, index share.
+    let ttl = if e.exp != 0 {
+        8 + 24 + 12 + key_heap
+    } else {
+        0
+    };
+    slot + key_heap + e.val.heap_bytes() + ttl
 }
 
 /// MEMORY USAGE key [SAMPLES n] | MEMORY HELP.

@@ -30,7 +30,7 @@ impl Bytes {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Bytes::Inline { .. } => 0,
-            Bytes::Heap(b) => b.len(),
+            Bytes::Heap(b) => super::alloc_size(b.len()),
         }
     }
 }

@@ -142,9 +142,12 @@ impl Hash {
         let pair = std::mem::size_of::<(Bytes, Bytes)>();
         match self {
             Hash::Listpack(lp) => lp.heap_bytes(),
-            // Entries (pair + cached hash) plus the index table (a word and a control byte).
+            // Entries (pair + cached hash), the index (a word and a control byte per
+            // slot, a power of two at most 7/8 full), and out-of-line strings.
             Hash::Table(m) => {
-                m.capacity() * (pair + 8 + 9)
+                let slots = (m.len() * 8 / 7 + 1).next_power_of_two();
+                m.capacity() * (pair + 8)
+                    + slots * 9
                     + m.iter()
                         .map(|(f, x)| f.heap_bytes() + x.heap_bytes())
                         .sum::<usize>()

@@ -179,7 +179,7 @@ impl Listpack {
 
     /// Bytes allocated.
     pub fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
+        super::alloc_size(self.buf.capacity())
     }
 }
 

@@ -7,6 +7,16 @@ pub mod string;
 pub use hash::Hash;
 pub use string::Str;
 
+/// Bytes the system allocator really takes for a request of `n` bytes (glibc: an 8-byte
+/// header, 16-byte granularity, 32 bytes at least), so MEMORY USAGE matches RSS growth.
+pub fn alloc_size(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        (n + 8).div_ceil(16).max(2) * 16
+    }
+}
+
 /// A value in the keyspace.
 #[derive(Debug, Clone)]
 pub enum Value {

@@ -122,7 +122,7 @@ impl Str {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Str::Inline { .. } => 0,
-            Str::Heap { bytes, .. } => bytes.capacity(),
+            Str::Heap { bytes, .. } => super::alloc_size(bytes.capacity()),
         }
     }
 }
