@@ -537,11 +537,10 @@ mod tests {
     }
 
     fn load(bytes: &[u8], allow: bool) -> (Result<FileReport, AofError>, Vec<Vec<Vec<u8>>>) {
-        let dir = std::env::temp_dir().join(format!(
-            "ferrokv-load-{}-{}",
-            std::process::id(),
-            crate::server::unix_us()
-        ));
+        // Tests run in parallel threads: a counter, not the clock, keeps the files apart.
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("ferrokv-load-{}-{n}", std::process::id()));
         std::fs::write(&dir, bytes).unwrap();
         let mut c = Collect(Vec::new());
         let r = load_file(&dir, allow, &mut c);
