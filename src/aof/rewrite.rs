@@ -342,16 +342,20 @@ impl Server {
                 rw.phase = Phase::Written;
                 self.rewrite = Some(rw);
             }
-            Phase::Written => match self.install_in_background(&rw) {
-                Ok(phase) => {
-                    rw.phase = phase;
-                    self.rewrite = Some(rw);
+            Phase::Written => {
+                // Every key is in the temp base and the start's manifest is on disk.
+                crash_point("before-fsync");
+                match self.install_in_background(&rw) {
+                    Ok(phase) => {
+                        rw.phase = phase;
+                        self.rewrite = Some(rw);
+                    }
+                    Err(e) => {
+                        warn!("Can't fsync the rewritten AOF: {e}");
+                        self.abandon_rewrite(rw, true);
+                    }
                 }
-                Err(e) => {
-                    warn!("Can't fsync the rewritten AOF: {e}");
-                    self.abandon_rewrite(rw, true);
-                }
-            },
+            }
             Phase::Syncing(h, m) if !h.is_finished() => {
                 rw.phase = Phase::Syncing(h, m);
                 self.rewrite = Some(rw);
@@ -386,7 +390,6 @@ impl Server {
                     for db in &mut self.ks.dbs {
                         db.snap_end();
                     }
-                    crash_point("before-fsync");
                     // The final manifest must not race the start's: finish on a later step.
                     rw.phase = Phase::Written;
                 }
