@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Client, Server, TempDir};
+use common::{Server, TempDir};
 
 const MAX_ENTRIES: usize = 8;
 const MAX_VALUE: usize = 16;
