@@ -338,11 +338,6 @@ impl Server {
         }
     }
 
-    /// Releases every held reply (the AOF was turned off).
-    pub fn release_held_all(&mut self) {
-        self.release_held();
-    }
-
     /// Logs `DEL` for every key that expired since the last call.
     pub fn log_expired(&mut self) {
         if self.ks.stats.expired == self.expired_seen {
@@ -375,7 +370,7 @@ impl Server {
         }
         if self.aof.logging() {
             self.log_expired();
-            if self.aof.cron(Instant::now()) {
+            if self.aof.flush(Instant::now()) {
                 self.release_held();
             }
             self.retry_manifest();

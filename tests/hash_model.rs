@@ -9,25 +9,10 @@ mod common;
 
 use std::collections::HashMap;
 
-use common::{Server, TempDir};
+use common::{Rng, Server, TempDir};
 
 const MAX_ENTRIES: usize = 8;
 const MAX_VALUE: usize = 16;
-
-/// xorshift64*: deterministic from the seed, so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[derive(Default, Clone)]
 struct ModelHash {
@@ -113,7 +98,7 @@ fn hash_commands_match_a_model_across_encodings_and_restart() {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| std::process::id() as u64 * 7919 + 17);
     eprintln!("seed {seed} (HASH_MODEL_SEED={seed} to repeat)");
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let dir = TempDir::new("hashmodel");
     let args = [
         "--appendfsync",

@@ -85,7 +85,8 @@ pub struct Aof {
     inflight_base: u64,
     /// Records a handler chose to log instead of its own arguments (canonical forms).
     prop: Vec<u8>,
-    prop_set: bool,
+    /// Number of records in `prop` (0: the command's own arguments are logged).
+    prop_records: u64,
     /// Records logged so far (a transaction is wrapped in MULTI/EXEC if it logged several).
     pub records: u64,
     /// Database the incr file's last SELECT chose (-1: none yet in this file).
@@ -144,7 +145,7 @@ impl Aof {
             inflight_id: 0,
             inflight_base: 0,
             prop: Vec::new(),
-            prop_set: false,
+            prop_records: 0,
             records: 0,
             selected_db: -1,
             batch_id: 1,
@@ -401,19 +402,19 @@ impl Aof {
 
     /// A handler's canonical record, logged instead of its arguments if it changed data.
     pub fn propagate<'a>(&mut self, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.prop_set = true;
+        self.prop_records += 1;
         push_record(&mut self.prop, args);
     }
 
     /// Logs the command that just ran in `db`: its canonical records if the handler gave
     /// some, else its arguments.
     pub fn log_command<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-        if self.prop_set {
+        if self.prop_records > 0 {
             self.select(db);
             self.buf.extend_from_slice(&self.prop);
-            self.records += 2;
+            self.records += self.prop_records;
             self.prop.clear();
-            self.prop_set = false;
+            self.prop_records = 0;
         } else {
             self.log(db, args);
         }
@@ -421,9 +422,9 @@ impl Aof {
 
     /// Forgets canonical records of a command that turned out to change nothing.
     pub fn drop_override(&mut self) {
-        if self.prop_set {
+        if self.prop_records > 0 {
             self.prop.clear();
-            self.prop_set = false;
+            self.prop_records = 0;
         }
     }
 
@@ -667,14 +668,6 @@ impl Aof {
                 Err(e) => warn!("Fsync of the AOF failed: {}", strerror(&e)),
             }
         }
-    }
-
-    /// Timer work: retries a failed write, runs the everysec fsync.
-    pub fn cron(&mut self, now: Instant) -> bool {
-        if !self.logging() {
-            return false;
-        }
-        self.flush(now)
     }
 
     /// Applies a new `appendfsync` value.

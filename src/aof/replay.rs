@@ -7,7 +7,7 @@ use std::time::Instant;
 use log::{info, warn};
 
 use super::Existing;
-use super::load::{AofError, Sink, load_file};
+use super::load::{Sink, load_file};
 use super::manifest::{AofFile, FileKind, Manifest};
 use crate::cmd::{self, Args, Ctx};
 use crate::conn::ClientState;
@@ -183,10 +183,7 @@ impl Server {
                     replay.next_file(rep.file_len);
                 }
                 Err(e) => {
-                    result = Err(match &e {
-                        AofError::Corrupt { .. } | AofError::Truncated { .. } => e.to_string(),
-                        _ => e.to_string(),
-                    });
+                    result = Err(e.to_string());
                     break;
                 }
             }

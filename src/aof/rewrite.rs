@@ -607,7 +607,7 @@ impl Server {
         self.log_expired();
         self.aof.stop();
         self.ks.set_log_expired(false);
-        self.release_held_all();
+        self.release_held();
     }
 
     /// Starts an automatic rewrite when the AOF has grown enough (cron).

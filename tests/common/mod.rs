@@ -352,3 +352,22 @@ pub fn reply_len(b: &[u8]) -> Option<usize> {
         _ => panic!("bad reply type: {:?}", String::from_utf8_lossy(b)),
     }
 }
+
+/// A small deterministic PRNG (xorshift64*) for randomized tests: a seed printed on
+/// failure replays the same run.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
