@@ -174,13 +174,14 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
     if want("stats") {
         let s = &srv.stats;
         let b = format!(
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_subkeys:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\ntotal_error_replies:{}\r\n",
             s.connections_received,
             s.commands_processed,
             s.ops_per_sec(),
             s.net_input_bytes,
             s.net_output_bytes,
             s.rejected_connections,
+            srv.ks.stats.expired_fields,
             srv.ks.stats.expired,
             srv.ks.stats.hits,
             srv.ks.stats.misses,
@@ -246,9 +247,10 @@ pub fn render(c: &Ctx, requested: &[String]) -> String {
             }
             let _ = write!(
                 b,
-                "db{i}:keys={},expires={},avg_ttl=0\r\n",
+                "db{i}:keys={},expires={},avg_ttl=0,subexpiry={}\r\n",
                 db.len(),
-                db.expires_len()
+                db.expires_len(),
+                db.hexpires_len()
             );
         }
         section("Keyspace", b, &mut out);

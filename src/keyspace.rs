@@ -8,7 +8,7 @@
 //! from the end towards the start, and because removal moves the last entry into the hole,
 //! every key present for the whole scan is still returned at least once.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use indexmap::{IndexMap, IndexSet};
 
@@ -20,6 +20,17 @@ type Key = crate::types::bytes::Bytes;
 const EXPIRE_SAMPLE: usize = 20;
 /// Rounds per database per active cycle before giving the loop back.
 const EXPIRE_MAX_ROUNDS: usize = 16;
+/// Hash fields the active cycle may reclaim per database per call, so a million fields
+/// expiring at once are reclaimed over several ticks instead of stalling one.
+const FIELD_EXPIRE_BUDGET: usize = 10_000;
+
+/// What expiry removed, for the AOF: a whole key (logged as DEL) or fields of a hash
+/// (logged as HDEL).
+#[derive(Debug, Clone)]
+pub enum Expired {
+    Key(Key),
+    Fields(Key, Vec<Key>),
+}
 
 /// Makes room for one more entry, growing the entry vector by an eighth rather than to
 /// the hash index's capacity. IndexMap on its own grows its entries to match the index,
@@ -45,10 +56,17 @@ pub struct Db {
     map: IndexMap<Key, Entry>,
     /// Keys with an expiry, for sampling by the active cycle.
     expires: IndexSet<Key>,
+    /// Hashes with field deadlines, by a time at or before their soonest one (the active
+    /// cycle takes them in this order). A change that only delays or removes deadlines
+    /// leaves the entry early, which costs the cycle one look; anything that brings a
+    /// deadline forward calls `track_fields`.
+    hexpires: BTreeSet<(u64, Key)>,
+    /// The time each hash is filed under in `hexpires`.
+    hexpire_at: HashMap<Key, u64>,
     /// Record keys removed by expiry in `expired_log` (the AOF logs them as DEL).
     pub log_expired: bool,
-    /// Keys removed by expiry since the AOF last drained this list.
-    pub expired_log: Vec<Key>,
+    /// Keys and fields removed by expiry since the AOF last drained this list.
+    pub expired_log: Vec<Expired>,
     /// AOF rewrite snapshot: keys at positions below this one belong to the snapshot and
     /// are not yet written to the new base, except those in `snap_skip`. The rewrite walks
     /// down from here. Insertion appends above it, so new keys are never in the snapshot;
@@ -73,6 +91,15 @@ pub struct KsStats {
     pub hits: u64,
     pub misses: u64,
     pub expired: u64,
+    /// Hash fields removed by expiry (INFO `expired_subkeys`).
+    pub expired_fields: u64,
+}
+
+impl KsStats {
+    /// Keys plus fields removed by expiry: when it moves, there is something to log.
+    pub fn expired_total(&self) -> u64 {
+        self.expired + self.expired_fields
+    }
 }
 
 impl Db {
@@ -88,7 +115,8 @@ impl Db {
         self.expires.len()
     }
 
-    /// Looks `key` up, removing it first if its deadline has passed.
+    /// Looks `key` up, removing it first if its deadline has passed, and removing the
+    /// expired fields of a hash (the key too if none is left).
     pub fn get(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> Option<&mut Entry> {
         let idx = self.map.get_index_of(key)?;
         let exp = self.map[idx].exp;
@@ -97,7 +125,84 @@ impl Db {
             st.expired += 1;
             return None;
         }
+        if self.fields_due(idx, now) && self.expire_fields(idx, now, usize::MAX, st) {
+            self.remove_index(idx);
+            return None;
+        }
         Some(&mut self.map[idx])
+    }
+
+    /// True if the value at `idx` is a hash with a field deadline at or before `now`.
+    /// `now` is 0 while the AOF loads, so nothing expires then.
+    #[inline]
+    fn fields_due(&self, idx: usize, now: i64) -> bool {
+        match &self.map[idx].val {
+            Value::Hash(h) => {
+                let t = h.min_ttl();
+                t != 0 && t as i64 <= now
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes up to `limit` expired fields of the hash at `idx`, logging them for the
+    /// AOF; returns true if the hash is now empty (the caller removes or reuses the key).
+    fn expire_fields(&mut self, idx: usize, now: i64, limit: usize, st: &mut KsStats) -> bool {
+        // A snapshot entry not yet written is written in its pre-change form first.
+        if let Some((k, e)) = self.snap_take_index(idx) {
+            let spilled = (Key::from(k), e.clone());
+            self.snap_spill.push(spilled);
+        }
+        let log = self.log_expired;
+        let (k, e) = self.map.get_index_mut(idx).expect("index in range");
+        let Value::Hash(h) = &mut e.val else {
+            return false;
+        };
+        let mut fields = Vec::new();
+        let n = h.remove_expired(now as u64, limit, |f| {
+            if log {
+                fields.push(Key::from(f));
+            }
+        });
+        st.expired_fields += n as u64;
+        if log && n > 0 {
+            self.expired_log.push(Expired::Fields(k.clone(), fields));
+        }
+        h.is_empty()
+    }
+
+    /// Files the hash at `key` under its soonest field deadline for the active cycle.
+    /// Call after anything that may have brought a deadline forward.
+    pub fn track_fields(&mut self, key: &[u8]) {
+        let t = match self.map.get(key) {
+            Some(Entry {
+                val: Value::Hash(h),
+                ..
+            }) => h.min_ttl(),
+            _ => 0,
+        };
+        if t == 0 {
+            return;
+        }
+        match self.hexpire_at.get_mut(key) {
+            Some(at) if *at <= t => {}
+            Some(at) => {
+                let k = Key::from(key);
+                self.hexpires.remove(&(*at, k.clone()));
+                *at = t;
+                self.hexpires.insert((t, k));
+            }
+            None => {
+                let k = Key::from(key);
+                self.hexpire_at.insert(k.clone(), t);
+                self.hexpires.insert((t, k));
+            }
+        }
+    }
+
+    /// Number of hashes filed for field expiry (INFO keyspace `subexpiry`).
+    pub fn hexpires_len(&self) -> usize {
+        self.hexpire_at.len()
     }
 
     /// The live entry of `key`, created with `make()` (and no expiry) if missing or expired.
@@ -116,7 +221,17 @@ impl Db {
                     self.expires.swap_remove(key);
                     st.expired += 1;
                     if self.log_expired {
-                        self.expired_log.push(key.into());
+                        self.expired_log.push(Expired::Key(key.into()));
+                    }
+                    self.map[idx] = Entry {
+                        val: make(),
+                        exp: 0,
+                    };
+                } else if self.fields_due(idx, now) && self.expire_fields(idx, now, usize::MAX, st)
+                {
+                    // Every field expired: the key is gone, and a new value takes its place.
+                    if exp != 0 {
+                        self.expires.swap_remove(key);
                     }
                     self.map[idx] = Entry {
                         val: make(),
@@ -144,6 +259,14 @@ impl Db {
     /// Stores `val` under `key` with expiry `exp` (0: none), replacing any old value and
     /// deadline.
     pub fn set(&mut self, key: &[u8], val: Value, exp: i64) {
+        let fields = matches!(&val, Value::Hash(h) if h.min_ttl() != 0);
+        self.set_inner(key, val, exp);
+        if fields {
+            self.track_fields(key);
+        }
+    }
+
+    fn set_inner(&mut self, key: &[u8], val: Value, exp: i64) {
         match self.map.get_index_of(key) {
             Some(idx) => {
                 let old = self.map[idx].exp;
@@ -203,7 +326,7 @@ impl Db {
         self.snap_cursor = self.snap_cursor.min(self.map.len());
         self.expires.swap_remove(&k);
         if self.log_expired {
-            self.expired_log.push(k.clone());
+            self.expired_log.push(Expired::Key(k.clone()));
         }
         if pending {
             self.snap_spill.push((k, e));
@@ -257,6 +380,20 @@ impl Db {
         Some((&**k, e))
     }
 
+    /// Like `snap_take`, by position.
+    fn snap_take_index(&mut self, idx: usize) -> Option<(&[u8], &Entry)> {
+        if idx >= self.snap_cursor {
+            return None;
+        }
+        let k = self.map.get_index(idx).expect("index in range").0;
+        if self.snap_skip.contains(&**k) {
+            return None;
+        }
+        let k = k.clone();
+        self.snap_skip.insert(k);
+        self.map.get_index(idx).map(|(k, e)| (&**k, e))
+    }
+
     /// The next snapshot entry to write (walking down), marked written.
     pub fn snap_next(&mut self) -> Option<(&[u8], &Entry)> {
         while self.snap_cursor > 0 {
@@ -290,6 +427,8 @@ impl Db {
     pub fn clear(&mut self) {
         self.map = IndexMap::new();
         self.expires = IndexSet::new();
+        self.hexpires = BTreeSet::new();
+        self.hexpire_at = HashMap::new();
         if self.snap_active {
             self.snap_broken = true;
             self.snap_cursor = 0;
@@ -342,6 +481,44 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Reclaims expired hash fields, soonest hashes first, at most `FIELD_EXPIRE_BUDGET`
+    /// fields; a hash left empty is removed. Returns how many fields went.
+    pub fn active_expire_fields(&mut self, now: i64, st: &mut KsStats) -> usize {
+        let mut budget = FIELD_EXPIRE_BUDGET;
+        let before = st.expired_fields;
+        while budget > 0 {
+            let Some((t, _)) = self.hexpires.first() else {
+                break;
+            };
+            if *t as i64 > now {
+                break;
+            }
+            let (_, key) = self.hexpires.pop_first().expect("checked");
+            self.hexpire_at.remove(&key);
+            let Some(idx) = self.map.get_index_of(&*key) else {
+                continue; // Deleted since: a stale entry.
+            };
+            if self.map[idx].exp != 0 && self.map[idx].exp <= now {
+                self.expire_index(idx);
+                st.expired += 1;
+                continue;
+            }
+            if self.fields_due(idx, now) {
+                let n0 = st.expired_fields;
+                if self.expire_fields(idx, now, budget, st) {
+                    self.remove_index(idx);
+                    budget = budget.saturating_sub((st.expired_fields - n0) as usize);
+                    continue;
+                }
+                budget = budget.saturating_sub((st.expired_fields - n0) as usize);
+            }
+            self.track_fields(&key);
+        }
+        (st.expired_fields - before) as usize
+    }
+}
+
 /// The 16 (by default) databases.
 #[derive(Debug)]
 pub struct Keyspace {
@@ -372,6 +549,7 @@ impl Keyspace {
         for db in &mut self.dbs {
             let n = db.active_expire(now, rng);
             self.stats.expired += n as u64;
+            db.active_expire_fields(now, &mut self.stats);
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::aof::Aof;
 use crate::cmd::{self, Args, Command, Ctx, SubCommand, flags};
 use crate::config::Config;
 use crate::conn::{ClientState, Conn};
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Expired, Keyspace};
 use crate::rand::Rng;
 use crate::resp::parse::{ArgSource, Parsed};
 use crate::resp::reply::Reply;
@@ -340,16 +340,19 @@ impl Server {
 
     /// Logs `DEL` for every key that expired since the last call.
     pub fn log_expired(&mut self) {
-        if self.ks.stats.expired == self.expired_seen {
+        if self.ks.stats.expired_total() == self.expired_seen {
             return;
         }
-        self.expired_seen = self.ks.stats.expired;
+        self.expired_seen = self.ks.stats.expired_total();
         if !self.aof.logging() {
             return;
         }
         for (i, db) in self.ks.dbs.iter_mut().enumerate() {
-            for k in db.expired_log.drain(..) {
-                self.aof.log_del(i, &k);
+            for x in db.expired_log.drain(..) {
+                match x {
+                    Expired::Key(k) => self.aof.log_del(i, &k),
+                    Expired::Fields(k, fields) => self.aof.log_hdel(i, &k, &fields),
+                }
             }
         }
     }

@@ -660,13 +660,13 @@ fn info_sections_and_fields() {
     // keyspace: exact bytes.
     ceq!(
         c.cmd("INFO keyspace"),
-        "$44\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n\r\n"
+        "$56\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\n\r\n"
     );
     ceq!(c.cmd("SELECT 2"), "+OK\r\n");
     ceq!(c.cmd("SET x y"), "+OK\r\n");
     ceq!(
         c.cmd("INFO keyspace"),
-        "$76\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\ndb2:keys=1,expires=0,avg_ttl=0\r\n\r\n"
+        "$100\r\n# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\ndb2:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\n\r\n"
     );
     ceq!(c.cmd("FLUSHALL"), "+OK\r\n");
     ceq!(c.cmd("INFO keyspace"), "$12\r\n# Keyspace\r\n\r\n");
@@ -726,7 +726,7 @@ fn info_sections_and_fields() {
     cok!(c.cmd("HELLO 3").starts_with("%7\r\n"));
     ceq!(
         c.cmd("INFO keyspace"),
-        "=48\r\ntxt:# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n\r\n"
+        "=60\r\ntxt:# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0,subexpiry=0\r\n\r\n"
     );
     finish();
 }
@@ -1113,7 +1113,7 @@ fn command_introspection() {
         _ => vec![],
     };
     names.sort();
-    ceq!(names, vec!["hscan", "hset", "hsetnx", "hstrlen"]);
+    ceq!(names, vec!["hscan", "hset", "hsetex", "hsetnx", "hstrlen"]);
     ceq!(c.cmd("COMMAND GETKEYS hset k f v"), "*1\r\n$1\r\nk\r\n");
     ceq!(
         c.cmd("COMMAND FOO"),

@@ -400,6 +400,18 @@ impl Aof {
         self.records += 1;
     }
 
+    /// Logs `HDEL key fields...` (hash fields removed by expiry).
+    pub fn log_hdel(&mut self, db: usize, key: &[u8], fields: &[crate::types::bytes::Bytes]) {
+        self.select(db);
+        push_header(&mut self.buf, 2 + fields.len());
+        push_bulk(&mut self.buf, b"HDEL");
+        push_bulk(&mut self.buf, key);
+        for f in fields {
+            push_bulk(&mut self.buf, f);
+        }
+        self.records += 1;
+    }
+
     /// A handler's canonical record, logged instead of its arguments if it changed data.
     pub fn propagate<'a>(&mut self, args: impl ExactSizeIterator<Item = &'a [u8]>) {
         self.prop_records += 1;

@@ -157,6 +157,9 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
                 }
                 left -= n;
             }
+            if h.min_ttl() != 0 {
+                write_field_ttls(buf, key, h);
+            }
         }
     }
     if e.exp != 0 {
@@ -165,6 +168,40 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
             buf,
             [&b"PEXPIREAT"[..], key, int_arg(e.exp, &mut t)].into_iter(),
         );
+    }
+}
+
+/// Appends `HPEXPIREAT key at FIELDS n f...` records for the fields that have a deadline.
+/// They go in reverse storage order: setting a deadline places a field before any other
+/// with an equal one, so replaying them backwards rebuilds a compact hash's exact order
+/// (Redis's listpackex order, which HGETALL shows). Runs of equal deadlines share a record.
+fn write_field_ttls(buf: &mut Vec<u8>, key: &[u8], h: &crate::types::Hash) {
+    let timed: Vec<(&[u8], u64)> = h
+        .iter_ttl()
+        .filter(|&(_, _, at)| at != 0)
+        .map(|(f, _, at)| (f, at))
+        .collect();
+    let mut rest = &timed[..];
+    while let Some(&(_, at)) = rest.last() {
+        let run = rest
+            .iter()
+            .rev()
+            .take(FIELDS_PER_RECORD)
+            .take_while(|x| x.1 == at)
+            .count();
+        let (head, tail) = rest.split_at(rest.len() - run);
+        let mut t = [0u8; 20];
+        let mut n = [0u8; 20];
+        push_header(buf, 5 + run);
+        push_bulk(buf, b"HPEXPIREAT");
+        push_bulk(buf, key);
+        push_bulk(buf, int_arg(at as i64, &mut t));
+        push_bulk(buf, b"FIELDS");
+        push_bulk(buf, int_arg(run as i64, &mut n));
+        for (f, _) in tail.iter().rev() {
+            push_bulk(buf, f);
+        }
+        rest = head;
     }
 }
 
@@ -575,7 +612,7 @@ impl Server {
         }
         let m = self.aof.manifest.clone();
         self.replay_manifest(&m)?;
-        self.expired_seen = self.ks.stats.expired;
+        self.expired_seen = self.ks.stats.expired_total();
         Ok(())
     }
 
@@ -592,7 +629,7 @@ impl Server {
         }
         self.aof.begin_wait_rewrite();
         self.ks.set_log_expired(true);
-        self.expired_seen = self.ks.stats.expired;
+        self.expired_seen = self.ks.stats.expired_total();
         if let Err(e) = self.start_rewrite() {
             self.aof.state = AofState::Off;
             self.ks.set_log_expired(false);

@@ -159,15 +159,20 @@ fn xor_into(acc: &mut [u8; 20], d: &[u8; 20]) {
     }
 }
 
-/// Digest of a value. Hash fields are combined order-independently, since the order of a
-/// large hash is not part of its content.
+/// Digest of a value. Hash fields (with their deadlines) are combined order-independently,
+/// since the order of a large hash is not part of its content.
 fn value_digest(v: &Value) -> [u8; 20] {
     match v {
         Value::Str(s) => hash160(&[b"string", s.bytes()]),
         Value::Hash(h) => {
             let mut acc = hash160(&[b"hash"]);
-            for (f, x) in h.iter() {
-                xor_into(&mut acc, &hash160(&[f, x]));
+            for (f, x, at) in h.iter_ttl() {
+                let d = if at == 0 {
+                    hash160(&[f, x])
+                } else {
+                    hash160(&[f, x, &at.to_be_bytes()])
+                };
+                xor_into(&mut acc, &d);
             }
             acc
         }

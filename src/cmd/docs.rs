@@ -226,6 +226,36 @@ pub static USAGE: &[(&str, &str)] = &[
     ("hincrbyfloat", "key field increment"),
     ("hrandfield", "key [count [WITHVALUES]]"),
     (
+        "hexpire",
+        "key seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
+    ),
+    (
+        "hpexpire",
+        "key milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
+    ),
+    (
+        "hexpireat",
+        "key unix-time-seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
+    ),
+    (
+        "hpexpireat",
+        "key unix-time-milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
+    ),
+    ("httl", "key FIELDS numfields field [field ...]"),
+    ("hpttl", "key FIELDS numfields field [field ...]"),
+    ("hexpiretime", "key FIELDS numfields field [field ...]"),
+    ("hpexpiretime", "key FIELDS numfields field [field ...]"),
+    ("hpersist", "key FIELDS numfields field [field ...]"),
+    ("hgetdel", "key FIELDS numfields field [field ...]"),
+    (
+        "hgetex",
+        "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field ...]",
+    ),
+    (
+        "hsetex",
+        "key [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]",
+    ),
+    (
         "hscan",
         "key cursor [MATCH pattern] [COUNT count] [NOVALUES]",
     ),

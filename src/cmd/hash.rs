@@ -180,7 +180,8 @@ pub fn hincrby(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
     let mut tmp = [0u8; 20];
-    h.insert(a.get(2), crate::resp::reply::fmt_i64(new, &mut tmp), lim);
+    // An increment keeps the field's deadline, as in Redis.
+    h.insert_keep_ttl(a.get(2), crate::resp::reply::fmt_i64(new, &mut tmp), lim);
     c.dirty(1);
     c.out.int(new);
     Ok(())
@@ -208,10 +209,25 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let mut text = Vec::with_capacity(32);
     new.format_human(&mut text);
-    h.insert(a.get(2), &text, lim);
+    h.insert_keep_ttl(a.get(2), &text, lim);
+    let has_ttl = h.ttl(a.get(2)).is_some_and(|t| t != 0);
     c.dirty(1);
     c.out.bulk(&text);
-    c.propagate(&[b"HSET", a.get(1), a.get(2), &text]);
+    // The result, not the increment, so replay cannot round differently; a field with a
+    // deadline keeps it through HSETEX KEEPTTL (plain HSET stays readable by Redis 7).
+    if has_ttl {
+        c.propagate(&[
+            b"HSETEX",
+            a.get(1),
+            b"KEEPTTL",
+            b"FIELDS",
+            b"1",
+            a.get(2),
+            &text,
+        ]);
+    } else {
+        c.propagate(&[b"HSET", a.get(1), a.get(2), &text]);
+    }
     Ok(())
 }
 

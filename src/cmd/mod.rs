@@ -9,6 +9,7 @@ pub mod client;
 pub mod debug;
 pub mod docs;
 pub mod hash;
+pub mod hash_ttl;
 pub mod keys;
 pub mod server;
 pub mod string;
@@ -180,6 +181,18 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The hash in a looked-up entry; WRONGTYPE if the entry holds something else.
+fn as_hash(e: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
+    match e {
+        None => Ok(None),
+        Some(Entry {
+            val: Value::Hash(h),
+            ..
+        }) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
 impl DbView<'_> {
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.db.get(key, self.now, self.st)
@@ -198,14 +211,13 @@ impl DbView<'_> {
 
     /// The hash at `key` for reading; WRONGTYPE if it holds something else.
     pub fn hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
-        match self.get_read(key) {
-            None => Ok(None),
-            Some(Entry {
-                val: Value::Hash(h),
-                ..
-            }) => Ok(Some(h)),
-            Some(_) => Err(CmdError::WrongType),
-        }
+        as_hash(self.get_read(key))
+    }
+
+    /// The hash at `key` for a write command that does not create it (no hit/miss
+    /// counting, as Redis's lookupKeyWrite); WRONGTYPE if it holds something else.
+    pub fn hash_write(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
+        as_hash(self.get(key))
     }
 
     /// The hash at `key` for writing, created empty if missing.
@@ -268,6 +280,138 @@ const CONN: u32 = NOSCRIPT | LOADING | STALE | FAST;
 /// The command table. Summaries are ferrokv's own short descriptions.
 pub static COMMANDS: &[Command] = &[
     // Hashes.
+    cmd!(
+        "hexpire",
+        -6,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets a relative deadline in seconds on hash fields.",
+        hash_ttl::hexpire
+    ),
+    cmd!(
+        "hpexpire",
+        -6,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets a relative deadline in milliseconds on hash fields.",
+        hash_ttl::hpexpire
+    ),
+    cmd!(
+        "hexpireat",
+        -6,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets an absolute deadline in Unix seconds on hash fields.",
+        hash_ttl::hexpireat
+    ),
+    cmd!(
+        "hpexpireat",
+        -6,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets an absolute deadline in Unix milliseconds on hash fields.",
+        hash_ttl::hpexpireat
+    ),
+    cmd!(
+        "httl",
+        -5,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the seconds left before hash fields expire.",
+        hash_ttl::httl
+    ),
+    cmd!(
+        "hpttl",
+        -5,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the milliseconds left before hash fields expire.",
+        hash_ttl::hpttl
+    ),
+    cmd!(
+        "hexpiretime",
+        -5,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the deadlines of hash fields in Unix seconds.",
+        hash_ttl::hexpiretime
+    ),
+    cmd!(
+        "hpexpiretime",
+        -5,
+        R | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the deadlines of hash fields in Unix milliseconds.",
+        hash_ttl::hpexpiretime
+    ),
+    cmd!(
+        "hpersist",
+        -5,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Removes the deadlines of hash fields.",
+        hash_ttl::hpersist
+    ),
+    cmd!(
+        "hgetdel",
+        -5,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the values of hash fields and deletes them.",
+        hash_ttl::hgetdel
+    ),
+    cmd!(
+        "hgetex",
+        -5,
+        W | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Returns the values of hash fields and sets or removes their deadlines.",
+        hash_ttl::hgetex
+    ),
+    cmd!(
+        "hsetex",
+        -6,
+        W | D | F,
+        1,
+        1,
+        1,
+        "hash",
+        "Sets hash fields with an optional deadline, if conditions hold.",
+        hash_ttl::hsetex
+    ),
     cmd!(
         "hset",
         -4,

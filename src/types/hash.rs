@@ -1,12 +1,21 @@
 //! The hash type and its two encodings.
 //!
 //! Small hashes are a `Listpack`: field/value strings packed in one buffer and searched
-//! linearly, like Redis's listpack: fields come back in insertion order and an update keeps the field's position, which users
-//! and the tutorial's printed outputs rely on. Once a hash grows past
-//! `hash-max-listpack-entries` fields, or a field or value is longer than
-//! `hash-max-listpack-value` bytes, it becomes an indexed table (one-way, as in Redis).
-//! The table keeps entries in a vector with a hash index, so HSCAN can walk it by position
-//! and HRANDFIELD can pick by index.
+//! linearly, like Redis's listpack: fields come back in insertion order and an update
+//! keeps the field's position, which users and the tutorial's printed outputs rely on.
+//! Once a hash grows past `hash-max-listpack-entries` fields, or a field or value is
+//! longer than `hash-max-listpack-value` bytes, it becomes an indexed table (one-way, as
+//! in Redis). The table keeps entries in a vector with a hash index, so HSCAN can walk it
+//! by position and HRANDFIELD can pick by index.
+//!
+//! Fields may carry a deadline (HEXPIRE and friends). The listpack stores it inline (see
+//! `listpack.rs`); the table keeps deadlines beside the entries, only for the fields that
+//! have one, in a map plus a set ordered by time, so the soonest is found at once and a
+//! table without deadlines pays one empty pointer. Expired fields are removed by the
+//! keyspace before any command sees the hash (`Hash::remove_expired`), so the methods here
+//! never filter them.
+
+use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 
@@ -25,7 +34,63 @@ pub enum Hash {
     Listpack(Listpack),
     // Boxed: a table is rare and large, and inline it would make every keyspace entry
     // (strings and small hashes too) as big as an IndexMap.
-    Table(Box<IndexMap<Bytes, Bytes>>),
+    Table(Box<Table>),
+}
+
+/// The large encoding.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    map: IndexMap<Bytes, Bytes>,
+    ttl: Option<Box<FieldTtls>>,
+}
+
+/// Deadlines of a table's fields that have one.
+#[derive(Debug, Clone, Default)]
+struct FieldTtls {
+    at: HashMap<Bytes, u64>,
+    order: BTreeSet<(u64, Bytes)>,
+}
+
+impl Table {
+    fn ttl(&self, field: &[u8]) -> u64 {
+        self.ttl
+            .as_ref()
+            .and_then(|t| t.at.get(field).copied())
+            .unwrap_or(0)
+    }
+
+    /// Drops the deadline of `field`; true if it had one.
+    fn clear_ttl(&mut self, field: &[u8]) -> bool {
+        let Some(t) = self.ttl.as_mut() else {
+            return false;
+        };
+        let Some((k, at)) = t.at.remove_entry(field) else {
+            return false;
+        };
+        t.order.remove(&(at, k));
+        if t.at.is_empty() {
+            self.ttl = None;
+        }
+        true
+    }
+
+    fn set_ttl(&mut self, field: &[u8], at: u64) {
+        self.clear_ttl(field);
+        let t = self.ttl.get_or_insert_with(Default::default);
+        t.at.insert(field.into(), at);
+        t.order.insert((at, field.into()));
+    }
+
+    fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Some(slot) = self.map.get_mut(field) {
+            *slot = value.into();
+            false
+        } else {
+            crate::keyspace::reserve_one(&mut self.map);
+            self.map.insert(field.into(), value.into());
+            true
+        }
+    }
 }
 
 impl Default for Hash {
@@ -42,16 +107,20 @@ impl Hash {
     pub fn len(&self) -> usize {
         match self {
             Hash::Listpack(v) => v.len(),
-            Hash::Table(m) => m.len(),
+            Hash::Table(t) => t.map.len(),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match self {
+            Hash::Listpack(lp) => lp.is_empty(),
+            Hash::Table(t) => t.map.is_empty(),
+        }
     }
 
     pub fn encoding_name(&self) -> &'static str {
         match self {
+            Hash::Listpack(lp) if lp.is_ex() => "listpackex",
             Hash::Listpack(_) => "listpack",
             Hash::Table(_) => "hashtable",
         }
@@ -60,12 +129,34 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Listpack(lp) => lp.get(field),
-            Hash::Table(m) => m.get(field).map(|v| &**v),
+            Hash::Table(t) => t.map.get(field).map(|v| &**v),
         }
     }
 
     pub fn contains(&self, field: &[u8]) -> bool {
         self.get(field).is_some()
+    }
+
+    /// The deadline of `field` in Unix ms: None if the field is missing, Some(0) if it
+    /// has none.
+    pub fn ttl(&self, field: &[u8]) -> Option<u64> {
+        match self {
+            Hash::Listpack(lp) => lp.ttl(field),
+            Hash::Table(t) => t.map.contains_key(field).then(|| t.ttl(field)),
+        }
+    }
+
+    /// The soonest field deadline (0: no field has one). O(1).
+    #[inline]
+    pub fn min_ttl(&self) -> u64 {
+        match self {
+            Hash::Listpack(lp) => lp.min_ttl(),
+            Hash::Table(t) => t
+                .ttl
+                .as_ref()
+                .and_then(|t| t.order.first())
+                .map_or(0, |e| e.0),
+        }
     }
 
     /// Converts to the table encoding if a field or value of these lengths would not fit the
@@ -78,37 +169,107 @@ impl Hash {
         }
     }
 
-    /// Sets `field` to `value`; returns true if the field is new. The field keeps its
-    /// position when it already exists.
+    /// Prepares a compact hash for deadlines (Redis's listpack to listpackex conversion,
+    /// which the field-expiry commands do before looking at any field).
+    pub fn prepare_ttl(&mut self) {
+        if let Hash::Listpack(lp) = self {
+            lp.make_ex();
+        }
+    }
+
+    /// Sets `field` to `value` and drops its deadline (HSET); returns true if the field
+    /// is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
         self.prepare_insert(field.len(), value.len(), lim);
         let new = match self {
             Hash::Listpack(lp) => lp.insert(field, value),
-            Hash::Table(m) => {
-                if let Some(slot) = m.get_mut(field) {
-                    *slot = value.into();
-                    false
-                } else {
-                    crate::keyspace::reserve_one(m);
-                    m.insert(field.into(), value.into());
-                    true
-                }
+            Hash::Table(t) => {
+                t.clear_ttl(field);
+                t.insert(field, value)
             }
         };
+        self.after_insert(new, lim);
+        new
+    }
+
+    /// Sets `field` to `value` keeping any deadline (HINCRBY, HSETEX KEEPTTL); returns
+    /// true if the field is new.
+    pub fn insert_keep_ttl(&mut self, field: &[u8], value: &[u8], lim: HashLimits) -> bool {
+        self.prepare_insert(field.len(), value.len(), lim);
+        let new = match self {
+            Hash::Listpack(lp) => lp.insert_keep_ttl(field, value),
+            Hash::Table(t) => t.insert(field, value),
+        };
+        self.after_insert(new, lim);
+        new
+    }
+
+    fn after_insert(&mut self, new: bool, lim: HashLimits) {
         if new
             && let Hash::Listpack(lp) = self
             && lp.len() > lim.max_entries
         {
             self.convert();
         }
-        new
+    }
+
+    /// Gives an existing field the deadline `at` (Unix ms, non-zero); false if missing.
+    pub fn set_ttl(&mut self, field: &[u8], at: u64) -> bool {
+        match self {
+            Hash::Listpack(lp) => lp.set_ttl(field, at),
+            Hash::Table(t) => {
+                if !t.map.contains_key(field) {
+                    return false;
+                }
+                t.set_ttl(field, at);
+                true
+            }
+        }
+    }
+
+    /// Drops the deadline of `field`; false if it had none or is missing.
+    pub fn persist(&mut self, field: &[u8]) -> bool {
+        match self {
+            Hash::Listpack(lp) => lp.persist(field),
+            Hash::Table(t) => t.clear_ttl(field),
+        }
     }
 
     /// Removes `field`; returns true if it existed. Listpack order of the rest is kept.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
             Hash::Listpack(lp) => lp.remove(field),
-            Hash::Table(m) => m.swap_remove(field).is_some(),
+            Hash::Table(t) => {
+                t.clear_ttl(field);
+                t.map.swap_remove(field).is_some()
+            }
+        }
+    }
+
+    /// Removes up to `limit` fields whose deadline is at or before `now`, soonest first,
+    /// passing each name to `gone`; returns how many went.
+    pub fn remove_expired(&mut self, now: u64, limit: usize, mut gone: impl FnMut(&[u8])) -> usize {
+        match self {
+            Hash::Listpack(lp) => lp.remove_expired(now, limit, gone),
+            Hash::Table(t) => {
+                let mut n = 0;
+                while n < limit {
+                    let Some(ttls) = t.ttl.as_mut() else { break };
+                    match ttls.order.first() {
+                        Some(&(at, _)) if at <= now => {}
+                        _ => break,
+                    }
+                    let (_, f) = ttls.order.pop_first().expect("checked");
+                    ttls.at.remove(&f);
+                    if ttls.at.is_empty() {
+                        t.ttl = None;
+                    }
+                    t.map.swap_remove(&*f);
+                    gone(&f);
+                    n += 1;
+                }
+                n
+            }
         }
     }
 
@@ -116,24 +277,38 @@ impl Hash {
     pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match self {
             Hash::Listpack(lp) => lp.get_index(i),
-            Hash::Table(m) => m.get_index(i).map(|(f, v)| (&**f, &**v)),
+            Hash::Table(t) => t.map.get_index(i).map(|(f, v)| (&**f, &**v)),
         }
     }
 
     pub fn iter(&self) -> HashIter<'_> {
         match self {
             Hash::Listpack(lp) => HashIter::Listpack(lp.iter()),
-            Hash::Table(m) => HashIter::Table(m.iter()),
+            Hash::Table(t) => HashIter::Table(t.map.iter()),
+        }
+    }
+
+    /// Pairs with their deadlines (0: none), in storage order.
+    pub fn iter_ttl(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8], u64)> + '_> {
+        match self {
+            Hash::Listpack(lp) => Box::new(lp.iter_ttl()),
+            Hash::Table(t) => Box::new(t.map.iter().map(|(f, v)| (&**f, &**v, t.ttl(f)))),
         }
     }
 
     fn convert(&mut self) {
         if let Hash::Listpack(lp) = self {
-            let mut m = IndexMap::with_capacity(lp.len());
-            for (f, val) in lp.iter() {
-                m.insert(f.into(), val.into());
+            let mut t = Table {
+                map: IndexMap::with_capacity(lp.len()),
+                ttl: None,
+            };
+            for (f, val, at) in lp.iter_ttl() {
+                t.map.insert(f.into(), val.into());
+                if at != 0 {
+                    t.set_ttl(f, at);
+                }
             }
-            *self = Hash::Table(Box::new(m));
+            *self = Hash::Table(Box::new(t));
         }
     }
 
@@ -143,11 +318,16 @@ impl Hash {
         match self {
             Hash::Listpack(lp) => lp.heap_bytes(),
             // Entries (pair + cached hash), the index (a word and a control byte per
-            // slot, a power of two at most 7/8 full), and out-of-line strings.
-            Hash::Table(m) => {
+            // slot, a power of two at most 7/8 full), out-of-line strings, and for each
+            // field with a deadline its map entry and tree entry (two key copies).
+            Hash::Table(t) => {
+                let m = &t.map;
                 let slots = (m.len() * 8 / 7 + 1).next_power_of_two();
-                m.capacity() * (pair + 8)
+                let ttls = t.ttl.as_ref().map_or(0, |x| x.at.len() * 2 * (pair + 16));
+                super::alloc_size(std::mem::size_of::<Table>())
+                    + m.capacity() * (pair + 8)
                     + slots * 9
+                    + ttls
                     + m.iter()
                         .map(|(f, x)| f.heap_bytes() + x.heap_bytes())
                         .sum::<usize>()
@@ -207,5 +387,47 @@ mod tests {
         h2.insert(b"f", b"0123456789", LIM);
         assert_eq!(h2.encoding_name(), "hashtable");
         assert_eq!(h2.get(b"f"), Some(&b"0123456789"[..]));
+    }
+
+    /// Deadlines survive the conversion to a table and behave the same there.
+    #[test]
+    fn deadlines_in_both_encodings() {
+        let mut h = Hash::new();
+        for f in [b"a", b"b", b"c"] {
+            h.insert(f, b"v", LIM);
+        }
+        h.prepare_ttl();
+        assert_eq!(h.encoding_name(), "listpackex");
+        assert!(h.set_ttl(b"b", 50));
+        assert!(h.set_ttl(b"c", 40));
+        assert!(!h.set_ttl(b"zz", 40));
+        assert_eq!(h.min_ttl(), 40);
+        // A long value converts; deadlines come along.
+        h.insert(b"d", b"0123456789", LIM);
+        assert_eq!(h.encoding_name(), "hashtable");
+        assert_eq!(h.ttl(b"b"), Some(50));
+        assert_eq!(h.ttl(b"c"), Some(40));
+        assert_eq!(h.ttl(b"a"), Some(0));
+        assert_eq!(h.ttl(b"zz"), None);
+        assert_eq!(h.min_ttl(), 40);
+        // HSET drops a deadline, HINCRBY-style updates keep it.
+        h.insert(b"c", b"w", LIM);
+        assert_eq!(h.ttl(b"c"), Some(0));
+        h.insert_keep_ttl(b"b", b"w", LIM);
+        assert_eq!(h.ttl(b"b"), Some(50));
+        assert_eq!(h.min_ttl(), 50);
+        assert!(h.persist(b"b"));
+        assert!(!h.persist(b"b"));
+        assert_eq!(h.min_ttl(), 0);
+        h.set_ttl(b"a", 10);
+        h.set_ttl(b"b", 20);
+        h.set_ttl(b"c", 30);
+        let mut gone = Vec::new();
+        assert_eq!(h.remove_expired(25, 10, |f| gone.push(f.to_vec())), 2);
+        assert_eq!(gone, vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h.min_ttl(), 30);
+        assert!(h.remove(b"c"));
+        assert_eq!(h.min_ttl(), 0);
     }
 }

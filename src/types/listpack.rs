@@ -11,9 +11,21 @@
 //! price is a linear scan per lookup, which for a few hundred short entries in one
 //! contiguous buffer is as fast as hashing. Pairs keep their insertion order and an update
 //! keeps its position.
+//!
+//! Field expiry ("ex" mode, Redis's `listpackex`): once any field gets a deadline, the top
+//! bit of the count is set and every pair carries a third item, its deadline in Unix
+//! milliseconds as a LEB128 number (0: none, one byte). Redis keeps such a listpack sorted
+//! the same way and users see that order in HGETALL, so ferrokv does too: fields with a
+//! deadline come first, soonest first, and fields without one follow in insertion order.
+//! Setting a deadline moves the field to its place in that order (before any field with
+//! an equal deadline); removing it (HPERSIST, or HSET overwriting the field) moves the
+//! field to the end. Keeping the soonest deadline first makes "is anything expired?" a
+//! read of the first pair, and reclaiming expired fields a cut from the front.
 
 /// Bytes before the first pair (the count).
 const HEAD: usize = 4;
+/// Bit of the count word that marks ex mode (a deadline after every pair).
+const EX_FLAG: u32 = 1 << 31;
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
@@ -22,11 +34,11 @@ pub struct Listpack {
 
 impl std::fmt::Debug for Listpack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.iter()).finish()
+        f.debug_list().entries(self.iter_ttl()).finish()
     }
 }
 
-/// Reads a length header at `p`: (length, header size).
+/// Reads a length header (or a deadline) at `p`: (number, header size).
 #[inline]
 fn read_len(buf: &[u8], p: usize) -> (usize, usize) {
     let b = buf[p];
@@ -47,7 +59,7 @@ fn read_len(buf: &[u8], p: usize) -> (usize, usize) {
     }
 }
 
-/// Appends a length header.
+/// Appends a length header (or a deadline).
 fn push_len(buf: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
         buf.push((n as u8 & 0x7f) | 0x80);
@@ -65,72 +77,148 @@ fn len_size(mut n: usize) -> usize {
     s
 }
 
-/// Where a pair lives: start of the field header, start and end of the value bytes.
+/// Where a pair lives: start of the field header, start of the value header, the value
+/// bytes, the end of the value, the end of the pair (after its deadline in ex mode) and
+/// the deadline (0: none).
 struct Slot {
     start: usize,
     value_hdr: usize,
     value: usize,
+    value_end: usize,
     end: usize,
+    ttl: u64,
 }
 
 impl Listpack {
-    pub fn len(&self) -> usize {
+    fn word(&self) -> u32 {
         if self.buf.is_empty() {
             return 0;
         }
-        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
+        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+    }
+
+    pub fn len(&self) -> usize {
+        (self.word() & !EX_FLAG) as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// True once a field has had a deadline (Redis reports `listpackex` from then on).
+    pub fn is_ex(&self) -> bool {
+        self.word() & EX_FLAG != 0
     }
 
     fn set_len(&mut self, n: usize) {
-        self.buf[..HEAD].copy_from_slice(&(n as u32).to_le_bytes());
+        let w = (n as u32) | (self.word() & EX_FLAG);
+        self.buf[..HEAD].copy_from_slice(&w.to_le_bytes());
     }
 
     /// The pair starting at byte `p`.
     #[inline]
-    fn slot_at(&self, p: usize) -> Slot {
+    fn slot_at(&self, p: usize, ex: bool) -> Slot {
         let (flen, fh) = read_len(&self.buf, p);
         let value_hdr = p + fh + flen;
         let (vlen, vh) = read_len(&self.buf, value_hdr);
+        let value_end = value_hdr + vh + vlen;
+        let (ttl, th) = if ex {
+            read_len(&self.buf, value_end)
+        } else {
+            (0, 0)
+        };
         Slot {
             start: p,
             value_hdr,
             value: value_hdr + vh,
-            end: value_hdr + vh + vlen,
+            value_end,
+            end: value_end + th,
+            ttl: ttl as u64,
         }
     }
 
     fn find(&self, field: &[u8]) -> Option<Slot> {
+        let ex = self.is_ex();
         let mut p = HEAD;
         while p < self.buf.len() {
             let (flen, fh) = read_len(&self.buf, p);
-            let f = &self.buf[p + fh..p + fh + flen];
-            if f == field {
-                return Some(self.slot_at(p));
+            if &self.buf[p + fh..p + fh + flen] == field {
+                return Some(self.slot_at(p, ex));
             }
             let vp = p + fh + flen;
             let (vlen, vh) = read_len(&self.buf, vp);
             p = vp + vh + vlen;
+            if ex {
+                p += read_len(&self.buf, p).1;
+            }
         }
         None
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.find(field).map(|s| &self.buf[s.value..s.end])
+        self.find(field).map(|s| &self.buf[s.value..s.value_end])
     }
 
-    /// Sets `field` to `value`; true if the field is new. An existing field keeps its
-    /// position.
+    /// The deadline of `field`: None if missing, Some(0) if it has none.
+    pub fn ttl(&self, field: &[u8]) -> Option<u64> {
+        self.find(field).map(|s| s.ttl)
+    }
+
+    /// The soonest deadline (0: none). Deadlines are sorted to the front.
+    pub fn min_ttl(&self) -> u64 {
+        if !self.is_ex() || self.buf.len() <= HEAD {
+            return 0;
+        }
+        self.slot_at(HEAD, true).ttl
+    }
+
+    /// Sets `field` to `value` and drops its deadline, as HSET does; true if the field is
+    /// new. A field without a deadline keeps its position; one with a deadline moves to
+    /// the end (where fields without one go).
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Some(s) = self.find(field) {
-            if &self.buf[s.value..s.end] != value {
-                let mut rep = Vec::with_capacity(len_size(value.len()) + value.len());
-                push_len(&mut rep, value.len());
-                rep.extend_from_slice(value);
-                self.buf.splice(s.value_hdr..s.end, rep);
+            if s.ttl != 0 {
+                self.buf.drain(s.start..s.end);
+                self.append(field, value, 0);
+            } else if &self.buf[s.value..s.value_end] != value {
+                self.replace_value(&s, value);
             }
             return false;
         }
-        let need = len_size(field.len()) + field.len() + len_size(value.len()) + value.len();
+        self.append(field, value, 0);
+        self.set_len(self.len() + 1);
+        true
+    }
+
+    /// Sets `field` to `value` keeping its deadline and position (HINCRBY, HSETEX
+    /// KEEPTTL); true if the field is new.
+    pub fn insert_keep_ttl(&mut self, field: &[u8], value: &[u8]) -> bool {
+        if let Some(s) = self.find(field) {
+            if &self.buf[s.value..s.value_end] != value {
+                self.replace_value(&s, value);
+            }
+            return false;
+        }
+        self.append(field, value, 0);
+        self.set_len(self.len() + 1);
+        true
+    }
+
+    fn replace_value(&mut self, s: &Slot, value: &[u8]) {
+        let mut rep = Vec::with_capacity(len_size(value.len()) + value.len());
+        push_len(&mut rep, value.len());
+        rep.extend_from_slice(value);
+        self.buf.splice(s.value_hdr..s.value_end, rep);
+    }
+
+    /// Appends a pair (the count is the caller's).
+    fn append(&mut self, field: &[u8], value: &[u8], ttl: u64) {
+        let ex = self.is_ex();
+        let need = len_size(field.len())
+            + field.len()
+            + len_size(value.len())
+            + value.len()
+            + if ex { len_size(ttl as usize) } else { 0 };
         if self.buf.is_empty() {
             self.buf.reserve_exact(HEAD + need);
             self.buf.extend_from_slice(&[0; HEAD]);
@@ -142,8 +230,68 @@ impl Listpack {
         self.buf.extend_from_slice(field);
         push_len(&mut self.buf, value.len());
         self.buf.extend_from_slice(value);
-        let n = self.len() + 1;
-        self.set_len(n);
+        if ex {
+            push_len(&mut self.buf, ttl as usize);
+        }
+    }
+
+    /// Switches to ex mode: a zero deadline after every pair.
+    pub fn make_ex(&mut self) {
+        if self.is_ex() || self.buf.is_empty() {
+            return;
+        }
+        let n = self.len();
+        let mut buf = Vec::with_capacity(self.buf.len() + n);
+        buf.extend_from_slice(&((n as u32) | EX_FLAG).to_le_bytes());
+        let mut p = HEAD;
+        while p < self.buf.len() {
+            let s = self.slot_at(p, false);
+            buf.extend_from_slice(&self.buf[s.start..s.end]);
+            buf.push(0);
+            p = s.end;
+        }
+        self.buf = buf;
+    }
+
+    /// Gives an existing `field` the deadline `at` (non-zero, Unix ms) and moves it to its
+    /// place in deadline order; false if the field is missing.
+    pub fn set_ttl(&mut self, field: &[u8], at: u64) -> bool {
+        debug_assert!(at != 0);
+        self.make_ex();
+        let Some(s) = self.find(field) else {
+            return false;
+        };
+        let mut pair = Vec::with_capacity(s.end - s.start + 8);
+        pair.extend_from_slice(&self.buf[s.start..s.value_end]);
+        push_len(&mut pair, at as usize);
+        self.buf.drain(s.start..s.end);
+        // Before the first pair whose deadline is none or not sooner.
+        let mut p = HEAD;
+        while p < self.buf.len() {
+            let t = self.slot_at(p, true);
+            if t.ttl == 0 || t.ttl >= at {
+                break;
+            }
+            p = t.end;
+        }
+        self.buf.splice(p..p, pair);
+        true
+    }
+
+    /// Drops the deadline of `field`, moving it to the end; false if it had none or is
+    /// missing.
+    pub fn persist(&mut self, field: &[u8]) -> bool {
+        let Some(s) = self.find(field) else {
+            return false;
+        };
+        if s.ttl == 0 {
+            return false;
+        }
+        let mut pair = Vec::with_capacity(s.end - s.start);
+        pair.extend_from_slice(&self.buf[s.start..s.value_end]);
+        pair.push(0);
+        self.buf.drain(s.start..s.end);
+        self.buf.extend_from_slice(&pair);
         true
     }
 
@@ -153,7 +301,12 @@ impl Listpack {
             return false;
         };
         self.buf.drain(s.start..s.end);
-        let n = self.len() - 1;
+        self.after_removal(1);
+        true
+    }
+
+    fn after_removal(&mut self, removed: usize) {
+        let n = self.len() - removed;
         if n == 0 {
             self.buf = Vec::new();
         } else {
@@ -162,7 +315,31 @@ impl Listpack {
                 self.buf.shrink_to_fit();
             }
         }
-        true
+    }
+
+    /// Removes fields whose deadline is at or before `now` (they are at the front), at
+    /// most `limit`, passing each field name to `gone`; returns how many went.
+    pub fn remove_expired(&mut self, now: u64, limit: usize, mut gone: impl FnMut(&[u8])) -> usize {
+        if !self.is_ex() {
+            return 0;
+        }
+        let mut p = HEAD;
+        let mut n = 0;
+        while p < self.buf.len() && n < limit {
+            let s = self.slot_at(p, true);
+            if s.ttl == 0 || s.ttl > now {
+                break;
+            }
+            let (flen, fh) = read_len(&self.buf, p);
+            gone(&self.buf[p + fh..p + fh + flen]);
+            p = s.end;
+            n += 1;
+        }
+        if n > 0 {
+            self.buf.drain(HEAD..p);
+            self.after_removal(n);
+        }
+        n
     }
 
     /// The pair at position `i` (a scan: O(i)).
@@ -174,7 +351,27 @@ impl Listpack {
         ListpackIter {
             buf: &self.buf,
             p: HEAD.min(self.buf.len()),
+            ex: self.is_ex(),
         }
+    }
+
+    /// Pairs with their deadlines (0: none).
+    pub fn iter_ttl(&self) -> impl Iterator<Item = (&[u8], &[u8], u64)> + '_ {
+        let ex = self.is_ex();
+        let mut p = HEAD.min(self.buf.len());
+        std::iter::from_fn(move || {
+            if p >= self.buf.len() {
+                return None;
+            }
+            let s = self.slot_at(p, ex);
+            let (flen, fh) = read_len(&self.buf, p);
+            p = s.end;
+            Some((
+                &self.buf[s.start + fh..s.start + fh + flen],
+                &self.buf[s.value..s.value_end],
+                s.ttl,
+            ))
+        })
     }
 
     /// Bytes allocated.
@@ -187,6 +384,7 @@ impl Listpack {
 pub struct ListpackIter<'a> {
     buf: &'a [u8],
     p: usize,
+    ex: bool,
 }
 
 impl<'a> Iterator for ListpackIter<'a> {
@@ -202,6 +400,9 @@ impl<'a> Iterator for ListpackIter<'a> {
         let (vlen, vh) = read_len(self.buf, f + flen);
         let v = f + flen + vh;
         self.p = v + vlen;
+        if self.ex {
+            self.p += read_len(self.buf, self.p).1;
+        }
         Some((&self.buf[f..f + flen], &self.buf[v..v + vlen]))
     }
 }
@@ -244,39 +445,130 @@ mod tests {
         assert_eq!(lp.heap_bytes(), 0);
     }
 
-    /// Random operations agree with a simple vector model, including long strings.
+    /// The order Redis 8 gives a listpackex (checked against redis-server 8.0.2).
+    #[test]
+    fn deadlines_sort_to_the_front() {
+        let mut lp = Listpack::default();
+        for f in [b"a", b"b", b"c", b"d", b"e"] {
+            lp.insert(f, b"v");
+        }
+        let keys = |lp: &Listpack| -> String {
+            lp.iter()
+                .map(|(f, _)| String::from_utf8_lossy(f).into_owned())
+                .collect()
+        };
+        assert!(lp.set_ttl(b"d", 300));
+        assert!(lp.set_ttl(b"b", 200));
+        assert!(lp.set_ttl(b"a", 301));
+        assert_eq!(keys(&lp), "bdace");
+        assert!(lp.is_ex());
+        assert_eq!(lp.min_ttl(), 200);
+        assert!(lp.persist(b"b"));
+        assert!(!lp.persist(b"b"));
+        assert_eq!(keys(&lp), "daceb");
+        // Equal deadlines: the later one goes first.
+        assert!(lp.set_ttl(b"c", 300));
+        assert_eq!(keys(&lp), "cdaeb");
+        // HSET drops a deadline and moves the field to the end; HINCRBY keeps both.
+        assert!(!lp.insert(b"c", b"w"));
+        assert_eq!(keys(&lp), "daebc");
+        assert!(!lp.insert_keep_ttl(b"d", b"9"));
+        assert_eq!(lp.ttl(b"d"), Some(300));
+        assert_eq!(lp.get(b"d"), Some(&b"9"[..]));
+        let mut gone = Vec::new();
+        assert_eq!(lp.remove_expired(300, 10, |f| gone.push(f.to_vec())), 1);
+        assert_eq!(gone, vec![b"d".to_vec()]);
+        assert_eq!(keys(&lp), "aebc");
+        assert_eq!(lp.len(), 4);
+        assert_eq!(lp.ttl(b"a"), Some(301));
+        assert_eq!(lp.ttl(b"e"), Some(0));
+        assert_eq!(lp.ttl(b"zz"), None);
+    }
+
+    /// Random operations, deadlines included, agree with a simple vector model that
+    /// applies Redis's ordering rules, with long strings and large deadlines.
     #[test]
     fn matches_a_model() {
         let mut rng = crate::rand::Rng::from_entropy();
         for _ in 0..200 {
             let mut lp = Listpack::default();
-            let mut model: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+            // (field, value, deadline)
+            let mut model: Vec<(Vec<u8>, Vec<u8>, u64)> = Vec::new();
             for _ in 0..200 {
                 let f = format!("f{}", rng.below(20)).into_bytes();
                 let vlen = [0, 1, 5, 127, 128, 200, 20000][rng.below(7) as usize];
                 let v = vec![b'a' + rng.below(26) as u8; vlen];
-                if rng.below(3) == 0 {
-                    let had = model.iter().position(|(k, _)| *k == f);
-                    assert_eq!(lp.remove(&f), had.is_some());
-                    if let Some(i) = had {
-                        model.remove(i);
+                let at = [1, 2, 3, 1_700_000_000_000, 70_368_744_177_663][rng.below(5) as usize];
+                let pos = model.iter().position(|(k, _, _)| *k == f);
+                match rng.below(7) {
+                    0 => {
+                        assert_eq!(lp.remove(&f), pos.is_some());
+                        if let Some(i) = pos {
+                            model.remove(i);
+                        }
                     }
-                } else {
-                    let new = match model.iter_mut().find(|(k, _)| *k == f) {
-                        Some(slot) => {
-                            slot.1 = v.clone();
-                            false
+                    1 => {
+                        assert_eq!(lp.set_ttl(&f, at), pos.is_some());
+                        if let Some(i) = pos {
+                            let mut e = model.remove(i);
+                            e.2 = at;
+                            let j = model
+                                .iter()
+                                .position(|x| x.2 == 0 || x.2 >= at)
+                                .unwrap_or(model.len());
+                            model.insert(j, e);
                         }
-                        None => {
-                            model.push((f.clone(), v.clone()));
-                            true
+                    }
+                    2 => {
+                        let had = pos.is_some_and(|i| model[i].2 != 0);
+                        assert_eq!(lp.persist(&f), had);
+                        if had {
+                            let mut e = model.remove(pos.unwrap());
+                            e.2 = 0;
+                            model.push(e);
                         }
-                    };
-                    assert_eq!(lp.insert(&f, &v), new);
+                    }
+                    3 => {
+                        assert_eq!(lp.insert_keep_ttl(&f, &v), pos.is_none());
+                        match pos {
+                            Some(i) => model[i].1 = v.clone(),
+                            None => model.push((f.clone(), v.clone(), 0)),
+                        }
+                    }
+                    4 => {
+                        let now = rng.below(4);
+                        let mut gone = Vec::new();
+                        lp.remove_expired(now, usize::MAX, |f| gone.push(f.to_vec()));
+                        let want: Vec<_> = model
+                            .iter()
+                            .filter(|x| x.2 != 0 && x.2 <= now)
+                            .map(|x| x.0.clone())
+                            .collect();
+                        model.retain(|x| x.2 == 0 || x.2 > now);
+                        assert_eq!(gone, want);
+                    }
+                    _ => {
+                        assert_eq!(lp.insert(&f, &v), pos.is_none());
+                        match pos {
+                            Some(i) if model[i].2 != 0 => {
+                                model.remove(i);
+                                model.push((f.clone(), v.clone(), 0));
+                            }
+                            Some(i) => model[i].1 = v.clone(),
+                            None => model.push((f.clone(), v.clone(), 0)),
+                        }
+                    }
                 }
-                let got: Vec<_> = lp.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                let got: Vec<_> = lp
+                    .iter_ttl()
+                    .map(|(f, v, t)| (f.to_vec(), v.to_vec(), t))
+                    .collect();
                 assert_eq!(got, model);
+                let plain: Vec<_> = lp.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
+                assert_eq!(plain.len(), model.len());
                 assert_eq!(lp.len(), model.len());
+                let min = model.first().map_or(0, |x| x.2);
+                assert_eq!(lp.min_ttl(), if lp.is_ex() { min } else { 0 });
             }
         }
     }
