@@ -12,6 +12,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use indexmap::{IndexMap, IndexSet};
 
+use crate::keymap::KeyMap;
+
 use crate::types::Value;
 
 type Key = crate::types::bytes::Bytes;
@@ -53,7 +55,7 @@ pub struct Entry {
 
 #[derive(Debug, Default, Clone)]
 pub struct Db {
-    map: IndexMap<Key, Entry>,
+    map: KeyMap<Entry>,
     /// Keys with an expiry, for sampling by the active cycle.
     expires: IndexSet<Key>,
     /// Hashes with field deadlines, by a time at or before their soonest one (the active
@@ -241,10 +243,9 @@ impl Db {
                 idx
             }
             None => {
-                reserve_one(&mut self.map);
                 self.map
                     .insert_full(
-                        key.into(),
+                        key,
                         Entry {
                             val: make(),
                             exp: 0,
@@ -278,8 +279,7 @@ impl Db {
                 }
             }
             None => {
-                reserve_one(&mut self.map);
-                self.map.insert(key.into(), Entry { val, exp });
+                self.map.insert(key, Entry { val, exp });
                 if exp != 0 {
                     self.expires.insert(key.into());
                 }
@@ -292,8 +292,7 @@ impl Db {
         match self.map.get_mut(key) {
             Some(e) => e.val = val,
             None => {
-                reserve_one(&mut self.map);
-                self.map.insert(key.into(), Entry { val, exp: 0 });
+                self.map.insert(key, Entry { val, exp: 0 });
             }
         }
     }
@@ -425,7 +424,7 @@ impl Db {
     }
 
     pub fn clear(&mut self) {
-        self.map = IndexMap::new();
+        self.map = KeyMap::new();
         self.expires = IndexSet::new();
         self.hexpires = BTreeSet::new();
         self.hexpire_at = HashMap::new();
@@ -463,7 +462,7 @@ impl Db {
                 let key = &self.expires[i];
                 let idx = self
                     .map
-                    .get_index_of(&**key)
+                    .get_index_of(key)
                     .expect("expires and map agree");
                 let exp = self.map[idx].exp;
                 if exp != 0 && exp <= now {
@@ -496,7 +495,7 @@ impl Db {
             }
             let (_, key) = self.hexpires.pop_first().expect("checked");
             self.hexpire_at.remove(&key);
-            let Some(idx) = self.map.get_index_of(&*key) else {
+            let Some(idx) = self.map.get_index_of(&key) else {
                 continue; // Deleted since: a stale entry.
             };
             if self.map[idx].exp != 0 && self.map[idx].exp <= now {
@@ -562,7 +561,7 @@ mod tests {
     #[test]
     fn entry_stays_small() {
         let n = std::mem::size_of::<Entry>();
-        assert!(n <= 48, "{n}");
+        assert!(n <= 32, "{n}");
     }
 
     fn str_val(v: u64) -> Value {

@@ -17,6 +17,7 @@ mod conn;
 mod error;
 mod glob;
 mod info;
+mod keymap;
 mod keyspace;
 mod ldouble;
 mod logging;

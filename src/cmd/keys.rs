@@ -445,10 +445,9 @@ pub fn object(c: &mut Ctx, a: &Args) -> CmdResult {
 /// key's heap bytes if long, the value's heap, and an expiry index slot if it has a TTL.
 pub fn key_memory(key: &[u8], e: &Entry) -> usize {
     use crate::types::bytes::INLINE_MAX;
-    // The keyspace slot: cached hash, key, entry, and the index's share (a word and a
+    // The keyspace slot: key and entry, and the index's share (a 4-byte position and a
     // control byte per slot, slots at most 7/8 full and on average 3/4).
-    let slot =
-        8 + std::mem::size_of::<crate::types::bytes::Bytes>() + std::mem::size_of::<Entry>() + 12;
+    let slot = std::mem::size_of::<crate::types::bytes::Bytes>() + std::mem::size_of::<Entry>() + 7;
     let key_heap = if key.len() > INLINE_MAX {
         crate::types::alloc_size(key.len())
     } else {

@@ -29,7 +29,11 @@ const EX_FLAG: u32 = 1 << 31;
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    /// Exactly sized, as Redis's listpack: every change reallocates, which for a buffer
+    /// of a few hundred bytes costs about what the change's own copying does, and no
+    /// capacity is wasted in millions of small hashes (nor a capacity word: the hash
+    /// fits in 16 bytes).
+    buf: Box<[u8]>,
 }
 
 impl std::fmt::Debug for Listpack {
@@ -178,7 +182,9 @@ impl Listpack {
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Some(s) = self.find(field) {
             if s.ttl != 0 {
-                self.buf.drain(s.start..s.end);
+                self.edit(|b| {
+                    b.drain(s.start..s.end);
+                });
                 self.append(field, value, 0);
             } else if &self.buf[s.value..s.value_end] != value {
                 self.replace_value(&s, value);
@@ -204,11 +210,20 @@ impl Listpack {
         true
     }
 
+    /// Runs `f` on the buffer as a vector, then stores it exactly sized again.
+    fn edit(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        f(&mut v);
+        self.buf = v.into_boxed_slice();
+    }
+
     fn replace_value(&mut self, s: &Slot, value: &[u8]) {
         let mut rep = Vec::with_capacity(len_size(value.len()) + value.len());
         push_len(&mut rep, value.len());
         rep.extend_from_slice(value);
-        self.buf.splice(s.value_hdr..s.value_end, rep);
+        self.edit(|b| {
+            b.splice(s.value_hdr..s.value_end, rep);
+        });
     }
 
     /// Appends a pair (the count is the caller's).
@@ -219,20 +234,19 @@ impl Listpack {
             + len_size(value.len())
             + value.len()
             + if ex { len_size(ttl as usize) } else { 0 };
-        if self.buf.is_empty() {
-            self.buf.reserve_exact(HEAD + need);
-            self.buf.extend_from_slice(&[0; HEAD]);
-        } else if self.buf.capacity() - self.buf.len() < need {
-            // A little slack, not doubling: most hashes are built once and stay small.
-            self.buf.reserve_exact(need + self.buf.len() / 8);
-        }
-        push_len(&mut self.buf, field.len());
-        self.buf.extend_from_slice(field);
-        push_len(&mut self.buf, value.len());
-        self.buf.extend_from_slice(value);
-        if ex {
-            push_len(&mut self.buf, ttl as usize);
-        }
+        self.edit(|b| {
+            b.reserve_exact(need + if b.is_empty() { HEAD } else { 0 });
+            if b.is_empty() {
+                b.extend_from_slice(&[0; HEAD]);
+            }
+            push_len(b, field.len());
+            b.extend_from_slice(field);
+            push_len(b, value.len());
+            b.extend_from_slice(value);
+            if ex {
+                push_len(b, ttl as usize);
+            }
+        });
     }
 
     /// Switches to ex mode: a zero deadline after every pair.
@@ -250,7 +264,7 @@ impl Listpack {
             buf.push(0);
             p = s.end;
         }
-        self.buf = buf;
+        self.buf = buf.into_boxed_slice();
     }
 
     /// Gives an existing `field` the deadline `at` (non-zero, Unix ms) and moves it to its
@@ -264,7 +278,9 @@ impl Listpack {
         let mut pair = Vec::with_capacity(s.end - s.start + 8);
         pair.extend_from_slice(&self.buf[s.start..s.value_end]);
         push_len(&mut pair, at as usize);
-        self.buf.drain(s.start..s.end);
+        self.edit(|b| {
+            b.drain(s.start..s.end);
+        });
         // Before the first pair whose deadline is none or not sooner.
         let mut p = HEAD;
         while p < self.buf.len() {
@@ -274,7 +290,9 @@ impl Listpack {
             }
             p = t.end;
         }
-        self.buf.splice(p..p, pair);
+        self.edit(|b| {
+            b.splice(p..p, pair);
+        });
         true
     }
 
@@ -290,8 +308,10 @@ impl Listpack {
         let mut pair = Vec::with_capacity(s.end - s.start);
         pair.extend_from_slice(&self.buf[s.start..s.value_end]);
         pair.push(0);
-        self.buf.drain(s.start..s.end);
-        self.buf.extend_from_slice(&pair);
+        self.edit(|b| {
+            b.drain(s.start..s.end);
+            b.extend_from_slice(&pair);
+        });
         true
     }
 
@@ -300,7 +320,9 @@ impl Listpack {
         let Some(s) = self.find(field) else {
             return false;
         };
-        self.buf.drain(s.start..s.end);
+        self.edit(|b| {
+            b.drain(s.start..s.end);
+        });
         self.after_removal(1);
         true
     }
@@ -308,12 +330,9 @@ impl Listpack {
     fn after_removal(&mut self, removed: usize) {
         let n = self.len() - removed;
         if n == 0 {
-            self.buf = Vec::new();
+            self.buf = Box::default();
         } else {
             self.set_len(n);
-            if self.buf.capacity() > self.buf.len() * 2 {
-                self.buf.shrink_to_fit();
-            }
         }
     }
 
@@ -336,7 +355,9 @@ impl Listpack {
             n += 1;
         }
         if n > 0 {
-            self.buf.drain(HEAD..p);
+            self.edit(|b| {
+                b.drain(HEAD..p);
+            });
             self.after_removal(n);
         }
         n
@@ -376,7 +397,7 @@ impl Listpack {
 
     /// Bytes allocated.
     pub fn heap_bytes(&self) -> usize {
-        super::alloc_size(self.buf.capacity())
+        super::alloc_size(self.buf.len())
     }
 }
 

@@ -2,14 +2,15 @@
 //!
 //! Redis picks `int`, `embstr` or `raw` when a value is written and `OBJECT ENCODING` shows
 //! that choice; clients and tests read it, so ferrokv records the same decision even though
-//! it stores strings its own way: up to 22 bytes inside the keyspace entry (no allocation
-//! and no pointer to chase: counters, flags, short tokens), longer ones in a vector.
+//! it stores strings its own way: up to 21 bytes inside the keyspace entry (no allocation
+//! and no pointer to chase: counters, flags, short tokens), longer ones in an exactly sized
+//! heap slice, and strings edited in place (APPEND, SETRANGE) in a growable vector.
 
 /// Longest string Redis stores as `embstr`.
 const EMBSTR_MAX: usize = 44;
-/// Longest string kept inline; with the length and encoding bytes it fills the 24 bytes
-/// the vector variant needs anyway, so `Str` stays 32 bytes.
-pub const INLINE_MAX: usize = 22;
+/// Longest string kept inline; with the tag, length and encoding bytes it fills 24 bytes,
+/// the size of the other variants, so `Str` is 24 bytes and a keyspace value too.
+pub const INLINE_MAX: usize = 21;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum StrEnc {
@@ -25,10 +26,12 @@ pub enum Str {
         enc: StrEnc,
         buf: [u8; INLINE_MAX],
     },
-    Heap {
-        bytes: Vec<u8>,
-        enc: StrEnc,
-    },
+    /// Written whole (SET): exactly sized, no capacity word.
+    Heap { bytes: Box<[u8]>, enc: StrEnc },
+    /// Edited in place (APPEND, SETRANGE; always `raw`): a vector with room to grow, so
+    /// repeated appends stay amortized O(1). Boxed to keep `Str` small.
+    #[allow(clippy::box_collection)]
+    Growing(Box<Vec<u8>>),
 }
 
 /// Redis's choice for a value written by SET and friends (`tryObjectEncoding`).
@@ -54,7 +57,7 @@ impl Str {
             }
         } else {
             Str::Heap {
-                bytes: b.to_vec(),
+                bytes: b.into(),
                 enc,
             }
         }
@@ -85,32 +88,29 @@ impl Str {
         match self {
             Str::Inline { len, buf, .. } => &buf[..*len as usize],
             Str::Heap { bytes, .. } => bytes,
+            Str::Growing(v) => v,
         }
     }
 
     /// The bytes for editing in place (APPEND, SETRANGE): moved to a vector if inline, and
     /// the encoding becomes `raw`, as Redis's does.
     pub fn edit(&mut self) -> &mut Vec<u8> {
-        if let Str::Inline { len, buf, .. } = self {
-            let mut v = Vec::with_capacity(*len as usize * 2 + 8);
-            v.extend_from_slice(&buf[..*len as usize]);
-            *self = Str::Heap {
-                bytes: v,
-                enc: StrEnc::Raw,
-            };
+        if !matches!(self, Str::Growing(_)) {
+            let b = self.bytes();
+            let mut v = Vec::with_capacity(b.len() * 2 + 8);
+            v.extend_from_slice(b);
+            *self = Str::Growing(Box::new(v));
         }
         match self {
-            Str::Heap { bytes, enc } => {
-                *enc = StrEnc::Raw;
-                bytes
-            }
-            Str::Inline { .. } => unreachable!("moved to the heap above"),
+            Str::Growing(v) => v,
+            _ => unreachable!("made growable above"),
         }
     }
 
     pub fn encoding_name(&self) -> &'static str {
         let enc = match self {
             Str::Inline { enc, .. } | Str::Heap { enc, .. } => enc,
+            Str::Growing(_) => &StrEnc::Raw,
         };
         match enc {
             StrEnc::Int => "int",
@@ -122,7 +122,8 @@ impl Str {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Str::Inline { .. } => 0,
-            Str::Heap { bytes, .. } => super::alloc_size(bytes.capacity()),
+            Str::Heap { bytes, .. } => super::alloc_size(bytes.len()),
+            Str::Growing(v) => super::alloc_size(24) + super::alloc_size(v.capacity()),
         }
     }
 }
@@ -133,7 +134,7 @@ mod tests {
 
     #[test]
     fn stays_small_and_reports_redis_encodings() {
-        assert_eq!(std::mem::size_of::<Str>(), 32);
+        assert_eq!(std::mem::size_of::<Str>(), 24);
         assert_eq!(Str::new(b"123").encoding_name(), "int");
         assert_eq!(Str::new(b"0123").encoding_name(), "embstr");
         assert_eq!(Str::new(&[b'x'; 44]).encoding_name(), "embstr");
