@@ -460,10 +460,7 @@ impl Db {
                 }
                 let i = rng.below(n as u64) as usize;
                 let key = &self.expires[i];
-                let idx = self
-                    .map
-                    .get_index_of(key)
-                    .expect("expires and map agree");
+                let idx = self.map.get_index_of(key).expect("expires and map agree");
                 let exp = self.map[idx].exp;
                 if exp != 0 && exp <= now {
                     self.expire_index(idx);

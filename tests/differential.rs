@@ -53,16 +53,12 @@
 
 mod common;
 
-use common::{Client, Server};
-use std::collections::VecDeque;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use common::Server;
+use common::diff::{self, Cmd, Diff, Norm, b, bulk_items, upper};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 const DEFAULT_SEED: u64 = 0x00F3_2201_5EED;
 const DEFAULT_COUNT: usize = 4000;
-const HISTORY: usize = 10;
-
-type Cmd = Vec<Vec<u8>>;
 
 // ---------------------------------------------------------------------------------------
 // PRNG
@@ -92,10 +88,6 @@ impl Rng {
 // ---------------------------------------------------------------------------------------
 // Command generator
 // ---------------------------------------------------------------------------------------
-
-fn b(s: &str) -> Vec<u8> {
-    s.as_bytes().to_vec()
-}
 
 const INT_VALUES: &[&str] = &[
     "0",
@@ -197,22 +189,7 @@ struct Gen {
 impl Gen {
     /// Command name, sometimes in lower or mixed case.
     fn name(&mut self, n: &str) -> Vec<u8> {
-        match self.rng.below(20) {
-            0 | 1 => n.to_ascii_lowercase().into_bytes(),
-            2 => n
-                .chars()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i % 2 == 0 {
-                        c.to_ascii_lowercase()
-                    } else {
-                        c
-                    }
-                })
-                .collect::<String>()
-                .into_bytes(),
-            _ => b(n),
-        }
+        diff::cased(n, self.rng.below(20))
     }
 
     fn cmd(&mut self, name: &str, args: Vec<Vec<u8>>) -> Cmd {
@@ -955,110 +932,8 @@ impl Gen {
 }
 
 // ---------------------------------------------------------------------------------------
-// Reply parsing and normalization
+// Normalization and final sweep (the runner is in tests/common/diff.rs)
 // ---------------------------------------------------------------------------------------
-
-/// A parsed reply: leaves keep their exact bytes; aggregates keep their type byte and
-/// children (maps flattened to key, value, key, value...).
-#[derive(Clone, Debug)]
-enum R {
-    Leaf(Vec<u8>),
-    Agg(u8, Vec<R>),
-}
-
-fn parse(b: &[u8]) -> Option<(R, usize)> {
-    let t = *b.first()?;
-    if matches!(t, b'*' | b'~' | b'>' | b'%' | b'|') {
-        let end = b.windows(2).position(|w| w == b"\r\n")?;
-        let n: i64 = std::str::from_utf8(&b[1..end]).ok()?.parse().ok()?;
-        if n < 0 {
-            return Some((R::Leaf(b[..end + 2].to_vec()), end + 2));
-        }
-        let n = if matches!(t, b'%' | b'|') { n * 2 } else { n };
-        let mut pos = end + 2;
-        let mut kids = Vec::new();
-        for _ in 0..n {
-            let (k, used) = parse(&b[pos..])?;
-            pos += used;
-            kids.push(k);
-        }
-        Some((R::Agg(t, kids), pos))
-    } else {
-        let n = common::reply_len(b)?;
-        Some((R::Leaf(b[..n].to_vec()), n))
-    }
-}
-
-fn parse_all(b: &[u8]) -> Option<R> {
-    match parse(b) {
-        Some((r, n)) if n == b.len() => Some(r),
-        _ => None,
-    }
-}
-
-fn ser(r: &R, out: &mut Vec<u8>) {
-    match r {
-        R::Leaf(b) => out.extend_from_slice(b),
-        R::Agg(t, kids) => {
-            let n = if matches!(t, b'%' | b'|') {
-                kids.len() / 2
-            } else {
-                kids.len()
-            };
-            out.push(*t);
-            out.extend_from_slice(format!("{n}\r\n").as_bytes());
-            for k in kids {
-                ser(k, out);
-            }
-        }
-    }
-}
-
-fn bytes_of(r: &R) -> Vec<u8> {
-    let mut v = Vec::new();
-    ser(r, &mut v);
-    v
-}
-
-/// Payload of a non-null bulk string leaf.
-fn bulk_payload(r: &R) -> Option<Vec<u8>> {
-    match r {
-        R::Leaf(b) if b.first() == Some(&b'$') && !b.starts_with(b"$-1") => {
-            let end = b.windows(2).position(|w| w == b"\r\n")?;
-            Some(b[end + 2..b.len() - 2].to_vec())
-        }
-        _ => None,
-    }
-}
-
-fn int_of(b: &[u8]) -> Option<i64> {
-    if b.first() != Some(&b':') {
-        return None;
-    }
-    std::str::from_utf8(&b[1..b.len() - 2]).ok()?.parse().ok()
-}
-
-#[derive(Clone, Debug)]
-enum Norm {
-    /// Byte-for-byte.
-    Exact,
-    /// Integer TTL: negatives exact, non-negatives within the tolerance.
-    Ttl(i64),
-    /// Aggregate whose elements (or flat field/value pairs) may come in any order.
-    Sorted { pairs: bool },
-    /// `SCAN 0 COUNT 1000`: [cursor, [keys in any order]].
-    Scan,
-    /// Random selection: only aggregate type and element count.
-    LenOnly,
-    /// Random single element: any non-null bulk equals any other.
-    SomeBulk,
-    /// EXEC reply: element i normalized like the i-th queued command.
-    Exec(Vec<Norm>),
-}
-
-fn upper(a: &[u8]) -> Vec<u8> {
-    a.to_ascii_uppercase()
-}
 
 fn norm_of(cmd: &Cmd) -> Norm {
     let name = upper(&cmd[0]);
@@ -1066,7 +941,7 @@ fn norm_of(cmd: &Cmd) -> Norm {
         (b"TTL", 2) => Norm::Ttl(2),
         (b"PTTL", 2) => Norm::Ttl(2000),
         (b"KEYS", _) => Norm::Sorted { pairs: false },
-        (b"SCAN", _) => Norm::Scan,
+        (b"SCAN", _) => Norm::Scan { pairs: false },
         (b"RANDOMKEY", _) => Norm::SomeBulk,
         (b"HRANDFIELD", 2) => Norm::SomeBulk,
         (b"HRANDFIELD", 3 | 4) => {
@@ -1084,322 +959,25 @@ fn norm_of(cmd: &Cmd) -> Norm {
     }
 }
 
-fn sorted_items(kids: &[R], pairs: bool) -> Vec<Vec<u8>> {
-    let mut items: Vec<Vec<u8>> = if pairs && kids.iter().all(|k| matches!(k, R::Leaf(_))) {
-        kids.chunks(2)
-            .map(|c| c.iter().flat_map(bytes_of).collect())
-            .collect()
-    } else {
-        kids.iter().map(bytes_of).collect()
-    };
-    items.sort();
-    items
-}
-
-fn equiv(norm: &Norm, a: &R, b: &R) -> bool {
-    match (norm, a, b) {
-        (Norm::Ttl(tol), R::Leaf(x), R::Leaf(y)) => match (int_of(x), int_of(y)) {
-            (Some(p), Some(q)) if p >= 0 && q >= 0 => (p - q).abs() <= *tol,
-            _ => x == y,
-        },
-        (Norm::Sorted { pairs }, R::Agg(t1, k1), R::Agg(t2, k2))
-            if t1 == t2 && k1.len() == k2.len() =>
-        {
-            sorted_items(k1, *pairs) == sorted_items(k2, *pairs)
-        }
-        (Norm::Scan, R::Agg(b'*', k1), R::Agg(b'*', k2)) if k1.len() == 2 && k2.len() == 2 => {
-            bytes_of(&k1[0]) == bytes_of(&k2[0])
-                && equiv(&Norm::Sorted { pairs: false }, &k1[1], &k2[1])
-        }
-        (Norm::LenOnly, R::Agg(t1, k1), R::Agg(t2, k2)) => t1 == t2 && k1.len() == k2.len(),
-        (Norm::SomeBulk, x, y) if bulk_payload(x).is_some() && bulk_payload(y).is_some() => true,
-        (Norm::Exec(ns), R::Agg(b'*', k1), R::Agg(b'*', k2))
-            if k1.len() == k2.len() && k1.len() == ns.len() =>
-        {
-            ns.iter()
-                .zip(k1.iter().zip(k2))
-                .all(|(n, (x, y))| equiv(n, x, y))
-        }
-        _ => bytes_of(a) == bytes_of(b),
-    }
-}
-
-fn replies_match(norm: &Norm, a: &[u8], b: &[u8]) -> bool {
-    if a == b {
-        return true;
-    }
-    if matches!(norm, Norm::Exact) {
-        return false;
-    }
-    match (parse_all(a), parse_all(b)) {
-        (Some(x), Some(y)) => equiv(norm, &x, &y),
-        _ => false,
-    }
-}
-
-/// HELLO 3 reply with the values of server/version/id blanked out.
-fn mask_hello(reply: &[u8]) -> Vec<u8> {
-    match parse_all(reply) {
-        Some(R::Agg(t, mut kids)) if t == b'%' || t == b'*' => {
-            for i in (0..kids.len().saturating_sub(1)).step_by(2) {
-                let key = bulk_payload(&kids[i]).or_else(|| match &kids[i] {
-                    R::Leaf(l) if l.first() == Some(&b'+') => Some(l[1..l.len() - 2].to_vec()),
-                    _ => None,
-                });
-                if let Some(key) = key
-                    && matches!(key.as_slice(), b"server" | b"version" | b"id")
-                {
-                    kids[i + 1] = R::Leaf(b"+<ignored>\r\n".to_vec());
-                }
+/// Compares every key in every database: type, value and TTL.
+fn final_sweep(diff: &mut Diff) {
+    let c = |v: &[&[u8]]| -> Cmd { v.iter().map(|a| a.to_vec()).collect() };
+    for db in 0..16 {
+        diff.run(0, &c(&[b"SELECT", db.to_string().as_bytes()]));
+        let mut names = bulk_items(&diff.run(0, &c(&[b"KEYS", b"*"])));
+        names.sort();
+        for k in names {
+            let ty = diff.run(0, &c(&[b"TYPE", &k]));
+            if ty == b"+hash\r\n" {
+                diff.run(0, &c(&[b"HGETALL", &k]));
+                diff.run(0, &c(&[b"OBJECT", b"ENCODING", &k]));
+            } else if ty == b"+string\r\n" {
+                diff.run(0, &c(&[b"GET", &k]));
             }
-            bytes_of(&R::Agg(t, kids))
+            diff.run(0, &c(&[b"PTTL", &k]));
         }
-        _ => reply.to_vec(),
+        diff.run(0, &c(&[b"DBSIZE"]));
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Display helpers
-// ---------------------------------------------------------------------------------------
-
-fn esc(b: &[u8]) -> String {
-    let mut s = String::new();
-    for &c in b {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            0x20..=0x7e => s.push(c as char),
-            _ => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s
-}
-
-fn show_cmd(cmd: &Cmd) -> String {
-    cmd.iter()
-        .map(|a| format!("\"{}\"", esc(a)))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn show_reply(b: &[u8]) -> String {
-    const MAX: usize = 1500;
-    if b.len() > MAX {
-        format!("\"{}\"... ({} bytes)", esc(&b[..MAX]), b.len())
-    } else {
-        format!("\"{}\"", esc(b))
-    }
-}
-
-fn panic_text(e: Box<dyn std::any::Any + Send>) -> String {
-    if let Some(s) = e.downcast_ref::<String>() {
-        s.clone()
-    } else if let Some(s) = e.downcast_ref::<&str>() {
-        s.to_string()
-    } else {
-        "unknown panic".into()
-    }
-}
-
-/// Sends one command; a dead or silent server becomes an Err instead of a bare panic.
-fn send(c: &mut Client, cmd: &Cmd) -> Result<Vec<u8>, String> {
-    let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_slice()).collect();
-    catch_unwind(AssertUnwindSafe(|| c.cmd_bytes(&args))).map_err(panic_text)
-}
-
-fn tail(s: &str, n: usize) -> &str {
-    let mut i = s.len().saturating_sub(n);
-    while !s.is_char_boundary(i) {
-        i += 1;
-    }
-    &s[i..]
-}
-
-// ---------------------------------------------------------------------------------------
-// Runner
-// ---------------------------------------------------------------------------------------
-
-#[derive(Default)]
-struct ConnState {
-    in_multi: bool,
-    queued: Vec<Norm>,
-}
-
-struct Diff<'a> {
-    seed: u64,
-    count: usize,
-    test_name: &'static str,
-    test_srv: &'a Server,
-    test: Vec<Client>,
-    reference: Vec<Client>,
-    state: Vec<ConnState>,
-    history: VecDeque<String>,
-    idx: usize,
-    /// Stop at this many mismatches (DIFF_MAX_FAILS, default 1).
-    max_fails: usize,
-    /// Mismatches reported so far (when DIFF_MAX_FAILS > 1).
-    mismatches: Vec<String>,
-}
-
-impl Diff<'_> {
-    fn fail(&self, what: &str, ci: usize, cmd: &Cmd, refr: &str, test: &str) -> ! {
-        let mut m = self.report(what, ci, cmd, refr, test);
-        if !self.mismatches.is_empty() {
-            m = format!(
-                "{}
-(after {} earlier mismatches, printed above on stderr)",
-                m,
-                self.mismatches.len()
-            );
-        }
-        panic!("{m}");
-    }
-
-    /// Records a reply mismatch: fails right away, unless DIFF_MAX_FAILS allows more.
-    fn mismatch(&mut self, what: &str, ci: usize, cmd: &Cmd, refr: &str, test: &str) {
-        if self.mismatches.len() + 1 >= self.max_fails {
-            self.fail(what, ci, cmd, refr, test);
-        }
-        let m = self.report(what, ci, cmd, refr, test);
-        eprintln!("{m}");
-        self.mismatches
-            .push(format!("#{}: {}", self.idx, show_cmd(cmd)));
-    }
-
-    fn report(&self, what: &str, ci: usize, cmd: &Cmd, refr: &str, test: &str) -> String {
-        let mut m = String::new();
-        m.push_str(&format!(
-            "\n=== differential mismatch: {what} ===\n\
-             seed: {seed} (0x{seed:x})  reproduce: DIFF_SEED={seed} DIFF_COUNT={count} \
-             cargo test --test differential\n\
-             command #{idx} on conn #{ci} ({proto}): {cmd}\n\
-             redis   : {refr}\n\
-             {tn:<8}: {test}\n",
-            seed = self.seed,
-            count = self.count,
-            idx = self.idx,
-            proto = if ci == 0 { "RESP2" } else { "RESP3" },
-            cmd = show_cmd(cmd),
-            tn = self.test_name,
-        ));
-        m.push_str(&format!(
-            "previous {} commands (conn, command => redis reply):\n",
-            self.history.len()
-        ));
-        for h in &self.history {
-            m.push_str("  ");
-            m.push_str(h);
-            m.push('\n');
-        }
-        let log = self.test_srv.log_text();
-        m.push_str(&format!(
-            "{} log tail:\n{}\n",
-            self.test_name,
-            tail(&log, 1500)
-        ));
-        m
-    }
-
-    fn run(&mut self, ci: usize, cmd: &Cmd) -> Vec<u8> {
-        let name = upper(&cmd[0]);
-        let st = &self.state[ci];
-        let norm = if st.in_multi {
-            if name == b"EXEC" && cmd.len() == 1 {
-                Norm::Exec(st.queued.clone())
-            } else {
-                Norm::Exact
-            }
-        } else {
-            norm_of(cmd)
-        };
-        let r = match send(&mut self.reference[ci], cmd) {
-            Ok(r) => r,
-            Err(e) => self.fail("redis-server failed", ci, cmd, &e, "(not sent)"),
-        };
-        let t = match send(&mut self.test[ci], cmd) {
-            Ok(t) => t,
-            Err(e) => self.fail(
-                "no reply (server died, closed the connection or timed out?)",
-                ci,
-                cmd,
-                &show_reply(&r),
-                &e,
-            ),
-        };
-        if !replies_match(&norm, &r, &t) {
-            let what = match norm {
-                Norm::Exact => "replies differ".to_string(),
-                n => format!("replies differ (normalized as {n:?})"),
-            };
-            self.mismatch(&what, ci, cmd, &show_reply(&r), &show_reply(&t));
-        }
-        // Track MULTI state from the reference reply.
-        let st = &mut self.state[ci];
-        if name == b"MULTI" && !st.in_multi && r == b"+OK\r\n" {
-            st.in_multi = true;
-            st.queued.clear();
-        } else if st.in_multi && (name == b"EXEC" || name == b"DISCARD") && cmd.len() == 1 {
-            st.in_multi = false;
-            st.queued.clear();
-        } else if st.in_multi && r == b"+QUEUED\r\n" {
-            st.queued.push(norm_of(cmd));
-        }
-        if self.history.len() == HISTORY {
-            self.history.pop_front();
-        }
-        let mut rs = show_reply(&r);
-        if rs.len() > 200 {
-            rs.truncate(200);
-            rs.push_str("...");
-        }
-        self.history.push_back(format!(
-            "#{} c{}: {} => {}",
-            self.idx,
-            ci,
-            show_cmd(cmd),
-            rs
-        ));
-        self.idx += 1;
-        r
-    }
-
-    /// Compares every key in every database: type, value and TTL.
-    fn final_sweep(&mut self) {
-        let c = |v: &[&[u8]]| -> Cmd { v.iter().map(|a| a.to_vec()).collect() };
-        for db in 0..16 {
-            self.run(0, &c(&[b"SELECT", db.to_string().as_bytes()]));
-            let keys = self.run(0, &c(&[b"KEYS", b"*"]));
-            let mut names: Vec<Vec<u8>> = match parse_all(&keys) {
-                Some(R::Agg(_, kids)) => kids.iter().filter_map(bulk_payload).collect(),
-                _ => Vec::new(),
-            };
-            names.sort();
-            for k in names {
-                let ty = self.run(0, &c(&[b"TYPE", &k]));
-                if ty == b"+hash\r\n" {
-                    self.run(0, &c(&[b"HGETALL", &k]));
-                    self.run(0, &c(&[b"OBJECT", b"ENCODING", &k]));
-                } else if ty == b"+string\r\n" {
-                    self.run(0, &c(&[b"GET", &k]));
-                }
-                self.run(0, &c(&[b"PTTL", &k]));
-            }
-            self.run(0, &c(&[b"DBSIZE"]));
-        }
-    }
-}
-
-fn env_num(name: &str) -> Option<u64> {
-    let v = std::env::var(name).ok()?;
-    let v = v.trim();
-    let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(h) => u64::from_str_radix(h, 16),
-        None => v.parse(),
-    };
-    Some(parsed.unwrap_or_else(|_| panic!("{name}={v:?} is not a number")))
 }
 
 #[test]
@@ -1413,17 +991,7 @@ fn differential_against_redis() {
         eprintln!("SKIPPED: redis-server not found (tests/differential.rs needs it on PATH)");
         return;
     }
-    let seed = env_num("DIFF_SEED").unwrap_or(DEFAULT_SEED);
-    let count = env_num("DIFF_COUNT").map_or(DEFAULT_COUNT, |n| n as usize);
-    let selfcheck = std::env::var("DIFF_SELFCHECK").is_ok_and(|v| v == "1");
-    eprintln!(
-        "differential: seed={seed} (0x{seed:x}) count={count}{}",
-        if selfcheck {
-            " SELFCHECK (redis vs redis)"
-        } else {
-            ""
-        }
-    );
+    let (seed, count, selfcheck) = diff::settings("differential", DEFAULT_SEED, DEFAULT_COUNT);
     let started = Instant::now();
 
     let reference = Server::start_redis().expect("redis-server is installed but did not start");
@@ -1436,36 +1004,17 @@ fn differential_against_redis() {
         (Server::start(&["--appendonly", "no"]), "ferrokv")
     };
 
-    let mut diff = Diff {
+    let mut diff = Diff::new(
+        "differential",
         seed,
         count,
+        &reference,
+        &test_srv,
         test_name,
-        test_srv: &test_srv,
-        test: vec![test_srv.connect(), test_srv.connect()],
-        reference: vec![reference.connect(), reference.connect()],
-        state: vec![ConnState::default(), ConnState::default()],
-        history: VecDeque::new(),
-        idx: 0,
-        max_fails: env_num("DIFF_MAX_FAILS").map_or(1, |n| n.max(1) as usize),
-        mismatches: Vec::new(),
-    };
-
+        Box::new(norm_of),
+    );
     // Connection #1 switches to RESP3.
-    let hello: Cmd = vec![b("HELLO"), b("3")];
-    let r = send(&mut diff.reference[1], &hello).expect("redis HELLO 3");
-    let t = match send(&mut diff.test[1], &hello) {
-        Ok(t) => t,
-        Err(e) => diff.fail("HELLO 3: no reply", 1, &hello, &show_reply(&r), &e),
-    };
-    if mask_hello(&r) != mask_hello(&t) {
-        diff.fail(
-            "HELLO 3 replies differ (server/version/id values ignored)",
-            1,
-            &hello,
-            &show_reply(&r),
-            &show_reply(&t),
-        );
-    }
+    diff.hello3(&["server", "version", "id"]);
 
     let base_secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -1487,20 +1036,10 @@ fn differential_against_redis() {
             diff.run(ci, &cmd);
         }
     }
-    for ci in 0..2 {
-        if diff.state[ci].in_multi {
-            diff.run(ci, &vec![b("DISCARD")]);
-        }
-    }
+    diff.discard_open_multis();
     let generated = diff.idx;
-    diff.final_sweep();
-    if !diff.mismatches.is_empty() {
-        panic!(
-            "{} mismatches (seed {seed}, details above on stderr):\n  {}",
-            diff.mismatches.len(),
-            diff.mismatches.join("\n  ")
-        );
-    }
+    final_sweep(&mut diff);
+    diff.finish();
     eprintln!(
         "differential: {} commands ({} generated + final sweep) matched in {:.2?}",
         diff.idx,

@@ -4,6 +4,8 @@
 //! compare them byte for byte.
 #![allow(dead_code)]
 
+pub mod diff;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -93,11 +95,17 @@ impl Server {
 
     /// Starts a real redis-server on a free port (persistence off). None if not installed.
     pub fn start_redis() -> Option<Server> {
-        let bin = which("redis-server")?;
+        Self::start_redis_bin(&which("redis-server")?, &[])
+    }
+
+    /// Starts the redis-server binary `bin` (any path, e.g. a wrapper script) on a free
+    /// port in a new temp dir, persistence off, bound to loopback, plus `extra` arguments.
+    /// None if it did not start.
+    pub fn start_redis_bin(bin: &str, extra: &[&str]) -> Option<Server> {
         let dir = TempDir::new("redis");
         for _ in 0..5 {
             let port = free_port();
-            let args: Vec<String> = vec![
+            let mut args: Vec<String> = vec![
                 "--port".into(),
                 port.to_string(),
                 "--dir".into(),
@@ -109,7 +117,8 @@ impl Server {
                 "--bind".into(),
                 "127.0.0.1".into(),
             ];
-            if let Ok(mut s) = Self::spawn(&bin, &args, port) {
+            args.extend(extra.iter().map(|s| s.to_string()));
+            if let Ok(mut s) = Self::spawn(bin, &args, port) {
                 s.dir = Some(dir);
                 return Some(s);
             }
