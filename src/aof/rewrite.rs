@@ -153,7 +153,7 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
                 push_bulk(buf, key);
                 for (f, v) in it.by_ref().take(n) {
                     push_bulk(buf, f);
-                    push_bulk(buf, v);
+                    push_bulk(buf, &v);
                 }
                 left -= n;
             }

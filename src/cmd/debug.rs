@@ -168,9 +168,9 @@ fn value_digest(v: &Value) -> [u8; 20] {
             let mut acc = hash160(&[b"hash"]);
             for (f, x, at) in h.iter_ttl() {
                 let d = if at == 0 {
-                    hash160(&[f, x])
+                    hash160(&[f, &x])
                 } else {
-                    hash160(&[f, x, &at.to_be_bytes()])
+                    hash160(&[f, &x, &at.to_be_bytes()])
                 };
                 xor_into(&mut acc, &d);
             }

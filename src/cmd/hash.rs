@@ -61,7 +61,7 @@ pub fn hsetnx(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn hget(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
     match db.hash(a.get(1))?.and_then(|h| h.get(a.get(2))) {
-        Some(v) => out.bulk(v),
+        Some(v) => out.bulk(&v),
         None => out.null(),
     }
     Ok(())
@@ -74,7 +74,7 @@ pub fn hmget(c: &mut Ctx, a: &Args) -> CmdResult {
     out.array(a.len() - 2);
     for i in 2..a.len() {
         match h.as_ref().and_then(|h| h.get(a.get(i))) {
-            Some(v) => out.bulk(v),
+            Some(v) => out.bulk(&v),
             None => out.null(),
         }
     }
@@ -89,7 +89,7 @@ pub fn hgetall(c: &mut Ctx, a: &Args) -> CmdResult {
             out.map(h.len());
             for (f, v) in h.iter() {
                 out.bulk(f);
-                out.bulk(v);
+                out.bulk(&v);
             }
         }
         None => out.map(0),
@@ -113,7 +113,7 @@ fn list(c: &mut Ctx, a: &Args, keys: bool) -> CmdResult {
         Some(h) => {
             out.array(h.len());
             for (f, v) in h.iter() {
-                out.bulk(if keys { f } else { v });
+                out.bulk(if keys { f } else { &v });
             }
         }
         None => out.array(0),
@@ -175,7 +175,7 @@ pub fn hincrby(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut db = c.db();
     let h = db.hash_or_new(a.get(1))?;
     let cur = match h.get(a.get(2)) {
-        Some(v) => parse_i64(v).ok_or(CmdError::HashNotInteger)?,
+        Some(v) => parse_i64(&v).ok_or(CmdError::HashNotInteger)?,
         None => 0,
     };
     let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
@@ -200,7 +200,7 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     // increment is finite, so no error can follow and leave an empty hash behind.
     let h = db.hash_or_new(a.get(1))?;
     let cur = match h.get(a.get(2)) {
-        Some(v) => LongDouble::parse(v).ok_or(CmdError::HashNotFloat)?,
+        Some(v) => LongDouble::parse(&v).ok_or(CmdError::HashNotFloat)?,
         None => LongDouble::from_i64(0),
     };
     let new = cur.add(incr);
@@ -301,7 +301,7 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     // Picking by position: a compact hash is a list scanned from the start, so index it
     // once rather than scanning per pick.
-    let listed: Vec<(&[u8], &[u8])> = match h {
+    let listed: Vec<(&[u8], crate::types::hash::Val)> = match h {
         crate::types::Hash::Listpack(_) if count != 0 && (count as usize) < len || count < 0 => {
             h.iter().collect()
         }
@@ -318,12 +318,12 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
         header(out, n);
         for _ in 0..n {
             let (f, v) = at(rng.below(len as u64) as usize);
-            emit(out, f, v);
+            emit(out, f, &v);
         }
     } else if count as usize >= len {
         header(out, len);
         for (f, v) in h.iter() {
-            emit(out, f, v);
+            emit(out, f, &v);
         }
     } else {
         // Distinct picks: a partial Fisher-Yates over positions.
@@ -334,7 +334,7 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
             let j = i + rng.below((len - i) as u64) as usize;
             pos.swap(i, j);
             let (f, v) = at(pos[i]);
-            emit(out, f, v);
+            emit(out, f, &v);
         }
     }
     Ok(())
@@ -440,7 +440,7 @@ pub fn hscan(c: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     };
     let o = parse_scan_opts(a, 3, false)?;
-    let mut picked: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut picked: Vec<(&[u8], crate::types::hash::Val)> = Vec::new();
     let keep = |f: &[u8]| {
         o.pattern
             .is_none_or(|p| crate::glob::glob_match(p, f, false))
@@ -463,7 +463,7 @@ pub fn hscan(c: &mut Ctx, a: &Args) -> CmdResult {
     for (f, v) in picked {
         out.bulk(f);
         if !o.novalues {
-            out.bulk(v);
+            out.bulk(&v);
         }
     }
     Ok(())

@@ -315,7 +315,7 @@ pub fn hgetdel(c: &mut Ctx, a: &Args) -> CmdResult {
         for f in a.iter().skip(first) {
             match h.as_mut().and_then(|h| h.get(f)) {
                 Some(v) => {
-                    out.bulk(v);
+                    out.bulk(&v);
                     deleted.push(f);
                 }
                 None => {
@@ -387,7 +387,7 @@ pub fn hgetex(c: &mut Ctx, a: &Args) -> CmdResult {
         out.array(n);
         for f in a.iter().skip(first) {
             match h.get(f) {
-                Some(v) => out.bulk(v),
+                Some(v) => out.bulk(&v),
                 None => {
                     out.null();
                     continue;

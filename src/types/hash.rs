@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use indexmap::IndexMap;
 
 use super::bytes::Bytes;
+pub use super::listpack::Val;
 use super::listpack::{Listpack, ListpackIter};
 
 /// Conversion thresholds, from the `hash-max-listpack-*` directives.
@@ -126,10 +127,10 @@ impl Hash {
         }
     }
 
-    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
+    pub fn get(&self, field: &[u8]) -> Option<Val<'_>> {
         match self {
             Hash::Listpack(lp) => lp.get(field),
-            Hash::Table(t) => t.map.get(field).map(|v| &**v),
+            Hash::Table(t) => t.map.get(field).map(|v| Val::Bytes(v)),
         }
     }
 
@@ -274,10 +275,10 @@ impl Hash {
     }
 
     /// The pair at position `i` (0..len), for random picks and cursor scans.
-    pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
+    pub fn get_index(&self, i: usize) -> Option<(&[u8], Val<'_>)> {
         match self {
             Hash::Listpack(lp) => lp.get_index(i),
-            Hash::Table(t) => t.map.get_index(i).map(|(f, v)| (&**f, &**v)),
+            Hash::Table(t) => t.map.get_index(i).map(|(f, v)| (&**f, Val::Bytes(v))),
         }
     }
 
@@ -289,10 +290,10 @@ impl Hash {
     }
 
     /// Pairs with their deadlines (0: none), in storage order.
-    pub fn iter_ttl(&self) -> Box<dyn Iterator<Item = (&[u8], &[u8], u64)> + '_> {
+    pub fn iter_ttl(&self) -> Box<dyn Iterator<Item = (&[u8], Val<'_>, u64)> + '_> {
         match self {
             Hash::Listpack(lp) => Box::new(lp.iter_ttl()),
-            Hash::Table(t) => Box::new(t.map.iter().map(|(f, v)| (&**f, &**v, t.ttl(f)))),
+            Hash::Table(t) => Box::new(t.map.iter().map(|(f, v)| (&**f, Val::Bytes(v), t.ttl(f)))),
         }
     }
 
@@ -303,7 +304,7 @@ impl Hash {
                 ttl: None,
             };
             for (f, val, at) in lp.iter_ttl() {
-                t.map.insert(f.into(), val.into());
+                t.map.insert(f.into(), (*val).into());
                 if at != 0 {
                     t.set_ttl(f, at);
                 }
@@ -343,12 +344,12 @@ pub enum HashIter<'a> {
 }
 
 impl<'a> Iterator for HashIter<'a> {
-    type Item = (&'a [u8], &'a [u8]);
+    type Item = (&'a [u8], Val<'a>);
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
             HashIter::Listpack(it) => it.next(),
-            HashIter::Table(it) => it.next().map(|(f, v)| (&**f, &**v)),
+            HashIter::Table(it) => it.next().map(|(f, v)| (&**f, Val::Bytes(v))),
         }
     }
 }
@@ -370,7 +371,7 @@ mod tests {
         assert!(!h.insert(b"name", b"Bob", LIM));
         let fields: Vec<_> = h.iter().map(|(f, _)| f.to_vec()).collect();
         assert_eq!(fields, vec![b"name".to_vec(), b"age".to_vec()]);
-        assert_eq!(h.get(b"name"), Some(&b"Bob"[..]));
+        assert_eq!(h.get(b"name").as_deref(), Some(&b"Bob"[..]));
         assert!(h.remove(b"name"));
         assert_eq!(h.len(), 1);
     }
@@ -386,7 +387,7 @@ mod tests {
         let mut h2 = Hash::new();
         h2.insert(b"f", b"0123456789", LIM);
         assert_eq!(h2.encoding_name(), "hashtable");
-        assert_eq!(h2.get(b"f"), Some(&b"0123456789"[..]));
+        assert_eq!(h2.get(b"f").as_deref(), Some(&b"0123456789"[..]));
     }
 
     /// Deadlines survive the conversion to a table and behave the same there.

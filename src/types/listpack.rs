@@ -1,10 +1,15 @@
 //! `Listpack`: the compact encoding of small hashes, field/value strings packed back to back
 //! in one allocation, like Redis's listpack.
 //!
-//! Layout: a 4-byte little-endian pair count, then for each pair the field and the value,
-//! each as a length header and its bytes. The header is the length in LEB128: one byte up
-//! to 127 bytes (every string that fits `hash-max-listpack-value`'s default of 64), more
-//! beyond. An empty listpack owns no memory.
+//! Layout: a 4-byte little-endian pair count, then for each pair the field and the value.
+//! A field is a length header and its bytes; the header is the length in LEB128, one byte
+//! up to 127 bytes (every string that fits `hash-max-listpack-value`'s default of 64), more
+//! beyond. A value's LEB128 header carries a tag in its low bit: 0 means the rest is a
+//! length and the bytes follow; 1 means the value is a canonical decimal integer (what
+//! `parse_i64` accepts, printed back identically), stored zigzag-encoded in the header
+//! itself with no bytes after it. Counters, ages, flags and scores are common hash values:
+//! `42` takes 2 bytes instead of 3, `1` one instead of 2, `1700000000` 5 instead of 11.
+//! An empty listpack owns no memory.
 //!
 //! A hash of ten short fields costs its string bytes plus two bytes a pair and four in
 //! total, in one allocation, against 48 bytes a pair for a vector of inline strings. The
@@ -81,13 +86,107 @@ fn len_size(mut n: usize) -> usize {
     s
 }
 
-/// Where a pair lives: start of the field header, start of the value header, the value
-/// bytes, the end of the value, the end of the pair (after its deadline in ex mode) and
-/// the deadline (0: none).
+/// Integers outside this range are stored as text (zigzag plus the tag must fit 64 bits).
+const INT_LIMIT: i64 = 1 << 61;
+
+/// The integer a value is stored as, if it is a canonical decimal in range.
+#[inline]
+fn as_int(v: &[u8]) -> Option<i64> {
+    if v.is_empty() || v.len() > 19 || !(v[0] == b'-' || v[0].is_ascii_digit()) {
+        return None;
+    }
+    crate::num::parse_i64(v).filter(|n| (-INT_LIMIT..INT_LIMIT).contains(n))
+}
+
+/// The header of an integer value.
+fn int_header(n: i64) -> usize {
+    ((((n << 1) ^ (n >> 63)) as usize) << 1) | 1
+}
+
+/// Bytes a value takes when stored.
+fn value_size(v: &[u8]) -> usize {
+    match as_int(v) {
+        Some(n) => len_size(int_header(n)),
+        None => len_size(v.len() << 1) + v.len(),
+    }
+}
+
+/// Appends a value (header and bytes).
+fn push_value(buf: &mut Vec<u8>, v: &[u8]) {
+    match as_int(v) {
+        Some(n) => push_len(buf, int_header(n)),
+        None => {
+            push_len(buf, v.len() << 1);
+            buf.extend_from_slice(v);
+        }
+    }
+}
+
+/// Reads the value at `p`: the value and where it ends.
+#[inline]
+fn read_value(buf: &[u8], p: usize) -> (Val<'_>, usize) {
+    let (h, hs) = read_len(buf, p);
+    if h & 1 == 1 {
+        let z = (h >> 1) as u64;
+        let n = ((z >> 1) as i64) ^ -((z & 1) as i64);
+        (Val::int(n), p + hs)
+    } else {
+        let start = p + hs;
+        let end = start + (h >> 1);
+        (Val::Bytes(&buf[start..end]), end)
+    }
+}
+
+/// A value read from a listpack: its bytes in the buffer, or an integer printed on
+/// demand. Derefs to the bytes either way.
+#[derive(Clone, Copy)]
+pub enum Val<'a> {
+    Bytes(&'a [u8]),
+    Int { buf: [u8; 20], len: u8 },
+}
+
+impl Val<'_> {
+    fn int(n: i64) -> Self {
+        let mut tmp = [0u8; 20];
+        let text = crate::resp::reply::fmt_i64(n, &mut tmp);
+        let mut buf = [0u8; 20];
+        buf[..text.len()].copy_from_slice(text);
+        Val::Int {
+            buf,
+            len: text.len() as u8,
+        }
+    }
+}
+
+impl std::ops::Deref for Val<'_> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Val::Bytes(b) => b,
+            Val::Int { buf, len } => &buf[..*len as usize],
+        }
+    }
+}
+
+impl std::fmt::Debug for Val<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self))
+    }
+}
+
+impl PartialEq<[u8]> for Val<'_> {
+    fn eq(&self, o: &[u8]) -> bool {
+        **self == *o
+    }
+}
+
+/// Where a pair lives: start of the field header, start of the value header, the end of
+/// the value, the end of the pair (after its deadline in ex mode) and the deadline (0:
+/// none).
 struct Slot {
     start: usize,
     value_hdr: usize,
-    value: usize,
     value_end: usize,
     end: usize,
     ttl: u64,
@@ -124,8 +223,7 @@ impl Listpack {
     fn slot_at(&self, p: usize, ex: bool) -> Slot {
         let (flen, fh) = read_len(&self.buf, p);
         let value_hdr = p + fh + flen;
-        let (vlen, vh) = read_len(&self.buf, value_hdr);
-        let value_end = value_hdr + vh + vlen;
+        let value_end = read_value(&self.buf, value_hdr).1;
         let (ttl, th) = if ex {
             read_len(&self.buf, value_end)
         } else {
@@ -134,7 +232,6 @@ impl Listpack {
         Slot {
             start: p,
             value_hdr,
-            value: value_hdr + vh,
             value_end,
             end: value_end + th,
             ttl: ttl as u64,
@@ -149,9 +246,7 @@ impl Listpack {
             if &self.buf[p + fh..p + fh + flen] == field {
                 return Some(self.slot_at(p, ex));
             }
-            let vp = p + fh + flen;
-            let (vlen, vh) = read_len(&self.buf, vp);
-            p = vp + vh + vlen;
+            p = read_value(&self.buf, p + fh + flen).1;
             if ex {
                 p += read_len(&self.buf, p).1;
             }
@@ -159,8 +254,16 @@ impl Listpack {
         None
     }
 
-    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.find(field).map(|s| &self.buf[s.value..s.value_end])
+    pub fn get(&self, field: &[u8]) -> Option<Val<'_>> {
+        self.find(field)
+            .map(|s| read_value(&self.buf, s.value_hdr).0)
+    }
+
+    /// True if the value in `s` is `value` (encodings are canonical: compare them).
+    fn same_value(&self, s: &Slot, value: &[u8]) -> bool {
+        let mut enc = Vec::with_capacity(value_size(value));
+        push_value(&mut enc, value);
+        self.buf[s.value_hdr..s.value_end] == enc[..]
     }
 
     /// The deadline of `field`: None if missing, Some(0) if it has none.
@@ -186,7 +289,7 @@ impl Listpack {
                     b.drain(s.start..s.end);
                 });
                 self.append(field, value, 0);
-            } else if &self.buf[s.value..s.value_end] != value {
+            } else if !self.same_value(&s, value) {
                 self.replace_value(&s, value);
             }
             return false;
@@ -200,7 +303,7 @@ impl Listpack {
     /// KEEPTTL); true if the field is new.
     pub fn insert_keep_ttl(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Some(s) = self.find(field) {
-            if &self.buf[s.value..s.value_end] != value {
+            if !self.same_value(&s, value) {
                 self.replace_value(&s, value);
             }
             return false;
@@ -218,9 +321,8 @@ impl Listpack {
     }
 
     fn replace_value(&mut self, s: &Slot, value: &[u8]) {
-        let mut rep = Vec::with_capacity(len_size(value.len()) + value.len());
-        push_len(&mut rep, value.len());
-        rep.extend_from_slice(value);
+        let mut rep = Vec::with_capacity(value_size(value));
+        push_value(&mut rep, value);
         self.edit(|b| {
             b.splice(s.value_hdr..s.value_end, rep);
         });
@@ -231,8 +333,7 @@ impl Listpack {
         let ex = self.is_ex();
         let need = len_size(field.len())
             + field.len()
-            + len_size(value.len())
-            + value.len()
+            + value_size(value)
             + if ex { len_size(ttl as usize) } else { 0 };
         self.edit(|b| {
             b.reserve_exact(need + if b.is_empty() { HEAD } else { 0 });
@@ -241,8 +342,7 @@ impl Listpack {
             }
             push_len(b, field.len());
             b.extend_from_slice(field);
-            push_len(b, value.len());
-            b.extend_from_slice(value);
+            push_value(b, value);
             if ex {
                 push_len(b, ttl as usize);
             }
@@ -364,7 +464,7 @@ impl Listpack {
     }
 
     /// The pair at position `i` (a scan: O(i)).
-    pub fn get_index(&self, i: usize) -> Option<(&[u8], &[u8])> {
+    pub fn get_index(&self, i: usize) -> Option<(&[u8], Val<'_>)> {
         self.iter().nth(i)
     }
 
@@ -377,7 +477,7 @@ impl Listpack {
     }
 
     /// Pairs with their deadlines (0: none).
-    pub fn iter_ttl(&self) -> impl Iterator<Item = (&[u8], &[u8], u64)> + '_ {
+    pub fn iter_ttl(&self) -> impl Iterator<Item = (&[u8], Val<'_>, u64)> + '_ {
         let ex = self.is_ex();
         let mut p = HEAD.min(self.buf.len());
         std::iter::from_fn(move || {
@@ -389,7 +489,7 @@ impl Listpack {
             p = s.end;
             Some((
                 &self.buf[s.start + fh..s.start + fh + flen],
-                &self.buf[s.value..s.value_end],
+                read_value(&self.buf, s.value_hdr).0,
                 s.ttl,
             ))
         })
@@ -409,7 +509,7 @@ pub struct ListpackIter<'a> {
 }
 
 impl<'a> Iterator for ListpackIter<'a> {
-    type Item = (&'a [u8], &'a [u8]);
+    type Item = (&'a [u8], Val<'a>);
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -418,13 +518,12 @@ impl<'a> Iterator for ListpackIter<'a> {
         }
         let (flen, fh) = read_len(self.buf, self.p);
         let f = self.p + fh;
-        let (vlen, vh) = read_len(self.buf, f + flen);
-        let v = f + flen + vh;
-        self.p = v + vlen;
+        let (v, end) = read_value(self.buf, f + flen);
+        self.p = end;
         if self.ex {
             self.p += read_len(self.buf, self.p).1;
         }
-        Some((&self.buf[f..f + flen], &self.buf[v..v + vlen]))
+        Some((&self.buf[f..f + flen], v))
     }
 }
 
@@ -453,17 +552,68 @@ mod tests {
                 (b"bio".to_vec(), long.clone()),
             ]
         );
-        assert_eq!(lp.get(b"bio"), Some(&long[..]));
-        assert_eq!(lp.get_index(1), Some((&b"age"[..], &b"25"[..])));
+        assert_eq!(lp.get(b"bio").as_deref(), Some(&long[..]));
+        assert_eq!(
+            lp.get_index(1).map(|(f, v)| (f, v.to_vec())),
+            Some((&b"age"[..], b"25".to_vec()))
+        );
         assert!(lp.remove(b"age"));
         assert!(!lp.remove(b"age"));
-        assert_eq!(lp.get(b"age"), None);
-        assert_eq!(lp.get(b""), Some(&b""[..]));
+        assert_eq!(lp.get(b"age").as_deref(), None);
+        assert_eq!(lp.get(b"").as_deref(), Some(&b""[..]));
         for f in [&b"name"[..], b"", b"bio"] {
             assert!(lp.remove(f));
         }
         assert_eq!(lp.len(), 0);
         assert_eq!(lp.heap_bytes(), 0);
+    }
+
+    /// Texts around the integer encoding's edges: canonical integers are stored as
+    /// numbers, everything else as bytes, and all read back unchanged.
+    const INT_TEXTS: &[&[u8]] = &[
+        b"0",
+        b"1",
+        b"-1",
+        b"42",
+        b"63",
+        b"64",
+        b"-64",
+        b"-65",
+        b"007",
+        b"+5",
+        b"-0",
+        b"1.5",
+        b"12a",
+        b" 1",
+        b"9223372036854775807",
+        b"-9223372036854775808",
+        b"2305843009213693951",
+        b"2305843009213693952",
+        b"-2305843009213693952",
+        b"-2305843009213693953",
+        b"99999999999999999999",
+    ];
+
+    #[test]
+    fn integers_are_compact_and_read_back_exactly() {
+        let mut lp = Listpack::default();
+        for (i, t) in INT_TEXTS.iter().enumerate() {
+            lp.insert(format!("f{i}").as_bytes(), t);
+        }
+        for (i, t) in INT_TEXTS.iter().enumerate() {
+            assert_eq!(lp.get(format!("f{i}").as_bytes()).as_deref(), Some(*t));
+        }
+        let got: Vec<Vec<u8>> = lp.iter().map(|(_, v)| v.to_vec()).collect();
+        let want: Vec<Vec<u8>> = INT_TEXTS.iter().map(|t| t.to_vec()).collect();
+        assert_eq!(got, want);
+        // Small integers take one byte, their text two or more.
+        assert_eq!(value_size(b"42"), 2);
+        assert_eq!(value_size(b"7"), 1);
+        assert_eq!(value_size(b"-1"), 1);
+        assert_eq!(value_size(b"007"), 4);
+        // Updating to the same value in another spelling is a change.
+        assert!(!lp.insert(b"f0", b"00"));
+        assert_eq!(lp.get(b"f0").as_deref(), Some(&b"00"[..]));
     }
 
     /// The order Redis 8 gives a listpackex (checked against redis-server 8.0.2).
@@ -495,7 +645,7 @@ mod tests {
         assert_eq!(keys(&lp), "daebc");
         assert!(!lp.insert_keep_ttl(b"d", b"9"));
         assert_eq!(lp.ttl(b"d"), Some(300));
-        assert_eq!(lp.get(b"d"), Some(&b"9"[..]));
+        assert_eq!(lp.get(b"d").as_deref(), Some(&b"9"[..]));
         let mut gone = Vec::new();
         assert_eq!(lp.remove_expired(300, 10, |f| gone.push(f.to_vec())), 1);
         assert_eq!(gone, vec![b"d".to_vec()]);
@@ -518,7 +668,11 @@ mod tests {
             for _ in 0..200 {
                 let f = format!("f{}", rng.below(20)).into_bytes();
                 let vlen = [0, 1, 5, 127, 128, 200, 20000][rng.below(7) as usize];
-                let v = vec![b'a' + rng.below(26) as u8; vlen];
+                let v = if rng.below(3) == 0 {
+                    INT_TEXTS[rng.below(INT_TEXTS.len() as u64) as usize].to_vec()
+                } else {
+                    vec![b'a' + rng.below(26) as u8; vlen]
+                };
                 let at = [1, 2, 3, 1_700_000_000_000, 70_368_744_177_663][rng.below(5) as usize];
                 let pos = model.iter().position(|(k, _, _)| *k == f);
                 match rng.below(7) {
