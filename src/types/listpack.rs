@@ -122,6 +122,22 @@ fn push_value(buf: &mut Vec<u8>, v: &[u8]) {
     }
 }
 
+/// Writes a value into `dst`, which is exactly `value_size(v)` bytes.
+fn write_value(dst: &mut [u8], v: &[u8]) {
+    let (mut h, body) = match as_int(v) {
+        Some(n) => (int_header(n), &[][..]),
+        None => (v.len() << 1, v),
+    };
+    let mut i = 0;
+    while h >= 0x80 {
+        dst[i] = (h as u8 & 0x7f) | 0x80;
+        h >>= 7;
+        i += 1;
+    }
+    dst[i] = h as u8;
+    dst[i + 1..].copy_from_slice(body);
+}
+
 /// Reads the value at `p`: the value and where it ends.
 #[inline]
 fn read_value(buf: &[u8], p: usize) -> (Val<'_>, usize) {
@@ -259,11 +275,10 @@ impl Listpack {
             .map(|s| read_value(&self.buf, s.value_hdr).0)
     }
 
-    /// True if the value in `s` is `value` (encodings are canonical: compare them).
+    /// True if the value in `s` is `value` (the encoding is a function of the bytes, so
+    /// equal bytes mean equal encodings).
     fn same_value(&self, s: &Slot, value: &[u8]) -> bool {
-        let mut enc = Vec::with_capacity(value_size(value));
-        push_value(&mut enc, value);
-        self.buf[s.value_hdr..s.value_end] == enc[..]
+        *read_value(&self.buf, s.value_hdr).0 == *value
     }
 
     /// The deadline of `field`: None if missing, Some(0) if it has none.
@@ -321,6 +336,12 @@ impl Listpack {
     }
 
     fn replace_value(&mut self, s: &Slot, value: &[u8]) {
+        if value_size(value) == s.value_end - s.value_hdr {
+            // Same size (the common counter or flag update): overwrite in place, no
+            // allocation.
+            write_value(&mut self.buf[s.value_hdr..s.value_end], value);
+            return;
+        }
         let mut rep = Vec::with_capacity(value_size(value));
         push_value(&mut rep, value);
         self.edit(|b| {
