@@ -173,8 +173,9 @@ impl Db {
         h.is_empty()
     }
 
-    /// Files the hash at `key` under its soonest field deadline for the active cycle.
-    /// Call after anything that may have brought a deadline forward.
+    /// Files the hash at `key` under its soonest field deadline for the active cycle, or
+    /// unfiles it if it has none (or is gone). Call after anything that may have changed
+    /// the deadlines of a hash's fields.
     pub fn track_fields(&mut self, key: &[u8]) {
         let t = match self.map.get(key) {
             Some(Entry {
@@ -184,10 +185,11 @@ impl Db {
             _ => 0,
         };
         if t == 0 {
+            self.untrack_fields(key);
             return;
         }
         match self.hexpire_at.get_mut(key) {
-            Some(at) if *at <= t => {}
+            Some(at) if *at == t => {}
             Some(at) => {
                 let k = Key::from(key);
                 self.hexpires.remove(&(*at, k.clone()));
@@ -199,6 +201,26 @@ impl Db {
                 self.hexpire_at.insert(k.clone(), t);
                 self.hexpires.insert((t, k));
             }
+        }
+    }
+
+    /// `track_fields` for changes that can only remove or delay deadlines (HSET, HDEL,
+    /// HPERSIST...): free when no hash in the database has any.
+    #[inline]
+    pub fn retrack_fields(&mut self, key: &[u8]) {
+        if !self.hexpire_at.is_empty() {
+            self.track_fields(key);
+        }
+    }
+
+    /// Forgets `key` in the field-expiry index (the key was removed or replaced).
+    #[inline]
+    fn untrack_fields(&mut self, key: &[u8]) {
+        if self.hexpire_at.is_empty() {
+            return;
+        }
+        if let Some((k, at)) = self.hexpire_at.remove_entry(key) {
+            self.hexpires.remove(&(at, k));
         }
     }
 
@@ -221,6 +243,7 @@ impl Db {
                 let exp = self.map[idx].exp;
                 if exp != 0 && exp <= now {
                     self.expires.swap_remove(key);
+                    self.untrack_fields(key);
                     st.expired += 1;
                     if self.log_expired {
                         self.expired_log.push(Expired::Key(key.into()));
@@ -235,6 +258,7 @@ impl Db {
                     if exp != 0 {
                         self.expires.swap_remove(key);
                     }
+                    self.untrack_fields(key);
                     self.map[idx] = Entry {
                         val: make(),
                         exp: 0,
@@ -268,6 +292,7 @@ impl Db {
     }
 
     fn set_inner(&mut self, key: &[u8], val: Value, exp: i64) {
+        self.untrack_fields(key);
         match self.map.get_index_of(key) {
             Some(idx) => {
                 let old = self.map[idx].exp;
@@ -289,6 +314,7 @@ impl Db {
 
     /// Replaces the value of `key` and keeps its deadline (SET KEEPTTL, INCR on a key).
     pub fn set_keep_ttl(&mut self, key: &[u8], val: Value) {
+        self.untrack_fields(key);
         match self.map.get_mut(key) {
             Some(e) => e.val = val,
             None => {
@@ -306,6 +332,7 @@ impl Db {
     fn remove_index(&mut self, idx: usize) -> Entry {
         let pending = self.snap_before_remove(idx);
         let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
+        self.untrack_fields(&k);
         self.snap_cursor = self.snap_cursor.min(self.map.len());
         if e.exp != 0 {
             self.expires.swap_remove(&k);
@@ -322,6 +349,7 @@ impl Db {
     fn expire_index(&mut self, idx: usize) {
         let pending = self.snap_before_remove(idx);
         let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
+        self.untrack_fields(&k);
         self.snap_cursor = self.snap_cursor.min(self.map.len());
         self.expires.swap_remove(&k);
         if self.log_expired {
@@ -492,6 +520,7 @@ impl Db {
             }
             let (_, key) = self.hexpires.pop_first().expect("checked");
             self.hexpire_at.remove(&key);
+            budget -= 1; // A look costs even if nothing expires.
             let Some(idx) = self.map.get_index_of(&key) else {
                 continue; // Deleted since: a stale entry.
             };

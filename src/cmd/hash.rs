@@ -37,6 +37,8 @@ fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
             added += 1;
         }
     }
+    // HSET drops the deadlines of the fields it sets.
+    db.db.retrack_fields(a.get(1));
     c.dirty((a.len() as u64 - 2) / 2);
     Ok(added)
 }
@@ -135,6 +137,7 @@ pub fn hdel(c: &mut Ctx, a: &Args) -> CmdResult {
             }
         }
         db.drop_if_empty(a.get(1));
+        db.db.retrack_fields(a.get(1));
     }
     c.dirty(removed);
     c.out.int(removed as i64);

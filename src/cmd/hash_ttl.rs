@@ -210,11 +210,11 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit, absolute: bool) -> CmdResul
             out.int(r);
         }
         db.drop_if_empty(key);
-        if !set.is_empty() {
-            db.db.track_fields(key);
-        }
+        db.db.track_fields(key);
     }
     c.dirty((set.len() + deleted.len()) as u64);
+    // Deleting by a past deadline counts as expiry, as in Redis.
+    c.srv.ks.stats.expired_fields += deleted.len() as u64;
     if !deleted.is_empty() {
         propagate_fields(c, b"HDEL", key, false, &deleted);
     }
@@ -292,6 +292,9 @@ pub fn hpersist(c: &mut Ctx, a: &Args) -> CmdResult {
             };
             out.int(r);
         }
+        if !changed.is_empty() {
+            db.db.retrack_fields(key);
+        }
     }
     if !changed.is_empty() {
         c.dirty(1);
@@ -329,6 +332,7 @@ pub fn hgetdel(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         if !deleted.is_empty() {
             db.drop_if_empty(key);
+            db.db.retrack_fields(key);
         }
     }
     if !deleted.is_empty() {
@@ -405,15 +409,16 @@ pub fn hgetex(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         if !changed.is_empty() {
             db.drop_if_empty(key);
-            if matches!(what, GetEx::Expire(_)) && !past {
-                db.db.track_fields(key);
-            }
+            db.db.track_fields(key);
         }
     }
     if changed.is_empty() {
         return Ok(());
     }
     c.dirty(changed.len() as u64);
+    if past {
+        c.srv.ks.stats.expired_fields += changed.len() as u64;
+    }
     match what {
         GetEx::Persist => propagate_fields(c, b"HPERSIST", key, true, &changed),
         GetEx::Expire(_) if past => propagate_fields(c, b"HDEL", key, false, &changed),
@@ -545,15 +550,14 @@ pub fn hsetex(c: &mut Ctx, a: &Args) -> CmdResult {
             }
         }
         db.drop_if_empty(key);
-        if o.at.is_some() && !past {
-            db.db.track_fields(key);
-        }
+        db.db.track_fields(key);
     }
     c.dirty(pairs.len() as u64);
     c.out.int(1);
     // Canonical record: the conditions held, so they are left out.
     let fields: Vec<&[u8]> = pairs.clone().map(|i| a.get(i)).collect();
     if past {
+        c.srv.ks.stats.expired_fields += fields.len() as u64;
         propagate_fields(c, b"HDEL", key, false, &fields);
         return Ok(());
     }
