@@ -1,7 +1,9 @@
 //! `Listpack`: the compact encoding of small hashes, field/value strings packed back to back
 //! in one allocation, like Redis's listpack.
 //!
-//! Layout: a 4-byte little-endian pair count, then for each pair the field and the value.
+//! Layout: a header, then for each pair the field and the value. The header is LEB128 of
+//! the pair count shifted left by one, with the ex-mode flag (below) in the low bit: one
+//! byte up to 63 pairs.
 //! A field is a length header and its bytes; the header is the length in LEB128, one byte
 //! up to 127 bytes (every string that fits `hash-max-listpack-value`'s default of 64), more
 //! beyond. A value's LEB128 header carries a tag in its low bit: 0 means the rest is a
@@ -17,8 +19,8 @@
 //! contiguous buffer is as fast as hashing. Pairs keep their insertion order and an update
 //! keeps its position.
 //!
-//! Field expiry ("ex" mode, Redis's `listpackex`): once any field gets a deadline, the top
-//! bit of the count is set and every pair carries a third item, its deadline in Unix
+//! Field expiry ("ex" mode, Redis's `listpackex`): once any field gets a deadline, the
+//! header's flag is set and every pair carries a third item, its deadline in Unix
 //! milliseconds as a LEB128 number (0: none, one byte). Redis keeps such a listpack sorted
 //! the same way and users see that order in HGETALL, so ferrokv does too: fields with a
 //! deadline come first, soonest first, and fields without one follow in insertion order.
@@ -26,11 +28,6 @@
 //! an equal deadline); removing it (HPERSIST, or HSET overwriting the field) moves the
 //! field to the end. Keeping the soonest deadline first makes "is anything expired?" a
 //! read of the first pair, and reclaiming expired fields a cut from the front.
-
-/// Bytes before the first pair (the count).
-const HEAD: usize = 4;
-/// Bit of the count word that marks ex mode (a deadline after every pair).
-const EX_FLAG: u32 = 1 << 31;
 
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Listpack {
@@ -209,15 +206,24 @@ struct Slot {
 }
 
 impl Listpack {
-    fn word(&self) -> u32 {
+    /// (pair count, ex mode, header size).
+    #[inline]
+    fn head(&self) -> (usize, bool, usize) {
         if self.buf.is_empty() {
-            return 0;
+            return (0, false, 0);
         }
-        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+        let (w, hl) = read_len(&self.buf, 0);
+        (w >> 1, w & 1 == 1, hl)
+    }
+
+    /// Where the first pair starts.
+    #[inline]
+    fn first(&self) -> usize {
+        self.head().2
     }
 
     pub fn len(&self) -> usize {
-        (self.word() & !EX_FLAG) as usize
+        self.head().0
     }
 
     pub fn is_empty(&self) -> bool {
@@ -226,12 +232,20 @@ impl Listpack {
 
     /// True once a field has had a deadline (Redis reports `listpackex` from then on).
     pub fn is_ex(&self) -> bool {
-        self.word() & EX_FLAG != 0
+        self.head().1
     }
 
     fn set_len(&mut self, n: usize) {
-        let w = (n as u32) | (self.word() & EX_FLAG);
-        self.buf[..HEAD].copy_from_slice(&w.to_le_bytes());
+        let (_, ex, hl) = self.head();
+        let mut h = Vec::with_capacity(3);
+        push_len(&mut h, (n << 1) | ex as usize);
+        if h.len() == hl {
+            self.buf[..hl].copy_from_slice(&h);
+        } else {
+            self.edit(|b| {
+                b.splice(0..hl, h);
+            });
+        }
     }
 
     /// The pair starting at byte `p`.
@@ -255,8 +269,7 @@ impl Listpack {
     }
 
     fn find(&self, field: &[u8]) -> Option<Slot> {
-        let ex = self.is_ex();
-        let mut p = HEAD;
+        let (_, ex, mut p) = self.head();
         while p < self.buf.len() {
             let (flen, fh) = read_len(&self.buf, p);
             if &self.buf[p + fh..p + fh + flen] == field {
@@ -288,10 +301,11 @@ impl Listpack {
 
     /// The soonest deadline (0: none). Deadlines are sorted to the front.
     pub fn min_ttl(&self) -> u64 {
-        if !self.is_ex() || self.buf.len() <= HEAD {
+        let (n, ex, first) = self.head();
+        if !ex || n == 0 {
             return 0;
         }
-        self.slot_at(HEAD, true).ttl
+        self.slot_at(first, true).ttl
     }
 
     /// Sets `field` to `value` and drops its deadline, as HSET does; true if the field is
@@ -357,9 +371,9 @@ impl Listpack {
             + value_size(value)
             + if ex { len_size(ttl as usize) } else { 0 };
         self.edit(|b| {
-            b.reserve_exact(need + if b.is_empty() { HEAD } else { 0 });
+            b.reserve_exact(need + if b.is_empty() { 1 } else { 0 });
             if b.is_empty() {
-                b.extend_from_slice(&[0; HEAD]);
+                b.push(0); // No pairs yet; the caller sets the count.
             }
             push_len(b, field.len());
             b.extend_from_slice(field);
@@ -375,10 +389,9 @@ impl Listpack {
         if self.is_ex() || self.buf.is_empty() {
             return;
         }
-        let n = self.len();
-        let mut buf = Vec::with_capacity(self.buf.len() + n);
-        buf.extend_from_slice(&((n as u32) | EX_FLAG).to_le_bytes());
-        let mut p = HEAD;
+        let (n, _, mut p) = self.head();
+        let mut buf = Vec::with_capacity(self.buf.len() + n + 1);
+        push_len(&mut buf, (n << 1) | 1);
         while p < self.buf.len() {
             let s = self.slot_at(p, false);
             buf.extend_from_slice(&self.buf[s.start..s.end]);
@@ -403,7 +416,7 @@ impl Listpack {
             b.drain(s.start..s.end);
         });
         // Before the first pair whose deadline is none or not sooner.
-        let mut p = HEAD;
+        let mut p = self.first();
         while p < self.buf.len() {
             let t = self.slot_at(p, true);
             if t.ttl == 0 || t.ttl >= at {
@@ -460,10 +473,11 @@ impl Listpack {
     /// Removes fields whose deadline is at or before `now` (they are at the front), at
     /// most `limit`, passing each field name to `gone`; returns how many went.
     pub fn remove_expired(&mut self, now: u64, limit: usize, mut gone: impl FnMut(&[u8])) -> usize {
-        if !self.is_ex() {
+        let (_, ex, first) = self.head();
+        if !ex {
             return 0;
         }
-        let mut p = HEAD;
+        let mut p = first;
         let mut n = 0;
         while p < self.buf.len() && n < limit {
             let s = self.slot_at(p, true);
@@ -477,7 +491,7 @@ impl Listpack {
         }
         if n > 0 {
             self.edit(|b| {
-                b.drain(HEAD..p);
+                b.drain(first..p);
             });
             self.after_removal(n);
         }
@@ -492,15 +506,14 @@ impl Listpack {
     pub fn iter(&self) -> ListpackIter<'_> {
         ListpackIter {
             buf: &self.buf,
-            p: HEAD.min(self.buf.len()),
+            p: self.first(),
             ex: self.is_ex(),
         }
     }
 
     /// Pairs with their deadlines (0: none).
     pub fn iter_ttl(&self) -> impl Iterator<Item = (&[u8], Val<'_>, u64)> + '_ {
-        let ex = self.is_ex();
-        let mut p = HEAD.min(self.buf.len());
+        let (_, ex, mut p) = self.head();
         std::iter::from_fn(move || {
             if p >= self.buf.len() {
                 return None;
@@ -635,6 +648,30 @@ mod tests {
         // Updating to the same value in another spelling is a change.
         assert!(!lp.insert(b"f0", b"00"));
         assert_eq!(lp.get(b"f0").as_deref(), Some(&b"00"[..]));
+    }
+
+    /// The count header grows from one byte to two at 64 pairs and shrinks back.
+    #[test]
+    fn count_header_grows_and_shrinks() {
+        let mut lp = Listpack::default();
+        for i in 0..300 {
+            assert!(lp.insert(format!("f{i}").as_bytes(), b"v"));
+            assert_eq!(lp.len(), i + 1);
+        }
+        lp.set_ttl(b"f299", 5);
+        assert!(lp.is_ex());
+        assert_eq!(
+            lp.iter().next().map(|(f, _)| f.to_vec()),
+            Some(b"f299".to_vec())
+        );
+        for i in (1..300).rev() {
+            assert!(lp.remove(format!("f{i}").as_bytes()));
+            assert_eq!(lp.len(), i);
+            assert!(lp.is_ex());
+            assert_eq!(lp.iter().count(), i);
+        }
+        assert_eq!(lp.get(b"f0").as_deref(), Some(&b"v"[..]));
+        assert_eq!(lp.first(), 1);
     }
 
     /// The order Redis 8 gives a listpackex (checked against redis-server 8.0.2).
