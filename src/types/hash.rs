@@ -15,7 +15,7 @@
 //! keyspace before any command sees the hash (`Hash::remove_expired`), so the methods here
 //! never filter them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
 
@@ -42,46 +42,60 @@ pub enum Hash {
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     map: IndexMap<Bytes, Bytes>,
-    ttl: Option<Box<FieldTtls>>,
+    /// Deadlines, present once any field has had one.
+    ttl: Option<Box<TableTtls>>,
 }
 
-/// Deadlines of a table's fields that have one.
+/// Deadlines of a table's fields: one word per field beside the entries (a table without
+/// deadlines pays nothing), and the fields that have one ordered by time, by position,
+/// so the soonest is found at once without a second copy of any name.
 #[derive(Debug, Clone, Default)]
-struct FieldTtls {
-    at: HashMap<Bytes, u64>,
-    order: BTreeSet<(u64, Bytes)>,
+struct TableTtls {
+    /// `at[i]` is the deadline of the field at position `i` (0: none).
+    at: Vec<u64>,
+    /// (deadline, position) of every field with a deadline.
+    order: BTreeSet<(u64, u32)>,
 }
 
 impl Table {
-    fn ttl(&self, field: &[u8]) -> u64 {
-        self.ttl
-            .as_ref()
-            .and_then(|t| t.at.get(field).copied())
-            .unwrap_or(0)
+    fn ttl_at(&self, i: usize) -> u64 {
+        self.ttl.as_ref().map_or(0, |t| t.at[i])
     }
 
-    /// Drops the deadline of `field`; true if it had one.
-    fn clear_ttl(&mut self, field: &[u8]) -> bool {
+    /// Drops the deadline of the field at `i`; true if it had one.
+    fn clear_ttl_at(&mut self, i: usize) -> bool {
         let Some(t) = self.ttl.as_mut() else {
             return false;
         };
-        let Some((k, at)) = t.at.remove_entry(field) else {
+        let at = std::mem::take(&mut t.at[i]);
+        if at == 0 {
             return false;
-        };
-        t.order.remove(&(at, k));
-        if t.at.is_empty() {
-            self.ttl = None;
         }
+        t.order.remove(&(at, i as u32));
         true
     }
 
-    fn set_ttl(&mut self, field: &[u8], at: u64) {
-        self.clear_ttl(field);
-        let t = self.ttl.get_or_insert_with(Default::default);
-        t.at.insert(field.into(), at);
-        t.order.insert((at, field.into()));
+    fn clear_ttl(&mut self, field: &[u8]) -> bool {
+        match self.map.get_index_of(field) {
+            Some(i) => self.clear_ttl_at(i),
+            None => false,
+        }
     }
 
+    fn set_ttl_at(&mut self, i: usize, at: u64) {
+        self.clear_ttl_at(i);
+        let n = self.map.len();
+        let t = self.ttl.get_or_insert_with(|| {
+            Box::new(TableTtls {
+                at: vec![0; n],
+                order: BTreeSet::new(),
+            })
+        });
+        t.at[i] = at;
+        t.order.insert((at, i as u32));
+    }
+
+    /// Sets a value; true if the field is new (with no deadline).
     fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
         if let Some(slot) = self.map.get_mut(field) {
             *slot = value.into();
@@ -89,7 +103,28 @@ impl Table {
         } else {
             crate::keyspace::reserve_one(&mut self.map);
             self.map.insert(field.into(), value.into());
+            if let Some(t) = self.ttl.as_mut() {
+                t.at.push(0);
+            }
             true
+        }
+    }
+
+    /// Removes the field at `i`; the last field moves into its place, deadline included.
+    fn remove_at(&mut self, i: usize) {
+        self.clear_ttl_at(i);
+        let last = self.map.len() - 1;
+        self.map.swap_remove_index(i);
+        if let Some(t) = self.ttl.as_mut() {
+            let moved = t.at[last];
+            t.at.swap_remove(i);
+            if moved != 0 && i != last {
+                t.order.remove(&(moved, last as u32));
+                t.order.insert((moved, i as u32));
+            }
+            if t.order.is_empty() {
+                self.ttl = None;
+            }
         }
     }
 }
@@ -143,7 +178,7 @@ impl Hash {
     pub fn ttl(&self, field: &[u8]) -> Option<u64> {
         match self {
             Hash::Listpack(lp) => lp.ttl(field),
-            Hash::Table(t) => t.map.contains_key(field).then(|| t.ttl(field)),
+            Hash::Table(t) => t.map.get_index_of(field).map(|i| t.ttl_at(i)),
         }
     }
 
@@ -218,13 +253,13 @@ impl Hash {
     pub fn set_ttl(&mut self, field: &[u8], at: u64) -> bool {
         match self {
             Hash::Listpack(lp) => lp.set_ttl(field, at),
-            Hash::Table(t) => {
-                if !t.map.contains_key(field) {
-                    return false;
+            Hash::Table(t) => match t.map.get_index_of(field) {
+                Some(i) => {
+                    t.set_ttl_at(i, at);
+                    true
                 }
-                t.set_ttl(field, at);
-                true
-            }
+                None => false,
+            },
         }
     }
 
@@ -240,10 +275,13 @@ impl Hash {
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match self {
             Hash::Listpack(lp) => lp.remove(field),
-            Hash::Table(t) => {
-                t.clear_ttl(field);
-                t.map.swap_remove(field).is_some()
-            }
+            Hash::Table(t) => match t.map.get_index_of(field) {
+                Some(i) => {
+                    t.remove_at(i);
+                    true
+                }
+                None => false,
+            },
         }
     }
 
@@ -255,18 +293,14 @@ impl Hash {
             Hash::Table(t) => {
                 let mut n = 0;
                 while n < limit {
-                    let Some(ttls) = t.ttl.as_mut() else { break };
-                    match ttls.order.first() {
-                        Some(&(at, _)) if at <= now => {}
-                        _ => break,
+                    let Some(&(at, i)) = t.ttl.as_ref().and_then(|x| x.order.first()) else {
+                        break;
+                    };
+                    if at > now {
+                        break;
                     }
-                    let (_, f) = ttls.order.pop_first().expect("checked");
-                    ttls.at.remove(&f);
-                    if ttls.at.is_empty() {
-                        t.ttl = None;
-                    }
-                    t.map.swap_remove(&*f);
-                    gone(&f);
+                    gone(t.map.get_index(i as usize).expect("in range").0);
+                    t.remove_at(i as usize);
                     n += 1;
                 }
                 n
@@ -293,7 +327,12 @@ impl Hash {
     pub fn iter_ttl(&self) -> Box<dyn Iterator<Item = (&[u8], Val<'_>, u64)> + '_> {
         match self {
             Hash::Listpack(lp) => Box::new(lp.iter_ttl()),
-            Hash::Table(t) => Box::new(t.map.iter().map(|(f, v)| (&**f, Val::Bytes(v), t.ttl(f)))),
+            Hash::Table(t) => Box::new(
+                t.map
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (f, v))| (&**f, Val::Bytes(v), t.ttl_at(i))),
+            ),
         }
     }
 
@@ -303,10 +342,12 @@ impl Hash {
                 map: IndexMap::with_capacity(lp.len()),
                 ttl: None,
             };
-            for (f, val, at) in lp.iter_ttl() {
+            for (f, val, _) in lp.iter_ttl() {
                 t.map.insert(f.into(), (*val).into());
+            }
+            for (i, (_, _, at)) in lp.iter_ttl().enumerate() {
                 if at != 0 {
-                    t.set_ttl(f, at);
+                    t.set_ttl_at(i, at);
                 }
             }
             *self = Hash::Table(Box::new(t));
@@ -319,12 +360,16 @@ impl Hash {
         match self {
             Hash::Listpack(lp) => lp.heap_bytes(),
             // Entries (pair + cached hash), the index (a word and a control byte per
-            // slot, a power of two at most 7/8 full), out-of-line strings, and for each
-            // field with a deadline its map entry and tree entry (two key copies).
+            // slot, a power of two at most 7/8 full), out-of-line strings, and with
+            // deadlines a word per field plus a tree entry (two words, B-tree nodes about
+            // two-thirds full) per field that has one.
             Hash::Table(t) => {
                 let m = &t.map;
                 let slots = (m.len() * 8 / 7 + 1).next_power_of_two();
-                let ttls = t.ttl.as_ref().map_or(0, |x| x.at.len() * 2 * (pair + 16));
+                let ttls = t
+                    .ttl
+                    .as_ref()
+                    .map_or(0, |x| x.at.capacity() * 8 + x.order.len() * 24);
                 super::alloc_size(std::mem::size_of::<Table>())
                     + m.capacity() * (pair + 8)
                     + slots * 9
@@ -430,5 +475,84 @@ mod tests {
         assert_eq!(h.min_ttl(), 30);
         assert!(h.remove(b"c"));
         assert_eq!(h.min_ttl(), 0);
+    }
+
+    /// Random sets, deadlines, persists, removals and expiry on a table agree with a
+    /// map model: deadlines follow their fields when removal moves the last field.
+    #[test]
+    fn table_deadlines_match_a_model() {
+        use std::collections::HashMap;
+        let lim = HashLimits {
+            max_entries: 0,
+            max_value: 64,
+        };
+        let mut rng = crate::rand::Rng::from_entropy();
+        for _ in 0..50 {
+            let mut h = Hash::new();
+            h.insert(b"seed", b"x", lim);
+            let mut model: HashMap<Vec<u8>, (Vec<u8>, u64)> = HashMap::new();
+            model.insert(b"seed".to_vec(), (b"x".to_vec(), 0));
+            for step in 0..2000u64 {
+                let f = format!("f{}", rng.below(60)).into_bytes();
+                match rng.below(6) {
+                    0 => {
+                        assert_eq!(h.remove(&f), model.remove(&f).is_some());
+                    }
+                    1 => {
+                        let at = 1 + rng.below(50);
+                        let had = model.get_mut(&f).map(|e| e.1 = at).is_some();
+                        assert_eq!(h.set_ttl(&f, at), had);
+                    }
+                    2 => {
+                        let had = model
+                            .get_mut(&f)
+                            .is_some_and(|e| std::mem::take(&mut e.1) != 0);
+                        assert_eq!(h.persist(&f), had);
+                    }
+                    3 => {
+                        let now = rng.below(50);
+                        let mut gone = Vec::new();
+                        h.remove_expired(now, usize::MAX, |x| gone.push(x.to_vec()));
+                        gone.sort();
+                        let mut want: Vec<Vec<u8>> = model
+                            .iter()
+                            .filter(|(_, e)| e.1 != 0 && e.1 <= now)
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        want.sort();
+                        assert_eq!(gone, want);
+                        model.retain(|_, e| e.1 == 0 || e.1 > now);
+                    }
+                    4 => {
+                        let v = step.to_string().into_bytes();
+                        let new = !model.contains_key(&f);
+                        let e = model.entry(f.clone()).or_insert((Vec::new(), 0));
+                        e.0 = v.clone();
+                        assert_eq!(h.insert_keep_ttl(&f, &v, lim), new);
+                    }
+                    _ => {
+                        let v = step.to_string().into_bytes();
+                        let new = model.insert(f.clone(), (v.clone(), 0)).is_none();
+                        assert_eq!(h.insert(&f, &v, lim), new);
+                    }
+                }
+                if model.is_empty() {
+                    break;
+                }
+                assert_eq!(h.encoding_name(), "hashtable");
+                assert_eq!(h.len(), model.len());
+                let min = model.values().map(|e| e.1).filter(|&t| t != 0).min();
+                assert_eq!(h.min_ttl(), min.unwrap_or(0));
+                for (k, (v, at)) in &model {
+                    assert_eq!(h.get(k).as_deref(), Some(&v[..]));
+                    assert_eq!(h.ttl(k), Some(*at));
+                }
+                let listed: HashMap<Vec<u8>, (Vec<u8>, u64)> = h
+                    .iter_ttl()
+                    .map(|(f, v, at)| (f.to_vec(), (v.to_vec(), at)))
+                    .collect();
+                assert_eq!(listed, model);
+            }
+        }
     }
 }
