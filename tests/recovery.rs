@@ -1,6 +1,8 @@
 //! Kill -9 / restart recovery of the AOF, in the short form of `scripts/restart-recovery`
 //! (run it by hand for the full 50 rounds): concurrent redis-py writers, SIGKILL at a random
-//! moment, restart on the same directory, every acknowledged write checked.
+//! moment, restart on the same directory, every acknowledged write checked. The writers
+//! also use hash field expiration (HEXPIRE..., HPERSIST, HGETDEL, HGETEX, HSETEX), and every
+//! field's deadline is checked with HPEXPIRETIME after each restart.
 //!
 //! The script needs redis-py from tests/clients/.venv (made by `scripts/setup-test-deps`).
 //! Without it the tests are skipped, unless CI is set, where they fail.
@@ -131,6 +133,10 @@ fn kill9_appendfsync_always_loses_no_acknowledged_write() {
         "no write was acknowledged: {summary}"
     );
     assert_eq!(field(&summary, "lost"), 0, "{summary}");
+    assert!(
+        field(&summary, "fttl_ops") > 0 && field(&summary, "deadlines") > 0,
+        "no field deadline was set and checked: {summary}"
+    );
 }
 
 #[test]
