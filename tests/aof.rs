@@ -19,9 +19,9 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Client, Server, TempDir};
+use common::{Client, Server, TempDir, now_ms};
 
 /// Databases the snapshot walks (ferrokv's default `databases 16`).
 const DBS: usize = 16;
@@ -30,13 +30,6 @@ const ALWAYS: &[&str] = &["--appendfsync", "always"];
 // ---------------------------------------------------------------------------------------
 // Helpers: RESP decoding, snapshots, AOF file layout, processes that must fail to start.
 // ---------------------------------------------------------------------------------------
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 /// Position just after the CRLF that ends the line starting at `p`.
 fn line_end(b: &[u8], p: usize) -> (usize, usize) {

@@ -29,9 +29,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Client, Server, TempDir, free_port, which};
+use common::{Client, Server, TempDir, free_port, now_ms, which};
 
 // ---------------------------------------------------------------------------------------
 // Replies
@@ -153,13 +153,6 @@ impl Batch {
         }
         replies
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 // ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@
 
 mod common;
 
-use common::{Client, Rng, Server, TempDir, ferrokv_bin, reply_len, which};
+use common::{Client, Rng, Server, TempDir, ferrokv_bin, now_ms, reply_len, which};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -208,13 +208,6 @@ fn pipeline_ok(port: u16, cmds: &[Vec<u8>]) {
             String::from_utf8_lossy(r)
         );
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
 }
 
 fn seed() -> u64 {

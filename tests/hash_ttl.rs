@@ -21,9 +21,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use common::{Client, Server, TempDir};
+use common::{Client, Server, TempDir, now_ms};
 
 const DEBUG: &[&str] = &["--enable-debug-command", "yes"];
 const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
@@ -46,13 +46,6 @@ const T4: i64 = 4_000_000_004_000;
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
 
 fn arity(cmd: &str) -> String {
     format!("-ERR wrong number of arguments for '{cmd}' command\r\n")
@@ -1748,4 +1741,51 @@ fn past_deadline_deletions_count_as_expired_subkeys() {
     c.t("HSETEX n PXAT 1 FIELDS 1 c 1", ":1\r\n");
     let got = info_field(&mut c.c, "stats", "expired_subkeys");
     c.check("expired_subkeys", &got, "4");
+}
+
+/// A rewrite leaves out fields that expired but were not reclaimed yet (active expiry off,
+/// nobody read the keys): a table whose live fields fit the compact encoding reloads
+/// compact, and a hash whose fields all expired is not written at all.
+#[test]
+fn rewrite_leaves_out_expired_fields() {
+    let dir = TempDir::new("httl-rewrite-expired");
+    let args = [
+        "--appendfsync",
+        "always",
+        "--hash-max-listpack-entries",
+        "4",
+        "--enable-debug-command",
+        "yes",
+    ];
+    let mut srv = Server::start_in(dir.path(), &args);
+    let mut c = T::new(&srv);
+    c.t("DEBUG SET-ACTIVE-EXPIRE 0", "+OK\r\n");
+    c.t("HSET big a 1 b 2 c 3 d 4 e 5 f 6", ":6\r\n");
+    c.t("OBJECT ENCODING big", "$9\r\nhashtable\r\n");
+    c.t("HPEXPIRE big 50 FIELDS 3 a b c", &ints(&[1, 1, 1]));
+    c.t("HSET gone x 1 y 2", ":2\r\n");
+    c.t("HPEXPIRE gone 50 FIELDS 2 x y", &ints(&[1, 1]));
+    c.t(&format!("HPEXPIREAT big {T1} FIELDS 1 d"), &ints(&[1]));
+    sleep_past(now_ms() + 60);
+    c.t(
+        "BGREWRITEAOF",
+        "+Background append only file rewriting started\r\n",
+    );
+    wait_for("the rewrite to finish", 10, || {
+        info_field(&mut c.c, "persistence", "aof_rewrite_in_progress") == "0"
+            && info_field(&mut c.c, "persistence", "aof_rewrite_scheduled") == "0"
+    });
+    let base = base_records(dir.path());
+    assert!(
+        base.iter().all(|r| r.get(1).is_none_or(|k| k != "gone")),
+        "a hash with only expired fields was written: {base:?}"
+    );
+    srv.kill9();
+    let srv = Server::start_in(dir.path(), &args);
+    let mut c = T::new(&srv);
+    c.t("EXISTS gone", ":0\r\n");
+    c.t("DBSIZE", ":1\r\n");
+    c.t("OBJECT ENCODING big", "$10\r\nlistpackex\r\n");
+    c.t("HGETALL big", &strs(&["d", "4", "e", "5", "f", "6"]));
+    c.t("HPEXPIRETIME big FIELDS 1 d", &ints(&[T1]));
 }

@@ -108,6 +108,13 @@ impl Rewrite {
         if e.exp != 0 && e.exp <= now {
             return; // Already expired: not part of the dataset.
         }
+        if let Value::Hash(h) = &e.val
+            && h.min_ttl() != 0
+            && h.min_ttl() as i64 <= now
+            && h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now)
+        {
+            return; // Every field expired (not yet reclaimed): the key is gone.
+        }
         if self.selected != db as i64 {
             let mut n = [0u8; 20];
             push_record(
@@ -116,7 +123,7 @@ impl Rewrite {
             );
             self.selected = db as i64;
         }
-        write_value(&mut self.buf, key, e);
+        write_value(&mut self.buf, key, e, now.max(0) as u64);
         self.keys += 1;
     }
 
@@ -139,26 +146,33 @@ impl Rewrite {
     }
 }
 
-/// Appends the records that recreate `key` with value and expiry `e`.
-pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
+/// Appends the records that recreate `key` with value and expiry `e`. Hash fields whose
+/// deadline is at or before `now` (expired, not yet reclaimed) are left out; `now` 0
+/// keeps them all. The caller skips a hash with no live field.
+pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry, now: u64) {
     match &e.val {
         Value::Str(s) => push_record(buf, [&b"SET"[..], key, s.bytes()].into_iter()),
         Value::Hash(h) => {
-            let mut left = h.len();
-            let mut it = h.iter();
+            let live = |at: u64| at == 0 || now == 0 || at > now;
+            let mut left = if h.min_ttl() != 0 && h.min_ttl() <= now {
+                h.iter_ttl().filter(|&(_, _, at)| live(at)).count()
+            } else {
+                h.len()
+            };
+            let mut it = h.iter_ttl().filter(|&(_, _, at)| live(at));
             while left > 0 {
                 let n = left.min(FIELDS_PER_RECORD);
                 push_header(buf, 2 + 2 * n);
                 push_bulk(buf, b"HSET");
                 push_bulk(buf, key);
-                for (f, v) in it.by_ref().take(n) {
+                for (f, v, _) in it.by_ref().take(n) {
                     push_bulk(buf, f);
                     push_bulk(buf, &v);
                 }
                 left -= n;
             }
             if h.min_ttl() != 0 {
-                write_field_ttls(buf, key, h);
+                write_field_ttls(buf, key, h, now);
             }
         }
     }
@@ -175,10 +189,10 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry) {
 /// They go in reverse storage order: setting a deadline places a field before any other
 /// with an equal one, so replaying them backwards rebuilds a compact hash's exact order
 /// (Redis's listpackex order, which HGETALL shows). Runs of equal deadlines share a record.
-fn write_field_ttls(buf: &mut Vec<u8>, key: &[u8], h: &crate::types::Hash) {
+fn write_field_ttls(buf: &mut Vec<u8>, key: &[u8], h: &crate::types::Hash, now: u64) {
     let timed: Vec<(&[u8], u64)> = h
         .iter_ttl()
-        .filter(|&(_, _, at)| at != 0)
+        .filter(|&(_, _, at)| at != 0 && (now == 0 || at > now))
         .map(|(f, _, at)| (f, at))
         .collect();
     let mut rest = &timed[..];

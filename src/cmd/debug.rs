@@ -127,7 +127,7 @@ fn allowed(c: &Ctx) -> bool {
 /// Bytes the key would take in the AOF base (DEBUG OBJECT's serializedlength).
 fn serialized_len(key: &[u8], e: &Entry) -> usize {
     let mut buf = Vec::new();
-    crate::aof::rewrite::write_value(&mut buf, key, e);
+    crate::aof::rewrite::write_value(&mut buf, key, e, 0);
     buf.len()
 }
 
