@@ -1,6 +1,7 @@
 //! Real client libraries against ferrokv: the hashes tutorial's Python (redis-py + hiredis,
-//! RESP2 and RESP3, pipelines and MULTI/EXEC) and Node.js (ioredis) examples, and its
-//! redis-cli commands compared with a real redis-server.
+//! RESP2 and RESP3, pipelines and MULTI/EXEC) and Node.js (ioredis) examples, its
+//! redis-cli commands compared with a real redis-server, and redis-py's hash field
+//! expiration methods.
 //!
 //! The scripts live in tests/clients/; their dependencies (tests/clients/.venv,
 //! tests/clients/node_modules, redis-server/redis-cli) come from `scripts/setup-test-deps`.
@@ -91,18 +92,30 @@ fn run_script(program: &Path, args: &[String], server_logs: &[&Server]) {
     }
 }
 
-#[test]
-fn redis_py_tutorial() {
+/// Runs a redis-py script from tests/clients against a fresh server (AOF off).
+fn run_python(test: &str, script: &str) {
     let python = root().join("tests/clients/.venv/bin/python");
-    if !require("redis_py_tutorial", python.is_file(), "tests/clients/.venv") {
+    if !require(test, python.is_file(), "tests/clients/.venv") {
         return;
     }
     let server = Server::start(&["--appendonly", "no"]);
     run_script(
         &python,
-        &["tests/clients/tutorial.py".into(), server.port.to_string()],
+        &[format!("tests/clients/{script}"), server.port.to_string()],
         &[&server],
     );
+}
+
+#[test]
+fn redis_py_tutorial() {
+    run_python("redis_py_tutorial", "tutorial.py");
+}
+
+/// redis-py's own hash field expiration methods (hexpire ... hgetdel) parse ferrokv's
+/// replies in RESP2 and RESP3, with hiredis and the pure-Python parsers.
+#[test]
+fn redis_py_field_expiration() {
+    run_python("redis_py_field_expiration", "field_ttl.py");
 }
 
 #[test]
