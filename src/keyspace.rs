@@ -78,7 +78,10 @@ pub struct Db {
     /// or moved down by a removal after the rewrite began.
     pub snap_skip: HashSet<Key>,
     /// Snapshot entries removed (expired) before the rewrite wrote them.
-    pub snap_spill: Vec<(Key, Entry)>,
+    /// Each with the clock when it was taken: the rewrite leaves out what had expired by
+    /// then, never by a later clock (the live key may have changed since, with only the
+    /// change in the new log). 0: write everything.
+    pub snap_spill: Vec<(Key, Entry, i64)>,
     /// A rewrite snapshot covers this database.
     pub snap_active: bool,
     /// The database was emptied or swapped during the snapshot: the rewrite must restart.
@@ -93,6 +96,12 @@ pub struct KsStats {
     pub expired: u64,
     /// Hash fields removed by expiry (INFO `expired_subkeys`).
     pub expired_fields: u64,
+}
+
+/// True if `v` is a hash with a field deadline (so it is in the field-expiry set).
+#[inline]
+fn has_field_ttls(v: &Value) -> bool {
+    matches!(v, Value::Hash(h) if h.min_ttl() != 0)
 }
 
 impl KsStats {
@@ -121,7 +130,7 @@ impl Db {
         let idx = self.map.get_index_of(key)?;
         let exp = self.map[idx].exp;
         if exp != 0 && exp <= now {
-            self.expire_index(idx);
+            self.expire_index(idx, now);
             st.expired += 1;
             return None;
         }
@@ -150,7 +159,7 @@ impl Db {
     fn expire_fields(&mut self, idx: usize, now: i64, limit: usize, st: &mut KsStats) -> bool {
         // A snapshot entry not yet written is written in its pre-change form first.
         if let Some((k, e)) = self.snap_take_index(idx) {
-            let spilled = (Key::from(k), e.clone());
+            let spilled = (Key::from(k), e.clone(), now);
             self.snap_spill.push(spilled);
         }
         let log = self.log_expired;
@@ -278,9 +287,11 @@ impl Db {
     }
 
     fn set_inner(&mut self, key: &[u8], val: Value, exp: i64) {
-        self.untrack_fields(key);
         match self.map.get_index_of(key) {
             Some(idx) => {
+                if has_field_ttls(&self.map[idx].val) {
+                    self.untrack_fields(key);
+                }
                 let old = self.map[idx].exp;
                 self.map[idx] = Entry { val, exp };
                 if old != 0 && exp == 0 {
@@ -300,9 +311,13 @@ impl Db {
 
     /// Replaces the value of `key` and keeps its deadline (SET KEEPTTL, INCR on a key).
     pub fn set_keep_ttl(&mut self, key: &[u8], val: Value) {
-        self.untrack_fields(key);
-        match self.map.get_mut(key) {
-            Some(e) => e.val = val,
+        match self.map.get_index_of(key) {
+            Some(idx) => {
+                if has_field_ttls(&self.map[idx].val) {
+                    self.untrack_fields(key);
+                }
+                self.map[idx].val = val;
+            }
             None => {
                 self.map.insert(key, Entry { val, exp: 0 });
             }
@@ -326,13 +341,14 @@ impl Db {
         if pending {
             // Rare: the command hook writes a command's keys first, so only a removal
             // outside a command's key list gets here.
-            self.snap_spill.push((k, e.clone()));
+            // No clock here: everything is written; the command's own record removes it.
+            self.snap_spill.push((k, e.clone(), 0));
         }
         e
     }
 
     /// Removes the expired entry at `idx`, noting its key for the AOF.
-    fn expire_index(&mut self, idx: usize) {
+    fn expire_index(&mut self, idx: usize, now: i64) {
         let pending = self.snap_before_remove(idx);
         let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
         self.untrack_fields(&k);
@@ -342,7 +358,7 @@ impl Db {
             self.expired_log.push(Expired::Key(k.clone()));
         }
         if pending {
-            self.snap_spill.push((k, e));
+            self.snap_spill.push((k, e, now));
         }
     }
 
@@ -476,7 +492,7 @@ impl Db {
                 let idx = self.map.get_index_of(key).expect("expires and map agree");
                 let exp = self.map[idx].exp;
                 if exp != 0 && exp <= now {
-                    self.expire_index(idx);
+                    self.expire_index(idx, now);
                     expired += 1;
                 }
             }
@@ -521,7 +537,7 @@ impl Db {
                 };
                 let exp = self.map[idx].exp;
                 if exp != 0 && exp <= now {
-                    self.expire_index(idx);
+                    self.expire_index(idx, now);
                     st.expired += 1;
                     hit += 1;
                     continue;
@@ -595,6 +611,46 @@ mod tests {
         assert!(n <= 32, "{n}");
     }
 
+    /// Expiring a field of a snapshot hash not yet written spills its pre-change form
+    /// with the clock of that moment, and the rewrite filters by that clock: a field
+    /// still live then is written even if the rewrite gets to it after its deadline (the
+    /// live key may have changed it since, e.g. HPERSIST, logged only in the new file).
+    #[test]
+    fn field_expiry_spills_with_its_clock() {
+        use crate::types::Hash;
+        use crate::types::hash::HashLimits;
+        let lim = HashLimits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let mut h = Hash::new();
+        for f in [b"e", b"f", b"g"] {
+            h.insert(f, b"1", lim);
+        }
+        h.prepare_ttl();
+        h.set_ttl(b"e", 60);
+        h.set_ttl(b"f", 160);
+        let mut db = Db::default();
+        let mut st = KsStats::default();
+        db.set(b"K", Value::Hash(h), 0);
+        db.snap_begin();
+        assert!(db.get(b"K", 70, &mut st).is_some());
+        assert_eq!(st.expired_fields, 1);
+        assert_eq!(db.snap_spill.len(), 1);
+        let (k, e, at) = &db.snap_spill[0];
+        assert_eq!((&**k, *at), (&b"K"[..], 70));
+        let mut buf = Vec::new();
+        crate::aof::rewrite::write_value(&mut buf, k, e, *at as u64);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(
+            text.contains("\r\nf\r\n") && text.contains("\r\ng\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\r\ne\r\n"), "{text}");
+        // The live key is no longer pending: the walk does not write it again.
+        assert!(db.snap_next().is_none());
+    }
+
     fn str_val(v: u64) -> Value {
         Value::Str(crate::types::Str::from_i64(v as i64))
     }
@@ -647,7 +703,7 @@ mod tests {
                         _ => {}
                     }
                 }
-                for (k, e) in std::mem::take(&mut db.snap_spill) {
+                for (k, e, _) in std::mem::take(&mut db.snap_spill) {
                     written.push((k.to_vec(), format!("{:?}/{}", e.val, e.exp)));
                 }
                 let next = db

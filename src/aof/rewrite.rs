@@ -497,8 +497,8 @@ impl Server {
         let now = self.now_ms;
         let mut n = 0;
         for i in 0..self.ks.dbs.len() {
-            for (k, e) in std::mem::take(&mut self.ks.dbs[i].snap_spill) {
-                rw.write_entry(i, &k, &e, now);
+            for (k, e, at) in std::mem::take(&mut self.ks.dbs[i].snap_spill) {
+                rw.write_entry(i, &k, &e, at);
             }
         }
         while rw.db < self.ks.dbs.len() {

@@ -31,14 +31,17 @@ fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
     let lim = c.srv.config.hash_limits;
     let mut db = c.db();
     let h = db.hash_or_new(a.get(1))?;
+    let timed = h.min_ttl() != 0;
     let mut added = 0;
     for i in (2..a.len()).step_by(2) {
         if h.insert(a.get(i), a.get(i + 1), lim) {
             added += 1;
         }
     }
-    // HSET drops the deadlines of the fields it sets.
-    db.db.retrack_fields(a.get(1));
+    if timed {
+        // HSET drops the deadlines of the fields it sets.
+        db.db.retrack_fields(a.get(1));
+    }
     c.dirty((a.len() as u64 - 2) / 2);
     Ok(added)
 }
@@ -128,6 +131,7 @@ pub fn hdel(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut db = c.db();
     let mut removed = 0;
     if let Some(h) = db.hash(a.get(1))? {
+        let timed = h.min_ttl() != 0;
         for i in 2..a.len() {
             if h.remove(a.get(i)) {
                 removed += 1;
@@ -137,7 +141,9 @@ pub fn hdel(c: &mut Ctx, a: &Args) -> CmdResult {
             }
         }
         db.drop_if_empty(a.get(1));
-        db.db.retrack_fields(a.get(1));
+        if timed {
+            db.db.retrack_fields(a.get(1));
+        }
     }
     c.dirty(removed);
     c.out.int(removed as i64);
