@@ -15,7 +15,8 @@
 //! keyspace before any command sees the hash (`Hash::remove_expired`), so the methods here
 //! never filter them.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use indexmap::IndexMap;
 
@@ -47,14 +48,58 @@ pub struct Table {
 }
 
 /// Deadlines of a table's fields: one word per field beside the entries (a table without
-/// deadlines pays nothing), and the fields that have one ordered by time, by position,
-/// so the soonest is found at once without a second copy of any name.
+/// deadlines pays nothing), and a min-heap of (deadline, position) to find the soonest
+/// without a second copy of any name: 16 bytes per timed field, about half what an
+/// ordered set costs (redis-server 8 spends about 105 bytes per timed field in all; a
+/// tree here made it 114).
+///
+/// Heap entries are not removed when a deadline changes or a field moves; an entry is
+/// current while `at[position]` still equals its deadline (if a different field now sits
+/// there with the same deadline, expiring it is just as right). Stale entries are popped
+/// whenever they reach the top, so the top is always current and `min` exact, and the
+/// heap is rebuilt from `at` when stale entries outnumber current ones.
 #[derive(Debug, Clone, Default)]
 struct TableTtls {
     /// `at[i]` is the deadline of the field at position `i` (0: none).
     at: Vec<u64>,
-    /// (deadline, position) of every field with a deadline.
-    order: BTreeSet<(u64, u32)>,
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// Fields with a deadline.
+    timed: usize,
+}
+
+impl TableTtls {
+    fn current(&self, (at, pos): (u64, u32)) -> bool {
+        self.at.get(pos as usize) == Some(&at)
+    }
+
+    fn clean_top(&mut self) {
+        while let Some(&Reverse(e)) = self.heap.peek() {
+            if self.current(e) {
+                break;
+            }
+            self.heap.pop();
+        }
+    }
+
+    fn push(&mut self, at: u64, pos: usize) {
+        self.heap.push(Reverse((at, pos as u32)));
+        if self.heap.len() > 2 * self.timed + 32 {
+            self.heap = self
+                .at
+                .iter()
+                .enumerate()
+                .filter(|&(_, &a)| a != 0)
+                .map(|(i, &a)| Reverse((a, i as u32)))
+                .collect();
+        }
+    }
+
+    /// The soonest deadline, and the position of a field that has it.
+    fn first(&self) -> Option<(u64, usize)> {
+        self.heap
+            .peek()
+            .map(|&Reverse((at, pos))| (at, pos as usize))
+    }
 }
 
 impl Table {
@@ -71,7 +116,12 @@ impl Table {
         if at == 0 {
             return false;
         }
-        t.order.remove(&(at, i as u32));
+        t.timed -= 1;
+        if t.timed == 0 {
+            self.ttl = None;
+        } else {
+            t.clean_top();
+        }
         true
     }
 
@@ -83,16 +133,18 @@ impl Table {
     }
 
     fn set_ttl_at(&mut self, i: usize, at: u64) {
-        self.clear_ttl_at(i);
         let n = self.map.len();
         let t = self.ttl.get_or_insert_with(|| {
             Box::new(TableTtls {
                 at: vec![0; n],
-                order: BTreeSet::new(),
+                ..Default::default()
             })
         });
-        t.at[i] = at;
-        t.order.insert((at, i as u32));
+        if std::mem::replace(&mut t.at[i], at) == 0 {
+            t.timed += 1;
+        }
+        t.push(at, i);
+        t.clean_top();
     }
 
     /// Sets a value; true if the field is new (with no deadline).
@@ -113,16 +165,16 @@ impl Table {
     /// Removes the field at `i`; the last field moves into its place, deadline included.
     fn remove_at(&mut self, i: usize) {
         self.clear_ttl_at(i);
-        let last = self.map.len() - 1;
         self.map.swap_remove_index(i);
         if let Some(t) = self.ttl.as_mut() {
-            let moved = t.at[last];
             t.at.swap_remove(i);
-            if moved != 0 && i != last {
-                t.order.remove(&(moved, last as u32));
-                t.order.insert((moved, i as u32));
+            if let Some(&moved) = t.at.get(i)
+                && moved != 0
+            {
+                t.push(moved, i);
             }
-            if t.order.is_empty() {
+            t.clean_top();
+            if t.timed == 0 {
                 self.ttl = None;
             }
         }
@@ -187,11 +239,7 @@ impl Hash {
     pub fn min_ttl(&self) -> u64 {
         match self {
             Hash::Listpack(lp) => lp.min_ttl(),
-            Hash::Table(t) => t
-                .ttl
-                .as_ref()
-                .and_then(|t| t.order.first())
-                .map_or(0, |e| e.0),
+            Hash::Table(t) => t.ttl.as_ref().and_then(|t| t.first()).map_or(0, |e| e.0),
         }
     }
 
@@ -293,14 +341,14 @@ impl Hash {
             Hash::Table(t) => {
                 let mut n = 0;
                 while n < limit {
-                    let Some(&(at, i)) = t.ttl.as_ref().and_then(|x| x.order.first()) else {
+                    let Some((at, i)) = t.ttl.as_ref().and_then(|x| x.first()) else {
                         break;
                     };
                     if at > now {
                         break;
                     }
-                    gone(t.map.get_index(i as usize).expect("in range").0);
-                    t.remove_at(i as usize);
+                    gone(t.map.get_index(i).expect("in range").0);
+                    t.remove_at(i);
                     n += 1;
                 }
                 n
@@ -369,7 +417,7 @@ impl Hash {
                 let ttls = t
                     .ttl
                     .as_ref()
-                    .map_or(0, |x| x.at.capacity() * 8 + x.order.len() * 24);
+                    .map_or(0, |x| x.at.capacity() * 8 + x.heap.capacity() * 16);
                 super::alloc_size(std::mem::size_of::<Table>())
                     + m.capacity() * (pair + 8)
                     + slots * 9
