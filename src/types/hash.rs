@@ -9,9 +9,9 @@
 //! by position and HRANDFIELD can pick by index.
 //!
 //! Fields may carry a deadline (HEXPIRE and friends). The listpack stores it inline (see
-//! `listpack.rs`); the table keeps deadlines beside the entries, only for the fields that
-//! have one, in a map plus a set ordered by time, so the soonest is found at once and a
-//! table without deadlines pays one empty pointer. Expired fields are removed by the
+//! `listpack.rs`); a table keeps a deadline word per field beside the entries and a
+//! min-heap of (deadline, position) (see `TableTtls`), so the soonest is found at once and
+//! a table without deadlines pays one empty pointer. Expired fields are removed by the
 //! keyspace before any command sees the hash (`Hash::remove_expired`), so the methods here
 //! never filter them.
 
