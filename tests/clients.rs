@@ -1,7 +1,7 @@
 //! Real client libraries against ferrokv: the hashes tutorial's Python (redis-py + hiredis,
 //! RESP2 and RESP3, pipelines and MULTI/EXEC) and Node.js (ioredis) examples, its
-//! redis-cli commands compared with a real redis-server, and redis-py's hash field
-//! expiration methods.
+//! redis-cli commands compared with a real redis-server, and redis-py's and ioredis's hash
+//! field expiration methods.
 //!
 //! The scripts live in tests/clients/; their dependencies (tests/clients/.venv,
 //! tests/clients/node_modules, redis-server/redis-cli) come from `scripts/setup-test-deps`.
@@ -118,25 +118,32 @@ fn redis_py_field_expiration() {
     run_python("redis_py_field_expiration", "field_ttl.py");
 }
 
-#[test]
-fn ioredis_tutorial() {
+/// Runs an ioredis script from tests/clients against a fresh server (AOF off).
+fn run_node(test: &str, script: &str) {
     let node = common::which("node");
     let modules = root().join("tests/clients/node_modules/ioredis");
-    if !require("ioredis_tutorial", node.is_some(), "node")
-        || !require(
-            "ioredis_tutorial",
-            modules.is_dir(),
-            "tests/clients/node_modules",
-        )
+    if !require(test, node.is_some(), "node")
+        || !require(test, modules.is_dir(), "tests/clients/node_modules")
     {
         return;
     }
     let server = Server::start(&["--appendonly", "no"]);
     run_script(
         Path::new(&node.unwrap()),
-        &["tests/clients/tutorial.mjs".into(), server.port.to_string()],
+        &[format!("tests/clients/{script}"), server.port.to_string()],
         &[&server],
     );
+}
+
+#[test]
+fn ioredis_tutorial() {
+    run_node("ioredis_tutorial", "tutorial.mjs");
+}
+
+/// ioredis's own hash field expiration methods, with and without auto-pipelining.
+#[test]
+fn ioredis_field_expiration() {
+    run_node("ioredis_field_expiration", "field_ttl.mjs");
 }
 
 #[test]
