@@ -63,7 +63,11 @@ impl<V> KeyMap<V> {
     /// Position of `key`.
     #[inline]
     pub fn get_index_of(&self, key: &[u8]) -> Option<usize> {
-        let h = self.hash(key);
+        self.find(self.hash(key), key)
+    }
+
+    #[inline]
+    fn find(&self, h: u64, key: &[u8]) -> Option<usize> {
         let entries = &self.entries;
         self.index
             .find(h, |&i| &*entries[i as usize].0 == key)
@@ -86,12 +90,14 @@ impl<V> KeyMap<V> {
         self.entries.get_mut(i).map(|(k, v)| (&*k, v))
     }
 
-    /// Inserts or replaces; returns the position and the old value if there was one.
-    pub fn insert_full(&mut self, key: &[u8], value: V) -> (usize, Option<V>) {
-        if let Some(i) = self.get_index_of(key) {
-            let old = std::mem::replace(&mut self.entries[i].1, value);
-            return (i, Some(old));
-        }
+    /// Appends `key`, which the caller has just looked up and found absent (the keyspace
+    /// always has), without a second lookup; returns its position.
+    pub fn push_new(&mut self, key: &[u8], value: V) -> usize {
+        debug_assert!(self.get_index_of(key).is_none());
+        self.push_hashed(self.hash(key), key, value)
+    }
+
+    fn push_hashed(&mut self, h: u64, key: &[u8], value: V) -> usize {
         let i = self.entries.len();
         assert!(
             i < u32::MAX as usize,
@@ -104,15 +110,10 @@ impl<V> KeyMap<V> {
             self.entries.reserve_exact(i / 8 + 16);
         }
         self.entries.push((Bytes::from(key), value));
-        let h = self.hash(key);
         let (entries, hasher) = (&self.entries, &self.hasher);
         self.index
             .insert_unique(h, i as u32, |&j| hasher.hash_one(&*entries[j as usize].0));
-        (i, None)
-    }
-
-    pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
-        self.insert_full(key, value).1
+        i
     }
 
     /// Removes the entry at `i`, moving the last entry into its place.
@@ -165,7 +166,7 @@ impl<V> std::ops::IndexMut<usize> for KeyMap<V> {
 mod tests {
     use super::*;
 
-    /// Random inserts, replacements and swap-removals agree with a vector model.
+    /// Random appends, replacements and swap-removals agree with a vector model.
     #[test]
     fn matches_a_model() {
         let mut rng = crate::rand::Rng::from_entropy();
@@ -182,18 +183,18 @@ mod tests {
                     model.swap_remove(i);
                 }
             } else {
-                let (i, old) = m.insert_full(&k, step);
-                match pos {
-                    Some(p) => {
+                match (m.get_index_of(&k), pos) {
+                    (Some(i), Some(p)) => {
                         assert_eq!(i, p);
-                        assert_eq!(old, Some(model[p].1));
+                        assert_eq!(m[i], model[p].1);
+                        m[i] = step;
                         model[p].1 = step;
                     }
-                    None => {
-                        assert_eq!(i, model.len());
-                        assert!(old.is_none());
+                    (None, None) => {
+                        assert_eq!(m.push_new(&k, step), model.len());
                         model.push((k.clone(), step));
                     }
+                    other => panic!("map and model disagree: {other:?}"),
                 }
             }
             assert_eq!(m.len(), model.len());

@@ -261,17 +261,13 @@ impl Db {
                 }
                 idx
             }
-            None => {
-                self.map
-                    .insert_full(
-                        key,
-                        Entry {
-                            val: make(),
-                            exp: 0,
-                        },
-                    )
-                    .0
-            }
+            None => self.map.push_new(
+                key,
+                Entry {
+                    val: make(),
+                    exp: 0,
+                },
+            ),
         };
         &mut self.map[idx]
     }
@@ -301,7 +297,7 @@ impl Db {
                 }
             }
             None => {
-                self.map.insert(key, Entry { val, exp });
+                self.map.push_new(key, Entry { val, exp });
                 if exp != 0 {
                     self.expires.insert(key.into());
                 }
@@ -319,7 +315,7 @@ impl Db {
                 self.map[idx].val = val;
             }
             None => {
-                self.map.insert(key, Entry { val, exp: 0 });
+                self.map.push_new(key, Entry { val, exp: 0 });
             }
         }
     }

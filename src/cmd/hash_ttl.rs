@@ -71,6 +71,20 @@ fn parse_expire(a: &Args, i: usize, unit: Unit, base: i64) -> Result<i64, CmdErr
     Ok(v + base)
 }
 
+/// The EX / PX / EXAT / PXAT word at `i` (HGETEX, HSETEX): its unit, and whether the time
+/// is absolute.
+fn time_word(a: &Args, i: usize) -> Option<(Unit, bool)> {
+    [
+        ("ex", Unit::Seconds, false),
+        ("px", Unit::Millis, false),
+        ("exat", Unit::Seconds, true),
+        ("pxat", Unit::Millis, true),
+    ]
+    .into_iter()
+    .find(|(w, ..)| a.is(i, w))
+    .map(|(_, unit, absolute)| (unit, absolute))
+}
+
 /// Checks `FIELDS numfields field...` with FIELDS at `at - 1` and the count at `at`;
 /// returns the position of the first field. `positive` is the text for a count that is not
 /// a positive integer (it differs between commands).
@@ -175,13 +189,15 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit, absolute: bool) -> CmdResul
     let exists = c.db().hash_write(key)?.is_some();
     let base = if absolute { 0 } else { c.srv.now_ms };
     let at = parse_expire(a, 2, unit, base)?;
-    let cond = match a.text(3).to_ascii_lowercase().as_str() {
-        "nx" => Cond::Nx,
-        "xx" => Cond::Xx,
-        "gt" => Cond::Gt,
-        "lt" => Cond::Lt,
-        _ => Cond::None,
-    };
+    let cond = [
+        ("nx", Cond::Nx),
+        ("xx", Cond::Xx),
+        ("gt", Cond::Gt),
+        ("lt", Cond::Lt),
+    ]
+    .into_iter()
+    .find(|(w, _)| a.is(3, w))
+    .map_or(Cond::None, |(_, c)| c);
     let first = parse_fields(
         a,
         if cond == Cond::None { 4 } else { 5 },
@@ -354,19 +370,13 @@ pub fn hgetex(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(1);
     let exists = c.db().hash_write(key)?.is_some();
     let now = c.srv.now_ms;
-    let opt = a.text(2).to_ascii_lowercase();
-    let (what, count_at) = match opt.as_str() {
-        "ex" | "px" | "exat" | "pxat" => {
-            let unit = if opt.starts_with('e') {
-                Unit::Seconds
-            } else {
-                Unit::Millis
-            };
-            let base = if opt.ends_with("at") { 0 } else { now };
-            (GetEx::Expire(parse_expire(a, 3, unit, base)?), 5)
-        }
-        "persist" => (GetEx::Persist, 4),
-        _ => (GetEx::Nothing, 3),
+    let (what, count_at) = if let Some((unit, absolute)) = time_word(a, 2) {
+        let base = if absolute { 0 } else { now };
+        (GetEx::Expire(parse_expire(a, 3, unit, base)?), 5)
+    } else if a.is(2, "persist") {
+        (GetEx::Persist, 4)
+    } else {
+        (GetEx::Nothing, 3)
     };
     let first = parse_fields(a, count_at, NUMFIELDS_POSITIVE)?;
     let n = a.len() - first;
@@ -442,63 +452,49 @@ struct SetExOpts {
 fn parse_hsetex(a: &Args, now: i64) -> Result<SetExOpts, CmdError> {
     let mut o = SetExOpts::default();
     let arity = || CmdError::Arity(a.text(0).to_ascii_lowercase());
+    let one_time =
+        || CmdError::err("Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified");
     let mut i = 2;
     while i < a.len() {
-        let word = a.text(i).to_ascii_lowercase();
-        match word.as_str() {
-            "fields" => {
-                if i + 3 >= a.len() {
-                    return Err(arity());
-                }
-                let n = parse_i64(a.get(i + 1))
-                    .filter(|n| (1..=i32::MAX as i64).contains(n))
-                    .ok_or_else(|| CmdError::err("invalid number of fields"))?;
-                let rest = a.len() - i - 2;
-                if !rest.is_multiple_of(2) || n as usize != rest / 2 {
-                    return Err(arity());
-                }
-                o.first = i + 2;
-                return Ok(o);
+        if a.is(i, "fields") {
+            if i + 3 >= a.len() {
+                return Err(arity());
             }
-            "ex" | "px" | "exat" | "pxat" | "keepttl" => {
-                if o.keepttl || o.at.is_some() {
-                    return Err(CmdError::err(
-                        "Only one of EX, PX, EXAT, PXAT or KEEPTTL arguments can be specified",
-                    ));
-                }
-                if word == "keepttl" {
-                    o.keepttl = true;
-                } else {
-                    if i + 1 >= a.len() {
-                        return Err(CmdError::err("missing expire time"));
-                    }
-                    i += 1;
-                    let unit = if word.starts_with('e') {
-                        Unit::Seconds
-                    } else {
-                        Unit::Millis
-                    };
-                    let base = if word.ends_with("at") { 0 } else { now };
-                    o.at = Some(parse_expire(a, i, unit, base)?);
-                }
+            let n = parse_i64(a.get(i + 1))
+                .filter(|n| (1..=i32::MAX as i64).contains(n))
+                .ok_or_else(|| CmdError::err("invalid number of fields"))?;
+            let rest = a.len() - i - 2;
+            if !rest.is_multiple_of(2) || n as usize != rest / 2 {
+                return Err(arity());
             }
-            "fnx" | "fxx" => {
-                if o.fnx || o.fxx {
-                    return Err(CmdError::err(
-                        "Only one of FXX or FNX arguments can be specified",
-                    ));
-                }
-                if word == "fnx" {
-                    o.fnx = true;
-                } else {
-                    o.fxx = true;
-                }
+            o.first = i + 2;
+            return Ok(o);
+        } else if let Some((unit, absolute)) = time_word(a, i) {
+            if o.keepttl || o.at.is_some() {
+                return Err(one_time());
             }
-            _ => {
-                let mut msg = b"ERR unknown argument: ".to_vec();
-                msg.extend_from_slice(a.get(i));
-                return Err(CmdError::Bytes(msg));
+            if i + 1 >= a.len() {
+                return Err(CmdError::err("missing expire time"));
             }
+            i += 1;
+            o.at = Some(parse_expire(a, i, unit, if absolute { 0 } else { now })?);
+        } else if a.is(i, "keepttl") {
+            if o.keepttl || o.at.is_some() {
+                return Err(one_time());
+            }
+            o.keepttl = true;
+        } else if a.is(i, "fnx") || a.is(i, "fxx") {
+            if o.fnx || o.fxx {
+                return Err(CmdError::err(
+                    "Only one of FXX or FNX arguments can be specified",
+                ));
+            }
+            o.fnx = a.is(i, "fnx");
+            o.fxx = !o.fnx;
+        } else {
+            let mut msg = b"ERR unknown argument: ".to_vec();
+            msg.extend_from_slice(a.get(i));
+            return Err(CmdError::Bytes(msg));
         }
         i += 1;
     }

@@ -126,6 +126,9 @@ impl Table {
     }
 
     fn clear_ttl(&mut self, field: &[u8]) -> bool {
+        if self.ttl.is_none() {
+            return false; // No lookup on the HSET path of a table without deadlines.
+        }
         match self.map.get_index_of(field) {
             Some(i) => self.clear_ttl_at(i),
             None => false,
