@@ -583,7 +583,7 @@ impl Config {
             }
             let words: Vec<String> = ranges
                 .iter()
-                .map(|&(a, b)| String::from_utf8_lossy(&buf[a as usize..b as usize]).into_owned())
+                .map(|&(a, b)| String::from_utf8_lossy(&buf[a..b]).into_owned())
                 .collect();
             let Some(first) = words.first() else { continue };
             let name = first.to_ascii_lowercase();

@@ -1,79 +1,13 @@
-//! One client connection: its socket, read buffer and parse state, output buffer, and the
-//! per-client state commands see (selected db, protocol, name, transaction).
-
-use std::time::Instant;
+//! One client connection as the event loop holds it: socket, read buffer and parse state,
+//! output buffer, flow-control flags, and the client state commands see (`client.rs`).
 
 use mio::net::TcpStream;
 
+use crate::client::ClientState;
 use crate::resp::parse::Parser;
 
 /// Initial and minimum free space for a read.
 pub const READ_CHUNK: usize = 16 * 1024;
-
-/// One queued command: its argument bytes and their ranges.
-pub type QueuedCmd = (Vec<u8>, Vec<(u32, u32)>);
-
-/// A transaction being queued after MULTI.
-#[derive(Debug, Default)]
-pub struct MultiState {
-    pub queued: Vec<QueuedCmd>,
-    /// A command failed to queue (unknown, wrong arity): EXEC answers EXECABORT.
-    pub aborted: bool,
-}
-
-/// Per-client state visible to command handlers.
-#[derive(Debug)]
-pub struct ClientState {
-    pub id: u64,
-    pub addr: String,
-    pub laddr: String,
-    pub fd: i32,
-    pub name: Vec<u8>,
-    pub lib_name: Vec<u8>,
-    pub lib_ver: Vec<u8>,
-    pub db: usize,
-    pub resp3: bool,
-    pub authenticated: bool,
-    pub created: Instant,
-    pub last_interaction: Instant,
-    pub multi: Option<MultiState>,
-    /// Keys this client WATCHes: (db, key, the key existed when watched).
-    pub watched: Vec<(usize, Box<[u8]>, bool)>,
-    pub monitor: bool,
-    /// Close the connection once the pending output is written (QUIT, protocol error).
-    pub close_after_reply: bool,
-    /// Name of the last command run, for CLIENT LIST's `cmd=`.
-    pub last_cmd: &'static str,
-    /// Id of the last AOF batch holding one of this client's writes: its replies leave
-    /// only once that batch is safe under the fsync policy (group commit).
-    pub aof_ack: u64,
-}
-
-impl ClientState {
-    pub fn new(id: u64, addr: String, laddr: String, fd: i32, authenticated: bool) -> Self {
-        let now = Instant::now();
-        ClientState {
-            id,
-            addr,
-            laddr,
-            fd,
-            name: Vec::new(),
-            lib_name: Vec::new(),
-            lib_ver: Vec::new(),
-            db: 0,
-            resp3: false,
-            authenticated,
-            created: now,
-            last_interaction: now,
-            multi: None,
-            watched: Vec::new(),
-            monitor: false,
-            close_after_reply: false,
-            last_cmd: "NULL",
-            aof_ack: 0,
-        }
-    }
-}
 
 /// A connection owned by the event loop.
 pub struct Conn {

@@ -1,6 +1,8 @@
-//! Shared error types. A command handler returns `Result<(), CmdError>`; the dispatcher turns
-//! the error into the exact reply text Redis 7 sends, so a handler never formats error text
-//! itself and two handlers can never disagree on the wording of the same failure.
+//! Shared error types. A command handler returns `Result<(), CmdError>` and the dispatcher
+//! writes the error reply. Failures many commands share (WRONGTYPE, arity, syntax, bad
+//! integers...) are variants that print Redis 7's exact text, so two handlers cannot word
+//! the same failure differently; texts only one command uses are built where they arise
+//! (`CmdError::err`, `Custom`, `Bytes`).
 
 use std::fmt;
 

@@ -57,7 +57,7 @@ pub fn init(level: log::LevelFilter, logfile: &str) -> std::io::Result<()> {
         writeln!(
             buf,
             "{pid}:M {} {ch} {}",
-            timestamp(crate::server::unix_ms()),
+            timestamp(crate::engine::unix_ms()),
             rec.args()
         )
     });

@@ -11,12 +11,13 @@
 #[allow(unsafe_code)]
 mod alloc;
 mod aof;
+mod client;
 mod cmd;
 mod config;
 mod conn;
+mod engine;
 mod error;
 mod glob;
-mod info;
 mod keymap;
 mod keyspace;
 mod ldouble;
@@ -25,11 +26,14 @@ mod num;
 mod rand;
 mod resp;
 mod server;
+mod stream;
 mod types;
 
 use log::{error, info, warn};
 
-use crate::cmd::server::{FERROKV_VERSION, REDIS_VERSION};
+/// The Redis version ferrokv answers as: clients gate features on it.
+pub const REDIS_VERSION: &str = "7.0.15";
+pub const FERROKV_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn usage() {
     eprintln!(
@@ -109,7 +113,8 @@ fn main() {
         warn!("Failed to write PID file '{}': {e}", config.pidfile);
     }
     let port = config.port;
-    let mut srv = match server::Server::new(config) {
+    let eng = engine::Engine::new(config, cmd::count());
+    let mut srv = match server::Server::new(eng) {
         Ok(s) => s,
         Err(e) => {
             error!("{e}");
@@ -118,8 +123,8 @@ fn main() {
     };
     info!("Running mode=standalone, port={port}.");
     info!("Server initialized");
-    if srv.config.appendonly
-        && let Err(e) = srv.load_aof()
+    if srv.eng.config.appendonly
+        && let Err(e) = cmd::replay::load_at_startup(&mut srv.eng)
     {
         error!("{e}");
         srv.finish();

@@ -3,6 +3,34 @@
 //! Redis accepts an integer argument only in canonical form (`string2ll`): an optional `-`,
 //! no `+`, no spaces, no leading zeros, within i64. Using Rust's `str::parse` would accept
 //! `+5` and `007`, and replies would then differ from Redis for those inputs.
+//!
+//! `fmt_i64` is the one integer formatter: replies, AOF records, stored integers and
+//! listpack entries all print through it, into a stack buffer, without allocating.
+
+/// Writes the decimal form of `n` into `tmp`, returning the used tail.
+pub fn fmt_i64(n: i64, tmp: &mut [u8; 20]) -> &[u8] {
+    let mut u = n.unsigned_abs();
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        tmp[i] = b'-';
+    }
+    &tmp[i..]
+}
+
+/// Appends the decimal form of `n` to `buf`.
+pub fn push_i64(buf: &mut Vec<u8>, n: i64) {
+    let mut tmp = [0u8; 20];
+    buf.extend_from_slice(fmt_i64(n, &mut tmp));
+}
 
 /// Parses a canonical decimal i64 the way Redis's `string2ll` does.
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
@@ -44,6 +72,19 @@ pub fn arg_i64(s: &[u8]) -> Result<i64, crate::error::CmdError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_every_width() {
+        let mut t = [0u8; 20];
+        assert_eq!(fmt_i64(0, &mut t), b"0");
+        assert_eq!(fmt_i64(-12, &mut t), b"-12");
+        assert_eq!(fmt_i64(1700000000123, &mut t), b"1700000000123");
+        assert_eq!(fmt_i64(i64::MIN, &mut t), b"-9223372036854775808");
+        assert_eq!(fmt_i64(i64::MAX, &mut t), b"9223372036854775807");
+        let mut b = b"x".to_vec();
+        push_i64(&mut b, -5);
+        assert_eq!(b, b"x-5");
+    }
 
     #[test]
     fn canonical_integers_only() {

@@ -291,6 +291,16 @@ fn auth_with_requirepass() {
     ceq!(c.cmd("GET k"), noauth);
     ceq!(c.cmd("CLIENT ID"), noauth);
     ceq!(c.cmd("MULTI"), noauth);
+    // Redis checks the command, its subcommand and its arity before authentication.
+    ceq!(
+        c.cmd("GET"),
+        "-ERR wrong number of arguments for 'get' command\r\n"
+    );
+    ceq!(
+        c.cmd("CONFIG FOO"),
+        "-ERR unknown subcommand 'FOO'. Try CONFIG HELP.\r\n"
+    );
+    cok!(c.cmd("NOSUCH").starts_with("-ERR unknown command 'NOSUCH'"));
     // Redis 7.0.15 text; only the stable prefix is checked.
     cok!(
         c.cmd("HELLO 3")
@@ -1230,6 +1240,19 @@ fn misc_server_commands() {
         monitor_line_ok(&line, 3, bport, "\"GET\" \"k\""),
         "monitor line {line:?}"
     );
+    // As in Redis 7: admin commands are not shown (CONFIG, DEBUG); a transaction shows
+    // MULTI, its commands when EXEC runs them, then EXEC.
+    cok!(b.cmd("CONFIG GET port").starts_with('*'));
+    ceq!(b.cmd("MULTI"), "+OK\r\n");
+    ceq!(b.cmd("SET t v"), "+QUEUED\r\n");
+    ceq!(b.cmd("EXEC"), "*1\r\n+OK\r\n");
+    for want in ["\"MULTI\"", "\"SET\" \"t\" \"v\"", "\"EXEC\""] {
+        let line = s(m.read_reply());
+        cok!(
+            monitor_line_ok(&line, 3, bport, want),
+            "monitor line {line:?}, wanted {want}"
+        );
+    }
 
     // SHUTDOWN with a bad argument is refused.
     ceq!(c.cmd("SHUTDOWN FOO"), "-ERR syntax error\r\n");

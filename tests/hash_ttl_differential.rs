@@ -836,18 +836,9 @@ fn final_sweep(diff: &mut Diff) {
     diff.run(0, &c(&[b"DBSIZE"]));
 }
 
-/// The Redis 8 server: `REDIS8_SERVER`, else tests/.redis8/redis-server if installed.
-fn redis8_bin() -> Option<String> {
-    if let Ok(p) = std::env::var("REDIS8_SERVER") {
-        return Some(p);
-    }
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/.redis8/redis-server");
-    std::path::Path::new(p).is_file().then(|| p.to_string())
-}
-
 #[test]
 fn hash_ttl_differential_against_redis8() {
-    let Some(redis8) = redis8_bin() else {
+    let Some(redis8) = common::redis8_bin() else {
         if std::env::var_os("CI").is_some() {
             panic!(
                 "tests/.redis8/redis-server not found, but CI is set: the hash TTL differential \

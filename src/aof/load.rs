@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use memchr::memchr;
 
 use super::record::{CRC_PREFIX, parse_annotation};
-use crate::cmd::Args;
+use crate::resp::args::{Args, OwnedArgs};
 
 /// Bytes read from the file at a time.
 const CHUNK: usize = 4 << 20;
@@ -42,14 +42,14 @@ pub enum AofError {
     Corrupt {
         file: PathBuf,
         offset: u64,
-        reason: String,
+        reason: Damage,
     },
     /// A torn tail where cutting it is not allowed (not the last file, or
     /// `aof-load-truncated no`).
     Truncated {
         file: PathBuf,
         offset: u64,
-        reason: String,
+        reason: Damage,
     },
     /// A record that parsed but could not be applied (unknown command...).
     Command {
@@ -96,6 +96,56 @@ impl std::fmt::Display for AofError {
     }
 }
 
+/// What is wrong at the offset where reading stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Damage {
+    /// A `#` line with no end within its length limit.
+    UnendedAnnotation,
+    /// A `#` line that is neither a batch annotation nor Redis's timestamp.
+    MalformedAnnotation,
+    BatchTooLong,
+    /// The annotation promises more bytes than the file has.
+    BatchCutShort,
+    ChecksumMismatch,
+    /// A checksummed batch whose records do not parse.
+    BadRecordInBatch,
+    /// A record that does not parse (outside a batch).
+    BadRecord(&'static str),
+    /// A record cut by the end of the file.
+    UnexpectedEnd,
+    /// Neither `*` nor `#` where a record or annotation should start.
+    UnexpectedByte,
+    MultiWithoutExec,
+}
+
+impl Damage {
+    /// Only ferrokv's checksummed batches can produce this: the file has batches, so
+    /// the torn-or-corrupt rule of batches applies.
+    fn in_batches(self) -> bool {
+        matches!(
+            self,
+            Damage::ChecksumMismatch | Damage::BatchCutShort | Damage::MalformedAnnotation
+        )
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Damage::UnendedAnnotation => "annotation line without an end",
+            Damage::MalformedAnnotation => "malformed annotation",
+            Damage::BatchTooLong => "batch length out of range",
+            Damage::BatchCutShort => "batch cut short",
+            Damage::ChecksumMismatch => "checksum mismatch",
+            Damage::BadRecordInBatch => "a checksummed batch holds an invalid record",
+            Damage::BadRecord(why) => why,
+            Damage::UnexpectedEnd => "unexpected end of file",
+            Damage::UnexpectedByte => "expected '*' or '#'",
+            Damage::MultiWithoutExec => "MULTI without EXEC at the end of the file",
+        })
+    }
+}
+
 /// The outcome of reading one file.
 #[derive(Debug, Default, Clone)]
 pub struct FileReport {
@@ -107,7 +157,7 @@ pub struct FileReport {
     /// Bytes that are good; less than `file_len` when a torn tail was found.
     pub valid_len: u64,
     /// Why the tail was cut, if it was.
-    pub torn: Option<String>,
+    pub torn: Option<Damage>,
 }
 
 /// Where replay hands each record.
@@ -116,6 +166,8 @@ pub trait Sink {
     fn apply(&mut self, args: &Args) -> Result<(), String>;
     /// Called every few megabytes with the file's bytes consumed so far.
     fn progress(&mut self, _bytes: u64) {}
+    /// A file of `len` bytes is done; the next one starts in database 0.
+    fn next_file(&mut self, _len: u64) {}
 }
 
 /// A sink that only counts (for `--check-aof`).
@@ -136,7 +188,7 @@ enum Parse {
 
 /// Parses one strict multibulk record at the start of `data`. Argument ranges are
 /// stored relative to `data` plus `shift`.
-fn parse_record(data: &[u8], shift: usize, ranges: &mut Vec<(u32, u32)>) -> Parse {
+fn parse_record(data: &[u8], shift: usize, ranges: &mut Vec<(usize, usize)>) -> Parse {
     ranges.clear();
     let Some(nl) = memchr(b'\n', data) else {
         return if data.len() > 32 {
@@ -177,7 +229,7 @@ fn parse_record(data: &[u8], shift: usize, ranges: &mut Vec<(u32, u32)>) -> Pars
         if &data[end..end + 2] != b"\r\n" {
             return Parse::Bad("bulk string not terminated by CRLF");
         }
-        ranges.push(((start + shift) as u32, (end + shift) as u32));
+        ranges.push((start + shift, end + shift));
         p = end + 2;
     }
     Parse::Done(p)
@@ -238,7 +290,7 @@ impl Reader {
 /// A transaction being collected between MULTI and EXEC.
 struct Tx {
     offset: u64,
-    cmds: Vec<crate::conn::QueuedCmd>,
+    cmds: Vec<OwnedArgs>,
 }
 
 /// Reads `path`, handing every record to `sink`. `allow_torn`: a torn tail may be cut
@@ -277,11 +329,11 @@ pub fn load_file(
         file_len,
         ..FileReport::default()
     };
-    let mut ranges: Vec<(u32, u32)> = Vec::with_capacity(16);
+    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(16);
     let mut tx: Option<Tx> = None;
     let mut next_progress = 8u64 << 20;
-    // The failure (offset, reason, incomplete) that ends the scan early, if any.
-    let failure: Option<(u64, &'static str, bool)> = loop {
+    // The failure (offset, damage, incomplete) that ends the scan early, if any.
+    let failure: Option<(u64, Damage, bool)> = loop {
         if rd.offset() >= next_progress {
             sink.progress(rd.offset());
             next_progress = rd.offset() + (8 << 20);
@@ -297,7 +349,7 @@ pub fn load_file(
                 let Some(nl) = memchr(b'\n', &rd.avail()[..rd.avail().len().min(MAX_LINE + 1)])
                 else {
                     let cut_short = rd.eof && rd.avail().len() <= MAX_LINE;
-                    break Some((off, "annotation line without an end", cut_short));
+                    break Some((off, Damage::UnendedAnnotation, cut_short));
                 };
                 let line = &rd.avail()[..nl];
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -308,20 +360,20 @@ pub fn load_file(
                 // Only the two known annotations are accepted, so a damaged `#crc32`
                 // line cannot pass for a comment and let its batch in unchecked.
                 let Some((crc, len)) = parse_annotation(line) else {
-                    break Some((off, "malformed annotation", false));
+                    break Some((off, Damage::MalformedAnnotation, false));
                 };
                 let head = nl + 1;
                 let total = head + len as usize;
                 if len > MAX_BULK * 4 {
-                    break Some((off, "batch length out of range", false));
+                    break Some((off, Damage::BatchTooLong, false));
                 }
                 rd.fill(total).map_err(io_err)?;
                 if rd.avail().len() < total {
-                    break Some((off, "batch cut short", true));
+                    break Some((off, Damage::BatchCutShort, true));
                 }
                 let body = &rd.avail()[head..total];
                 if crc32fast::hash(body) != crc {
-                    break Some((off, "checksum mismatch", false));
+                    break Some((off, Damage::ChecksumMismatch, false));
                 }
                 // The batch is whole and intact: apply its records.
                 let body_start = rd.start + head;
@@ -355,7 +407,7 @@ pub fn load_file(
                     return Err(AofError::Corrupt {
                         file: path.to_path_buf(),
                         offset: at,
-                        reason: "a checksummed batch holds an invalid record".into(),
+                        reason: Damage::BadRecordInBatch,
                     });
                 }
                 rep.batches += 1;
@@ -367,8 +419,8 @@ pub fn load_file(
                     let start = rd.start;
                     match parse_record(rd.avail(), start, &mut ranges) {
                         Parse::Done(n) => break Ok(n),
-                        Parse::Bad(r) => break Err((r, false)),
-                        Parse::Incomplete if rd.eof => break Err(("unexpected end of file", true)),
+                        Parse::Bad(r) => break Err((Damage::BadRecord(r), false)),
+                        Parse::Incomplete if rd.eof => break Err((Damage::UnexpectedEnd, true)),
                         Parse::Incomplete => {
                             need = need.max(rd.avail().len() * 2);
                             rd.fill(need).map_err(io_err)?;
@@ -394,12 +446,12 @@ pub fn load_file(
                     Err((r, incomplete)) => break Some((off, r, incomplete)),
                 }
             }
-            _ => break Some((off, "expected '*' or '#'", false)),
+            _ => break Some((off, Damage::UnexpectedByte, false)),
         }
     };
     let (offset, reason, incomplete) = match (failure, &tx) {
         (Some(f), _) => f,
-        (None, Some(t)) => (t.offset, "MULTI without EXEC at the end of the file", true),
+        (None, Some(t)) => (t.offset, Damage::MultiWithoutExec, true),
         (None, None) => {
             rep.valid_len = file_len;
             return Ok(rep);
@@ -407,11 +459,7 @@ pub fn load_file(
     };
     // A failure inside an open transaction cuts the file before its MULTI.
     let offset = tx.as_ref().map_or(offset, |t| t.offset.min(offset));
-    let checksummed = rep.batches > 0
-        || matches!(
-            reason,
-            "checksum mismatch" | "batch cut short" | "malformed annotation"
-        );
+    let checksummed = rep.batches > 0 || reason.in_batches();
     let torn = if incomplete || checksummed {
         !valid_batch_after(path, offset).map_err(io_err)?
     } else {
@@ -421,18 +469,18 @@ pub fn load_file(
         return Err(AofError::Corrupt {
             file: path.to_path_buf(),
             offset,
-            reason: reason.into(),
+            reason,
         });
     }
     if !allow_torn {
         return Err(AofError::Truncated {
             file: path.to_path_buf(),
             offset,
-            reason: reason.into(),
+            reason,
         });
     }
     rep.valid_len = offset;
-    rep.torn = Some(reason.to_string());
+    rep.torn = Some(reason);
     Ok(rep)
 }
 
@@ -514,7 +562,8 @@ fn all_zero_from(path: &Path, offset: u64) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aof::record::{HEADER_MAX, annotation, push_record};
+    use crate::aof::record::{HEADER_MAX, annotation};
+    use crate::resp::encode::push_record;
 
     struct Collect(Vec<Vec<Vec<u8>>>);
     impl Sink for Collect {

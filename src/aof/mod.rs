@@ -1,8 +1,9 @@
-//! The append-only file: what gets logged, when it reaches the disk, and where it lives.
+//! The append-only file: when records reach the disk, and where they live.
 //!
-//! Commands that changed data are encoded as records into a batch buffer while the loop
-//! runs them. Before the loop writes any reply, it calls [`Aof::flush`]: the whole batch
-//! goes to the current incr file in one `write()`, preceded by a `#crc32` annotation (see
+//! The AOF is the first consumer of the write stream (`stream.rs`): the records of the
+//! writes run in one loop iteration are handed to it as one batch ([`Aof::append`]).
+//! Before the loop writes any reply, it calls [`Aof::flush`]: the whole batch goes to the
+//! current incr file in one `writev()`, preceded by a `#crc32` annotation (see
 //! `record.rs`), and under `appendfsync always` one `fdatasync()` follows. A client whose
 //! command was logged in a batch gets its replies only once that batch is safe under the
 //! policy (group commit), so under `always` nothing is acknowledged before it is on disk.
@@ -24,7 +25,7 @@ pub mod replay;
 pub mod rewrite;
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,8 @@ use log::{info, warn};
 
 use crate::config::{Config, FsyncPolicy};
 use manifest::{AofFile, FileKind, Manifest};
-use record::{HEADER_MAX, annotation, push_bulk, push_header, push_record};
+use record::{HEADER_MAX, annotation};
+use rewrite::RewriteStats;
 
 /// Under `everysec`, how long a write may wait for a running background fsync.
 const MAX_FSYNC_POSTPONE: Duration = Duration::from_secs(2);
@@ -73,24 +75,20 @@ pub struct Aof {
     pub manifest: Manifest,
     /// The incr file being appended to.
     file: Option<File>,
-    /// Records of the batch being collected, after `HEADER_MAX` reserved bytes where the
-    /// annotation is written at flush time, so the batch leaves in one write, uncopied.
+    /// Records of the batch being collected.
     buf: Vec<u8>,
-    /// A finished batch not yet safe: bytes from `inflight_start`, `inflight_pos` written.
+    /// A finished batch not yet safe: its annotation and records, `inflight_pos` bytes of
+    /// the two written.
+    inflight_head: [u8; HEADER_MAX],
+    inflight_head_len: usize,
     inflight: Vec<u8>,
-    inflight_start: usize,
     inflight_pos: usize,
     inflight_id: u64,
     /// Size of the incr file before the in-flight batch (where a failed write is cut back to).
     inflight_base: u64,
-    /// Records a handler chose to log instead of its own arguments (canonical forms).
-    prop: Vec<u8>,
-    /// Number of records in `prop` (0: the command's own arguments are logged).
-    prop_records: u64,
-    /// Records logged so far (a transaction is wrapped in MULTI/EXEC if it logged several).
-    pub records: u64,
-    /// Database the incr file's last SELECT chose (-1: none yet in this file).
-    selected_db: i64,
+    /// A new file was started: the next record must be preceded by a SELECT (each file
+    /// replays from database 0). The engine passes this on to the write stream.
+    pub file_switched: bool,
     /// Id of the batch being collected; ids of finished batches are smaller.
     pub batch_id: u64,
     /// Every batch with an id up to this one is safe under the fsync policy, and its
@@ -119,13 +117,15 @@ pub struct Aof {
     pub next_seq: u64,
     /// Last time a write error was logged (the retry repeats every tick).
     last_error_log: Option<Instant>,
+    /// Writing the AOF manifest failed; the timer retries it.
+    pub manifest_retry: bool,
+    /// Outcome of the last rewrite, for INFO.
+    pub rewrites: RewriteStats,
 }
 
 impl Aof {
     /// A writer for `config`, not yet open: `open` or `start_fresh` make it log.
     pub fn new(config: &Config) -> Aof {
-        let mut buf = Vec::with_capacity(64 * 1024);
-        buf.resize(HEADER_MAX, 0);
         Aof {
             state: AofState::Off,
             policy: config.appendfsync,
@@ -138,16 +138,14 @@ impl Aof {
                 .to_string(),
             manifest: Manifest::default(),
             file: None,
-            buf,
+            buf: Vec::with_capacity(64 * 1024),
+            inflight_head: [0; HEADER_MAX],
+            inflight_head_len: 0,
             inflight: Vec::new(),
-            inflight_start: 0,
             inflight_pos: 0,
             inflight_id: 0,
             inflight_base: 0,
-            prop: Vec::new(),
-            prop_records: 0,
-            records: 0,
-            selected_db: -1,
+            file_switched: false,
             batch_id: 1,
             durable_id: 0,
             safe_id: 0,
@@ -163,6 +161,8 @@ impl Aof {
             fsyncer: None,
             next_seq: 1,
             last_error_log: None,
+            manifest_retry: false,
+            rewrites: RewriteStats::default(),
         }
     }
 
@@ -282,7 +282,7 @@ impl Aof {
 
     fn start_logging(&mut self) {
         self.state = AofState::On;
-        self.selected_db = -1;
+        self.file_switched = true;
         if self.policy == FsyncPolicy::EverySec && self.fsyncer.is_none() {
             self.fsyncer = Some(fsync::Fsyncer::start());
         }
@@ -337,7 +337,7 @@ impl Aof {
         self.older_size += self.incr_size;
         self.incr_size = 0;
         self.file = Some(f);
-        self.selected_db = -1;
+        self.file_switched = true;
     }
 
     /// Like `install_incr` for a file whose manifest is still being written: replies of
@@ -359,14 +359,14 @@ impl Aof {
         self.unnamed_from = None;
         self.safe_id = self.batch_id;
         self.durable_id = self.batch_id;
-        self.buf.truncate(HEADER_MAX);
+        self.buf.clear();
         self.inflight.clear();
         self.write_errno = 0;
     }
 
     /// The batch being collected holds no records.
     pub fn batch_empty(&self) -> bool {
-        self.buf.len() == HEADER_MAX
+        self.buf.is_empty()
     }
 
     /// Nothing is waiting to be written or made durable.
@@ -374,89 +374,15 @@ impl Aof {
         self.batch_empty() && self.inflight.is_empty()
     }
 
-    fn select(&mut self, db: usize) {
-        if self.selected_db != db as i64 {
-            let mut n = [0u8; 20];
-            let s = record::int_arg(db as i64, &mut n);
-            push_record(&mut self.buf, [&b"SELECT"[..], s].into_iter());
-            self.selected_db = db as i64;
-            self.records += 1;
-        }
-    }
-
-    /// Logs a command as given, in database `db`.
-    pub fn log<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.select(db);
-        push_record(&mut self.buf, args);
-        self.records += 1;
-    }
-
-    /// Logs `DEL key` in `db` (an expired key's removal).
-    pub fn log_del(&mut self, db: usize, key: &[u8]) {
-        self.select(db);
-        push_header(&mut self.buf, 2);
-        push_bulk(&mut self.buf, b"DEL");
-        push_bulk(&mut self.buf, key);
-        self.records += 1;
-    }
-
-    /// Logs `HDEL key fields...` (hash fields removed by expiry).
-    pub fn log_hdel(&mut self, db: usize, key: &[u8], fields: &[crate::types::bytes::Bytes]) {
-        self.select(db);
-        push_header(&mut self.buf, 2 + fields.len());
-        push_bulk(&mut self.buf, b"HDEL");
-        push_bulk(&mut self.buf, key);
-        for f in fields {
-            push_bulk(&mut self.buf, f);
-        }
-        self.records += 1;
-    }
-
-    /// A handler's canonical record, logged instead of its arguments if it changed data.
-    pub fn propagate<'a>(&mut self, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-        self.prop_records += 1;
-        push_record(&mut self.prop, args);
-    }
-
-    /// Logs the command that just ran in `db`: its canonical records if the handler gave
-    /// some, else its arguments.
-    pub fn log_command<'a>(&mut self, db: usize, args: impl ExactSizeIterator<Item = &'a [u8]>) {
-        if self.prop_records > 0 {
-            self.select(db);
-            self.buf.extend_from_slice(&self.prop);
-            self.records += self.prop_records;
-            self.prop.clear();
-            self.prop_records = 0;
+    /// Adds the write stream's records to the batch being collected, emptying `records`.
+    /// Usually the batch is empty and the buffers are swapped, so records are not copied.
+    pub fn append(&mut self, records: &mut Vec<u8>) {
+        if self.buf.is_empty() {
+            std::mem::swap(&mut self.buf, records);
         } else {
-            self.log(db, args);
+            self.buf.extend_from_slice(records);
+            records.clear();
         }
-    }
-
-    /// Forgets canonical records of a command that turned out to change nothing.
-    pub fn drop_override(&mut self) {
-        if self.prop_records > 0 {
-            self.prop.clear();
-            self.prop_records = 0;
-        }
-    }
-
-    /// Current length of the batch (a mark for `wrap_multi`).
-    pub fn mark(&self) -> usize {
-        self.buf.len()
-    }
-
-    /// Wraps the records logged since `mark` (taken when `self.records` was
-    /// `records_at_mark`) in MULTI/EXEC if there are several, so replay applies the
-    /// transaction whole. Records logged in one iteration share a batch anyway; the
-    /// markers make redis-server apply it whole too.
-    pub fn wrap_multi(&mut self, mark: usize, records_at_mark: u64) {
-        if self.records < records_at_mark + 2 || mark > self.buf.len() {
-            return;
-        }
-        let mut multi = Vec::with_capacity(16);
-        push_record(&mut multi, [&b"MULTI"[..]].into_iter());
-        self.buf.splice(mark..mark, multi);
-        push_record(&mut self.buf, [&b"EXEC"[..]].into_iter());
     }
 
     /// Writes the collected batch (group commit) and fsyncs per policy. Returns true if
@@ -509,12 +435,9 @@ impl Aof {
 
     /// Moves the collected records into the in-flight slot with their annotation.
     fn seal_batch(&mut self) {
-        let mut head = [0u8; HEADER_MAX];
-        let n = annotation(&self.buf[HEADER_MAX..], &mut head);
-        self.buf[HEADER_MAX - n..HEADER_MAX].copy_from_slice(&head[..n]);
+        self.inflight_head_len = annotation(&self.buf, &mut self.inflight_head);
         std::mem::swap(&mut self.buf, &mut self.inflight);
-        self.inflight_start = HEADER_MAX - n;
-        self.inflight_pos = self.inflight_start;
+        self.inflight_pos = 0;
         self.inflight_id = self.batch_id;
         self.inflight_base = self.incr_size;
         self.batch_id += 1;
@@ -522,7 +445,15 @@ impl Aof {
         if self.buf.capacity() > BUF_SHRINK {
             self.buf = Vec::with_capacity(64 * 1024);
         }
-        self.buf.resize(HEADER_MAX, 0);
+    }
+
+    /// Bytes of the in-flight batch, annotation included.
+    fn inflight_len(&self) -> usize {
+        if self.inflight.is_empty() {
+            0
+        } else {
+            self.inflight_head_len + self.inflight.len()
+        }
     }
 
     /// Writes the rest of the in-flight batch and fsyncs it if the policy says so.
@@ -531,8 +462,21 @@ impl Aof {
         let Some(file) = self.file.as_mut() else {
             return false;
         };
-        while self.inflight_pos < self.inflight.len() {
-            match file.write(&self.inflight[self.inflight_pos..]) {
+        let head_len = self.inflight_head_len;
+        let total = head_len + self.inflight.len();
+        while self.inflight_pos < total {
+            // The annotation and the records leave in one writev, uncopied.
+            let pos = self.inflight_pos;
+            let r = if pos < head_len {
+                let parts = [
+                    IoSlice::new(&self.inflight_head[pos..head_len]),
+                    IoSlice::new(&self.inflight),
+                ];
+                file.write_vectored(&parts)
+            } else {
+                file.write(&self.inflight[pos - head_len..])
+            };
+            match r {
                 Ok(0) => {
                     let e = io::Error::new(io::ErrorKind::WriteZero, "short write");
                     self.write_failed(&e, "write");
@@ -585,12 +529,9 @@ impl Aof {
     }
 
     /// The manifest naming the current incr file is on disk: held replies may go out.
-    /// Returns true if `durable_id` advanced.
-    pub fn manifest_persisted(&mut self) -> bool {
-        let before = self.durable_id;
+    pub fn manifest_persisted(&mut self) {
         self.unnamed_from = None;
         self.mark_safe(self.safe_id);
-        self.durable_id != before
     }
 
     /// Records a failed write or fsync and cuts a partial batch off the file, so the
@@ -610,13 +551,13 @@ impl Aof {
                 strerror(e)
             );
         }
-        if self.inflight_pos > self.inflight_start
+        if self.inflight_pos > 0
             && let Some(f) = self.file.as_ref()
         {
             match f.set_len(self.inflight_base) {
                 Ok(()) => {
                     self.incr_size = self.inflight_base;
-                    self.inflight_pos = self.inflight_start;
+                    self.inflight_pos = 0;
                 }
                 Err(te) => {
                     // The half batch stays and will be completed by the retry; its
@@ -697,7 +638,31 @@ impl Aof {
 
     /// Bytes collected or in flight, not yet written (INFO aof_buffer_length).
     pub fn pending_bytes(&self) -> usize {
-        self.buf.len() - HEADER_MAX + self.inflight.len().saturating_sub(self.inflight_pos)
+        self.buf.len() + self.inflight_len().saturating_sub(self.inflight_pos)
+    }
+
+    /// The manifest naming the current incr file could not be written: writes are
+    /// refused until `retry_manifest` succeeds.
+    pub fn manifest_failed(&mut self, e: &io::Error) {
+        warn!("Can't write the AOF manifest: {e}; refusing writes and retrying");
+        self.write_errno = e.raw_os_error().unwrap_or(5);
+        self.manifest_retry = true;
+    }
+
+    /// Timer: retries persisting the manifest after a failure.
+    pub fn retry_manifest(&mut self) {
+        if !self.manifest_retry {
+            return;
+        }
+        match self.manifest.persist(&self.aof_dir, &self.filename) {
+            Ok(()) => {
+                warn!("The AOF manifest was written. The server can write again.");
+                self.manifest_retry = false;
+                self.write_errno = 0;
+                self.manifest_persisted();
+            }
+            Err(e) => self.write_errno = e.raw_os_error().unwrap_or(5),
+        }
     }
 
     /// A background fsync is running (INFO aof_pending_bio_fsync).

@@ -8,14 +8,13 @@
 //!    write from now on lands after the snapshot point, which is this moment. The
 //!    manifest naming the new file is persisted on a helper thread; until it is on disk,
 //!    replies to writes logged in the new file wait (a crash before then loses only
-//!    writes nobody was told succeeded). Each database
-//!    marks all its current keys as "pending" (O(1), see `Db::snap_cursor`). Keys are not
-//!    reordered for this, so SCAN cursors keep their guarantees during a rewrite.
-//! 2. Slices: pending keys are written to `temp-rewriteaof-<seq>.aof` as SET / HSET /
-//!    PEXPIREAT records in checksummed batches. A key a command is about to modify is
-//!    written first, in its pre-change form (copy-before-write: `Server::rewrite_touch`),
-//!    and a pending key that expires is moved aside and written from there. So the base is
-//!    an exact snapshot of the start, and base + new incr files = the live dataset.
+//!    writes nobody was told succeeded). The rewrite takes a snapshot of the keyspace
+//!    (O(1), see `keyspace/snapshot.rs`), which it owns.
+//! 2. Slices: the snapshot's keys are written to `temp-rewriteaof-<seq>.aof` as SET / HSET
+//!    / PEXPIREAT records in checksummed batches. A key a command is about to modify is
+//!    written first, in its pre-change form (copy-before-write: `copy_before_write`), and
+//!    a pending key that expires is set aside and written from there. So the base is an
+//!    exact snapshot of the start, and base + new incr files = the live dataset.
 //! 3. Finish, on a helper thread so the loop never waits for the disk: fsync the temp
 //!    file, rename it to `<name>.<seq>.base.aof`, replace the manifest atomically. Then the
 //!    loop adopts the new manifest and another thread deletes the old base and incr files
@@ -25,6 +24,9 @@
 //! the old incr files and the new one: nothing is lost. After it, the new manifest is
 //! complete. FLUSHALL, FLUSHDB or SWAPDB during a rewrite break the snapshot: the rewrite
 //! is abandoned and started again.
+//!
+//! The rewrite knows the AOF writer and the keyspace, nothing above them: the engine
+//! (`engine/persist.rs`) decides when to start, step and cancel it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -34,12 +36,14 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
-use super::AofState;
 use super::manifest::{self, AofFile, FileKind, Manifest};
-use super::record::{HEADER_MAX, annotation, int_arg, push_bulk, push_header, push_record};
+use super::record::{HEADER_MAX, annotation};
+use super::{Aof, AofState};
 use crate::config::FsyncPolicy;
-use crate::keyspace::Entry;
-use crate::server::Server;
+use crate::keyspace::snapshot::Snapshot;
+use crate::keyspace::{Entry, Keyspace};
+use crate::num::fmt_i64;
+use crate::resp::encode::{push_bulk, push_header, push_record, push_select};
 use crate::types::Value;
 
 /// Time the loop gives the rewrite per iteration while clients are active: a request
@@ -70,6 +74,8 @@ enum Phase {
 
 /// A rewrite in progress.
 pub struct Rewrite {
+    /// The point-in-time view being written.
+    snap: Snapshot,
     /// Sequence number of the base being written.
     seq: u64,
     tmp: PathBuf,
@@ -78,8 +84,6 @@ pub struct Rewrite {
     buf: Vec<u8>,
     /// Database of the temp file's last SELECT.
     selected: i64,
-    /// Database being walked.
-    db: usize,
     /// Incr files with this seq or higher stay after the rewrite.
     keep_from_seq: u64,
     phase: Phase,
@@ -94,7 +98,7 @@ pub struct Rewrite {
 }
 
 /// Outcome of the last rewrite, for INFO.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RewriteStats {
     pub count: u64,
     pub last_ok: bool,
@@ -103,9 +107,31 @@ pub struct RewriteStats {
     pub scheduled: bool,
 }
 
+impl Default for RewriteStats {
+    fn default() -> Self {
+        RewriteStats {
+            count: 0,
+            last_ok: true,
+            last_secs: 0,
+            scheduled: false,
+        }
+    }
+}
+
+/// How a rewrite ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The new base is installed.
+    Done,
+    /// The rewrite failed and was dropped; the current files are kept.
+    Failed,
+    /// The snapshot broke (FLUSHALL, FLUSHDB, SWAPDB): dropped, to be started again.
+    Restart,
+}
+
 impl Rewrite {
     fn write_entry(&mut self, db: usize, key: &[u8], e: &Entry, now: i64) {
-        if e.exp != 0 && e.exp <= now {
+        if e.expired(now) {
             return; // Already expired: not part of the dataset.
         }
         if let Value::Hash(h) = &e.val
@@ -116,11 +142,7 @@ impl Rewrite {
             return; // Every field expired (not yet reclaimed): the key is gone.
         }
         if self.selected != db as i64 {
-            let mut n = [0u8; 20];
-            push_record(
-                &mut self.buf,
-                [&b"SELECT"[..], int_arg(db as i64, &mut n)].into_iter(),
-            );
+            push_select(&mut self.buf, db);
             self.selected = db as i64;
         }
         write_value(&mut self.buf, key, e, now.max(0) as u64);
@@ -180,7 +202,7 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry, now: u64) {
         let mut t = [0u8; 20];
         push_record(
             buf,
-            [&b"PEXPIREAT"[..], key, int_arg(e.exp, &mut t)].into_iter(),
+            [&b"PEXPIREAT"[..], key, fmt_i64(e.exp, &mut t)].into_iter(),
         );
     }
 }
@@ -209,9 +231,9 @@ fn write_field_ttls(buf: &mut Vec<u8>, key: &[u8], h: &crate::types::Hash, now: 
         push_header(buf, 5 + run);
         push_bulk(buf, b"HPEXPIREAT");
         push_bulk(buf, key);
-        push_bulk(buf, int_arg(at as i64, &mut t));
+        push_bulk(buf, fmt_i64(at as i64, &mut t));
         push_bulk(buf, b"FIELDS");
-        push_bulk(buf, int_arg(run as i64, &mut n));
+        push_bulk(buf, fmt_i64(run as i64, &mut n));
         for (f, _) in tail.iter().rev() {
             push_bulk(buf, f);
         }
@@ -228,35 +250,24 @@ fn crash_point(point: &str) {
     }
 }
 
-impl Server {
-    /// Starts a rewrite (BGREWRITEAOF, auto rewrite, CONFIG SET appendonly yes).
-    pub fn start_rewrite(&mut self) -> Result<(), String> {
-        if self.rewrite.is_some() {
-            return Err("Background append only file rewriting already in progress".into());
-        }
-        if self.aof.write_blocked() {
+impl Rewrite {
+    /// Starts a rewrite: switches the AOF to a new incr file (the snapshot point) and
+    /// takes the snapshot. The caller has flushed every record collected so far, which
+    /// belongs before the snapshot point, in the old file.
+    pub fn start(aof: &mut Aof, ks: &mut Keyspace) -> Result<Box<Rewrite>, String> {
+        if !aof.idle() {
             return Err(format!(
                 "the AOF cannot be written: {}",
-                super::strerror_errno(self.aof.write_errno)
+                super::strerror_errno(aof.write_errno.max(5))
             ));
         }
-        // Records collected so far belong before the snapshot point, in the old file.
-        self.log_expired();
-        self.aof.flush_force();
-        if !self.aof.idle() {
-            return Err(format!(
-                "the AOF cannot be written: {}",
-                super::strerror_errno(self.aof.write_errno.max(5))
-            ));
-        }
-        let (incr, manifest) = self
-            .aof
+        let (incr, manifest) = aof
             .prepare_incr()
             .map_err(|e| format!("Can't create a new AOF incr file: {e}"))?;
-        let seq = self.aof.next_seq;
-        self.aof.next_seq += 1;
+        let seq = aof.next_seq;
+        aof.next_seq += 1;
         let keep_from_seq = manifest.incrs.last().map_or(seq, |f| f.seq);
-        let tmp = self.aof.aof_dir.join(format!("temp-rewriteaof-{seq}.aof"));
+        let tmp = aof.aof_dir.join(format!("temp-rewriteaof-{seq}.aof"));
         let file = OpenOptions::new()
             .create(true)
             .write(true)
@@ -264,39 +275,36 @@ impl Server {
             .open(&tmp)
             .map_err(|e| format!("Can't create {}: {e}", tmp.display()))?;
         // The snapshot point.
-        let manifest_job = if self.aof.state == AofState::WaitRewrite {
+        let manifest_job = if aof.state == AofState::WaitRewrite {
             // No manifest exists yet: the first one is written when the base is complete.
-            self.aof.install_incr(incr, manifest);
+            aof.install_incr(incr, manifest);
             None
         } else {
-            let (m, dir, name) = (
-                manifest.clone(),
-                self.aof.aof_dir.clone(),
-                self.aof.filename.clone(),
-            );
-            if self.aof.policy == FsyncPolicy::Always {
+            let (m, dir, name) = (manifest.clone(), aof.aof_dir.clone(), aof.filename.clone());
+            if aof.policy == FsyncPolicy::Always {
                 // A reply promises the write is on disk, and so must be the manifest
                 // that makes replay read this file.
-                self.aof.install_unnamed_incr(incr, manifest);
+                aof.install_unnamed_incr(incr, manifest);
             } else {
                 // Under everysec/no a crash may lose the last moments anyway; the manifest
                 // is on disk a few milliseconds from now.
-                self.aof.install_incr(incr, manifest);
+                aof.install_incr(incr, manifest);
             }
             Some(std::thread::spawn(move || m.persist(&dir, &name)))
         };
-        for db in &mut self.ks.dbs {
-            db.snap_begin();
-        }
         let mut buf = Vec::with_capacity(WRITE_AT + 64 * 1024);
         buf.resize(HEADER_MAX, 0);
-        self.rewrite = Some(Box::new(Rewrite {
+        aof.rewrites.scheduled = false;
+        info!(
+            "Background append only file rewriting started (no fork: written in slices by the event loop)"
+        );
+        Ok(Box::new(Rewrite {
+            snap: ks.snapshot_begin(),
             seq,
             tmp,
             file,
             buf,
             selected: -1,
-            db: 0,
             keep_from_seq,
             phase: Phase::Writing,
             syncer: super::fsync::Fsyncer::start(),
@@ -305,175 +313,145 @@ impl Server {
             started: Instant::now(),
             keys: 0,
             bytes: 0,
-        }));
-        self.rewrite_stats.scheduled = false;
-        info!(
-            "Background append only file rewriting started (no fork: written in slices by the event loop)"
-        );
-        Ok(())
+        }))
     }
 
     /// Collects the start's manifest job if it ended (`wait`: block until it does). On
-    /// success the replies held for the new incr file go out; on failure writes are
+    /// success the replies held for the new incr file may go out; on failure writes are
     /// refused until a retry from the timer succeeds.
-    fn reap_manifest_job(&mut self, rw: &mut Rewrite, wait: bool) {
-        let Some(h) = rw.manifest_job.take() else {
+    fn reap_manifest_job(&mut self, aof: &mut Aof, wait: bool) {
+        let Some(h) = self.manifest_job.take() else {
             return;
         };
         if !wait && !h.is_finished() {
-            rw.manifest_job = Some(h);
+            self.manifest_job = Some(h);
             return;
         }
         match h.join() {
-            Ok(Ok(())) => {
-                if self.aof.manifest_persisted() {
-                    self.release_held();
-                }
-            }
-            Ok(Err(e)) => self.manifest_failed(&e),
-            Err(_) => self.manifest_failed(&io::Error::other("manifest thread panicked")),
-        }
-    }
-
-    fn manifest_failed(&mut self, e: &io::Error) {
-        warn!("Can't write the AOF manifest: {e}; refusing writes and retrying");
-        self.aof.write_errno = e.raw_os_error().unwrap_or(5);
-        self.manifest_retry = true;
-    }
-
-    /// Timer: retries persisting the manifest after a failure.
-    pub fn retry_manifest(&mut self) {
-        if !self.manifest_retry {
-            return;
-        }
-        match self
-            .aof
-            .manifest
-            .persist(&self.aof.aof_dir, &self.aof.filename)
-        {
-            Ok(()) => {
-                warn!("The AOF manifest was written. The server can write again.");
-                self.manifest_retry = false;
-                self.aof.write_errno = 0;
-                if self.aof.manifest_persisted() {
-                    self.release_held();
-                }
-            }
-            Err(e) => self.aof.write_errno = e.raw_os_error().unwrap_or(5),
+            Ok(Ok(())) => aof.manifest_persisted(),
+            Ok(Err(e)) => aof.manifest_failed(&e),
+            Err(_) => aof.manifest_failed(&io::Error::other("manifest thread panicked")),
         }
     }
 
     /// Copy-before-write: writes `key` of `db` to the base if the rewrite has not yet.
-    pub fn rewrite_touch(&mut self, db: usize, key: &[u8]) {
-        let Some(rw) = self.rewrite.as_mut() else {
-            return;
-        };
-        let now = self.now_ms;
-        if let Some(d) = self.ks.dbs.get_mut(db)
-            && let Some((k, e)) = d.snap_take(key)
-        {
-            rw.write_entry(db, k, e, now);
+    pub fn copy_before_write(&mut self, ks: &mut Keyspace, db: usize, key: &[u8], now: i64) {
+        if let Some((k, e)) = ks.snapshot_take(&self.snap, db, key) {
+            self.write_entry(db, k, e, now);
         }
     }
 
-    /// Does one slice of the rewrite; called once per loop iteration.
-    pub fn rewrite_step(&mut self, clients_active: bool) {
-        let Some(mut rw) = self.rewrite.take() else {
-            return;
-        };
-        if self.ks.dbs.iter().any(|d| d.snap_broken) {
+    /// Does one slice of the rewrite; called once per loop iteration. Gives the rewrite
+    /// back while it runs; once it has ended, its snapshot is released and its files are
+    /// installed or removed.
+    pub fn step(
+        mut self: Box<Self>,
+        aof: &mut Aof,
+        ks: &mut Keyspace,
+        now: i64,
+        busy: bool,
+    ) -> Result<Box<Self>, Ended> {
+        if ks.snapshot_broken(&self.snap) {
             info!("The dataset was flushed or swapped during the AOF rewrite: starting it again");
-            self.abandon_rewrite(rw, false);
-            self.rewrite_stats.scheduled = true;
-            return;
+            self.abandon(aof, ks, false);
+            aof.rewrites.scheduled = true;
+            return Err(Ended::Restart);
         }
-        self.reap_manifest_job(&mut rw, false);
-        match std::mem::replace(&mut rw.phase, Phase::Writing) {
-            Phase::Written if rw.manifest_job.is_some() || self.manifest_retry => {
-                rw.phase = Phase::Written;
-                self.rewrite = Some(rw);
+        self.reap_manifest_job(aof, false);
+        match std::mem::replace(&mut self.phase, Phase::Writing) {
+            Phase::Written if self.manifest_job.is_some() || aof.manifest_retry => {
+                self.phase = Phase::Written;
+                Ok(self)
             }
             Phase::Written => {
                 // Every key is in the temp base and the start's manifest is on disk.
                 crash_point("before-fsync");
-                match self.install_in_background(&rw) {
+                match self.install_in_background(aof) {
                     Ok(phase) => {
-                        rw.phase = phase;
-                        self.rewrite = Some(rw);
+                        self.phase = phase;
+                        Ok(self)
                     }
                     Err(e) => {
                         warn!("Can't fsync the rewritten AOF: {e}");
-                        self.abandon_rewrite(rw, true);
+                        self.abandon(aof, ks, true);
+                        Err(Ended::Failed)
                     }
                 }
             }
             Phase::Syncing(h, m) if !h.is_finished() => {
-                rw.phase = Phase::Syncing(h, m);
-                self.rewrite = Some(rw);
+                self.phase = Phase::Syncing(h, m);
+                Ok(self)
             }
             Phase::Syncing(h, m) => match h.join() {
-                Ok(Ok(())) => self.finish_rewrite(rw, m),
+                Ok(Ok(())) => {
+                    self.finish(aof, ks, m);
+                    Err(Ended::Done)
+                }
                 Ok(Err(e)) => {
                     warn!("Can't install the rewritten AOF: {e}");
-                    self.abandon_rewrite(rw, true);
+                    self.abandon(aof, ks, true);
+                    Err(Ended::Failed)
                 }
-                Err(_) => self.abandon_rewrite(rw, true),
+                Err(_) => {
+                    self.abandon(aof, ks, true);
+                    Err(Ended::Failed)
+                }
             },
             Phase::Writing => {
-                let slice = if clients_active {
-                    SLICE_BUSY
-                } else {
-                    SLICE_IDLE
-                };
+                let slice = if busy { SLICE_BUSY } else { SLICE_IDLE };
                 let deadline = Instant::now() + slice;
-                let done = self.write_slice(&mut rw, deadline);
-                let r = if done || rw.buf.len() >= WRITE_AT {
-                    rw.write_batch()
+                let done = self.write_slice(ks, now, deadline);
+                let r = if done || self.buf.len() >= WRITE_AT {
+                    self.write_batch()
                 } else {
                     Ok(())
                 };
                 if let Err(e) = r {
-                    warn!("Error writing the rewritten AOF {}: {e}", rw.tmp.display());
-                    self.abandon_rewrite(rw, true);
-                    return;
+                    warn!(
+                        "Error writing the rewritten AOF {}: {e}",
+                        self.tmp.display()
+                    );
+                    self.abandon(aof, ks, true);
+                    return Err(Ended::Failed);
                 }
                 if done {
-                    for db in &mut self.ks.dbs {
-                        db.snap_end();
-                    }
                     // The final manifest must not race the start's: finish on a later step.
-                    rw.phase = Phase::Written;
+                    self.phase = Phase::Written;
                 }
-                self.rewrite = Some(rw);
+                Ok(self)
             }
         }
     }
 
+    /// True while the rewrite waits for a helper thread (no key left to write).
+    pub fn waiting(&self) -> bool {
+        matches!(self.phase, Phase::Syncing(..) | Phase::Written)
+    }
+
     /// Starts the helper thread that makes the finished base durable and commits it: fsync,
     /// rename into place, atomic manifest swap.
-    fn install_in_background(&self, rw: &Rewrite) -> io::Result<Phase> {
-        let f = rw.file.try_clone()?;
-        let name = manifest::base_name(&self.aof.filename, rw.seq);
+    fn install_in_background(&self, aof: &Aof) -> io::Result<Phase> {
+        let f = self.file.try_clone()?;
+        let name = manifest::base_name(&aof.filename, self.seq);
         let new = Manifest {
             base: Some(AofFile {
                 name: name.clone(),
-                seq: rw.seq,
+                seq: self.seq,
                 kind: FileKind::Base,
             }),
-            incrs: self
-                .aof
+            incrs: aof
                 .manifest
                 .incrs
                 .iter()
-                .filter(|f| f.seq >= rw.keep_from_seq)
+                .filter(|f| f.seq >= self.keep_from_seq)
                 .cloned()
                 .collect(),
             history: Vec::new(),
         };
         let (tmp, dir, filename, m) = (
-            rw.tmp.clone(),
-            self.aof.aof_dir.clone(),
-            self.aof.filename.clone(),
+            self.tmp.clone(),
+            aof.aof_dir.clone(),
+            aof.filename.clone(),
             new.clone(),
         );
         let h = std::thread::spawn(move || {
@@ -492,40 +470,33 @@ impl Server {
         Ok(Phase::Syncing(h, new))
     }
 
-    /// Writes pending keys until the deadline; true when every database is done.
-    fn write_slice(&mut self, rw: &mut Rewrite, deadline: Instant) -> bool {
-        let now = self.now_ms;
+    /// Writes pending keys until the deadline; true when the snapshot is fully written.
+    fn write_slice(&mut self, ks: &mut Keyspace, now: i64, deadline: Instant) -> bool {
+        for (db, k, e, at) in ks.snapshot_spilled(&self.snap) {
+            self.write_entry(db, &k, &e, at);
+        }
         let mut n = 0;
-        for i in 0..self.ks.dbs.len() {
-            for (k, e, at) in std::mem::take(&mut self.ks.dbs[i].snap_spill) {
-                rw.write_entry(i, &k, &e, at);
+        while let Some((db, k, e)) = ks.snapshot_next(&mut self.snap) {
+            self.write_entry(db, k, e, now);
+            n += 1;
+            if n % KEYS_PER_CLOCK == 0 && (Instant::now() >= deadline || self.buf.len() >= WRITE_AT)
+            {
+                return false;
             }
         }
-        while rw.db < self.ks.dbs.len() {
-            let db = rw.db;
-            while let Some((k, e)) = self.ks.dbs[db].snap_next() {
-                rw.write_entry(db, k, e, now);
-                n += 1;
-                if n % KEYS_PER_CLOCK == 0
-                    && (Instant::now() >= deadline || rw.buf.len() >= WRITE_AT)
-                {
-                    return false;
-                }
-            }
-            rw.db += 1;
-        }
-        // Spilled entries of databases already walked.
-        self.ks.dbs.iter().all(|d| d.snap_spill.is_empty())
+        // Entries set aside after their database was walked are written on a later step.
+        ks.snapshot_done(&self.snap)
     }
 
     /// Adopts the manifest the helper thread committed and has the old files deleted.
-    fn finish_rewrite(&mut self, rw: Box<Rewrite>, new: Manifest) {
-        let old = std::mem::replace(&mut self.aof.manifest, new);
+    fn finish(self: Box<Self>, aof: &mut Aof, ks: &mut Keyspace, new: Manifest) {
+        ks.snapshot_end(self.snap);
+        let old = std::mem::replace(&mut aof.manifest, new);
         let doomed: Vec<PathBuf> = old
             .load_order()
             .chain(old.history.iter())
-            .filter(|f| !self.aof.manifest.load_order().any(|n| n.name == f.name))
-            .map(|f| self.aof.path(&f.name))
+            .filter(|f| !aof.manifest.load_order().any(|n| n.name == f.name))
+            .map(|f| aof.path(&f.name))
             .collect();
         if !doomed.is_empty() {
             // Unlinking a large file takes tens of milliseconds: not in the event loop.
@@ -535,167 +506,102 @@ impl Server {
                 }
             });
         }
-        let mut older = rw.bytes;
-        let current = self.aof.manifest.incrs.last().map(|f| f.name.clone());
-        for f in &self.aof.manifest.incrs {
+        let mut older = self.bytes;
+        let current = aof.manifest.incrs.last().map(|f| f.name.clone());
+        for f in &aof.manifest.incrs {
             if Some(&f.name) != current.as_ref() {
-                older += std::fs::metadata(self.aof.path(&f.name)).map_or(0, |m| m.len());
+                older += std::fs::metadata(aof.path(&f.name)).map_or(0, |m| m.len());
             }
         }
-        self.aof.older_size = older;
-        self.aof.base_size = self.aof.current_size();
-        if self.aof.state == AofState::WaitRewrite {
-            self.aof.state = AofState::On;
+        aof.older_size = older;
+        aof.base_size = aof.current_size();
+        if aof.state == AofState::WaitRewrite {
+            aof.state = AofState::On;
         }
-        let secs = rw.started.elapsed();
-        self.rewrite_stats.count += 1;
-        self.rewrite_stats.last_ok = true;
-        self.rewrite_stats.last_secs = secs.as_secs() as i64;
+        let secs = self.started.elapsed();
+        let st = &mut aof.rewrites;
+        st.count += 1;
+        st.last_ok = true;
+        st.last_secs = secs.as_secs() as i64;
         info!(
             "Background AOF rewrite finished successfully: {} keys, {} bytes in {:.3} s",
-            rw.keys,
-            rw.bytes,
+            self.keys,
+            self.bytes,
             secs.as_secs_f64()
         );
     }
 
-    /// Drops a rewrite: deletes its temp file and forgets the snapshot.
-    #[allow(clippy::boxed_local)] // Callers hold the rewrite boxed; unboxing would copy it.
-    pub fn abandon_rewrite(&mut self, rw: Box<Rewrite>, failed: bool) {
-        for db in &mut self.ks.dbs {
-            db.snap_end();
-        }
-        let _ = std::fs::remove_file(&rw.tmp);
+    /// Drops the rewrite's work: deletes its temp file and forgets the snapshot.
+    fn abandon(self: Box<Self>, aof: &mut Aof, ks: &mut Keyspace, failed: bool) {
+        ks.snapshot_end(self.snap);
+        let _ = std::fs::remove_file(&self.tmp);
         if failed {
-            self.rewrite_stats.last_ok = false;
-            self.rewrite_stats.last_secs = rw.started.elapsed().as_secs() as i64;
+            aof.rewrites.last_ok = false;
+            aof.rewrites.last_secs = self.started.elapsed().as_secs() as i64;
             warn!("Background AOF rewrite failed; the current AOF files are kept");
         }
     }
 
-    /// Cancels a running rewrite (CONFIG SET appendonly no, shutdown, DEBUG LOADAOF). A
-    /// helper thread that is changing the manifest is waited for, so the manifest in memory
-    /// ends up equal to the one on disk.
-    pub fn cancel_rewrite(&mut self) {
-        let Some(mut rw) = self.rewrite.take() else {
-            return;
-        };
-        self.reap_manifest_job(&mut rw, true);
-        match std::mem::replace(&mut rw.phase, Phase::Writing) {
+    /// Cancels the rewrite (CONFIG SET appendonly no, shutdown, DEBUG LOADAOF). A helper
+    /// thread that is changing the manifest is waited for, so the manifest in memory ends
+    /// up equal to the one on disk.
+    pub fn cancel(mut self: Box<Self>, aof: &mut Aof, ks: &mut Keyspace) {
+        self.reap_manifest_job(aof, true);
+        match std::mem::replace(&mut self.phase, Phase::Writing) {
             Phase::Syncing(h, m) => match h.join() {
-                Ok(Ok(())) => self.finish_rewrite(rw, m),
-                _ => self.abandon_rewrite(rw, true),
+                Ok(Ok(())) => self.finish(aof, ks, m),
+                _ => self.abandon(aof, ks, true),
             },
-            Phase::Writing | Phase::Written => self.abandon_rewrite(rw, false),
+            Phase::Writing | Phase::Written => self.abandon(aof, ks, false),
         }
     }
+}
 
-    /// Runs a whole rewrite now, blocking the loop (DEBUG RELOAD).
-    pub fn rewrite_now(&mut self) -> Result<(), String> {
-        if self.rewrite.is_none() {
-            self.start_rewrite()?;
-        }
-        let runs = self.rewrite_stats.count;
-        while self.rewrite.is_some() {
-            self.rewrite_step(false);
-            if matches!(
-                self.rewrite.as_ref().map(|r| &r.phase),
-                Some(Phase::Syncing(..) | Phase::Written)
-            ) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-        if self.rewrite_stats.count == runs {
-            return Err("the AOF rewrite failed".into());
-        }
-        Ok(())
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::KsStats;
 
-    /// Empties the dataset and loads it again from the AOF (DEBUG LOADAOF).
-    pub fn reload_from_aof(&mut self) -> Result<(), String> {
-        self.cancel_rewrite();
-        self.log_expired();
-        self.aof.flush(Instant::now());
-        if !self.aof.idle() {
-            return Err("the AOF cannot be written right now".into());
+    /// Expiring a field of a snapshot hash not yet written spills its pre-change form
+    /// with the clock of that moment, and the rewrite filters by that clock: a field
+    /// still live then is written even if the rewrite gets to it after its deadline (the
+    /// live key may have changed it since, e.g. HPERSIST, logged only in the new file).
+    #[test]
+    fn field_expiry_spills_with_its_clock() {
+        use crate::types::Hash;
+        use crate::types::hash::HashLimits;
+        let lim = HashLimits {
+            max_entries: 128,
+            max_value: 64,
+        };
+        let mut h = Hash::new();
+        for f in [b"e", b"f", b"g"] {
+            h.insert(f, b"1", lim);
         }
-        self.aof.fsync_now();
-        for i in 0..self.ks.dbs.len() {
-            self.touch_db(i);
-            self.ks.dbs[i].clear();
-        }
-        let m = self.aof.manifest.clone();
-        self.replay_manifest(&m)?;
-        self.expired_seen = self.ks.stats.expired_total();
-        Ok(())
-    }
-
-    /// CONFIG SET appendonly yes: log from now on and write a base of the current data.
-    pub fn enable_aof(&mut self) -> Result<(), String> {
-        std::fs::create_dir_all(&self.aof.aof_dir)
-            .map_err(|e| format!("Can't create {}: {e}", self.aof.aof_dir.display()))?;
-        // An old manifest only tells which names are taken; its files are replaced.
-        if let Ok(Some(m)) = Manifest::load(&self.aof.aof_dir, &self.aof.filename) {
-            self.aof.next_seq = self.aof.next_seq.max(m.max_seq() + 1);
-            self.aof.manifest = m;
-        } else {
-            self.aof.manifest = Manifest::default();
-        }
-        self.aof.begin_wait_rewrite();
-        self.ks.set_log_expired(true);
-        self.expired_seen = self.ks.stats.expired_total();
-        if let Err(e) = self.start_rewrite() {
-            self.aof.state = AofState::Off;
-            self.ks.set_log_expired(false);
-            return Err(e);
-        }
-        Ok(())
-    }
-
-    /// CONFIG SET appendonly no: flush, fsync and stop logging.
-    pub fn disable_aof(&mut self) {
-        self.cancel_rewrite();
-        self.log_expired();
-        self.aof.stop();
-        self.ks.set_log_expired(false);
-        self.release_held();
-    }
-
-    /// Starts an automatic rewrite when the AOF has grown enough (cron).
-    pub fn maybe_auto_rewrite(&mut self) {
-        if self.rewrite.is_some() || !self.aof.logging() {
-            return;
-        }
-        if self.rewrite_stats.scheduled {
-            if let Err(e) = self.start_rewrite() {
-                warn!("Scheduled AOF rewrite could not start: {e}");
-            }
-            return;
-        }
-        let pct = self
-            .config
-            .get("auto-aof-rewrite-percentage")
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
-        let min = self
-            .config
-            .get("auto-aof-rewrite-min-size")
-            .and_then(crate::config::parse_memory)
-            .unwrap_or(64 << 20) as u64;
-        let cur = self.aof.current_size();
-        if pct == 0 || cur < min {
-            return;
-        }
-        let base = self.aof.base_size.max(1);
-        let growth = cur * 100 / base;
-        if growth >= 100 + pct {
-            info!(
-                "Starting automatic rewriting of AOF on {}% growth",
-                growth - 100
-            );
-            if let Err(e) = self.start_rewrite() {
-                warn!("Automatic AOF rewrite could not start: {e}");
-            }
-        }
+        h.prepare_ttl();
+        h.set_ttl(b"e", 60);
+        h.set_ttl(b"f", 160);
+        let mut ks = Keyspace::new(1);
+        ks.dbs[0].set(b"K", Value::Hash(h), 0);
+        let mut snap = ks.snapshot_begin();
+        let mut st = KsStats::default();
+        assert!(ks.dbs[0].get(b"K", 70, &mut st).is_some());
+        assert_eq!(st.expired_fields, 1);
+        let spilled = ks.snapshot_spilled(&snap);
+        assert_eq!(spilled.len(), 1);
+        let (db, k, e, at) = &spilled[0];
+        assert_eq!((*db, &**k, *at), (0, &b"K"[..], 70));
+        let mut buf = Vec::new();
+        write_value(&mut buf, k, e, *at as u64);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(
+            text.contains("\r\nf\r\n") && text.contains("\r\ng\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("\r\ne\r\n"), "{text}");
+        // The live key is no longer pending: the walk does not write it again.
+        assert!(ks.snapshot_next(&mut snap).is_none());
+        assert!(ks.snapshot_done(&snap));
+        ks.snapshot_end(snap);
     }
 }

@@ -1,9 +1,37 @@
 //! CLIENT subcommands: ID, SETNAME, GETNAME, SETINFO, INFO, LIST, KILL, NO-EVICT, NO-TOUCH,
 //! HELP. CLIENT LIST lines use Redis's field names so tools that parse them keep working.
 
-use super::{Args, Ctx, help, sub_arity, unknown_subcommand};
-use crate::conn::ClientState;
+use super::table::{Command, ROW, acl, flags::*};
+use super::{Args, Ctx, help};
+use crate::client::ClientState;
 use crate::error::{CmdError, CmdResult};
+
+const CLIENT: Command = Command {
+    flags: NOSCRIPT | LOADING | STALE,
+    acl: acl::CONNECTION,
+    group: "connection",
+    ..ROW
+};
+const ADMIN_CLIENT: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "client", arity: -2, flags: 0, acl: 0, summary: "Client connection commands.", subcommands: SUBCOMMANDS, ..CLIENT },
+];
+
+#[rustfmt::skip]
+static SUBCOMMANDS: &[Command] = &[
+    Command { name: "client|id", arity: 2, handler: id, summary: "Returns the connection's id.", ..CLIENT },
+    Command { name: "client|getname", arity: 2, handler: getname, summary: "Returns the connection's name.", ..CLIENT },
+    Command { name: "client|setname", arity: 3, handler: setname, usage: "connection-name", summary: "Names the connection.", ..CLIENT },
+    Command { name: "client|setinfo", arity: 4, tips: &["request_policy:all_nodes", "response_policy:all_succeeded"], handler: setinfo, usage: "LIB-NAME libname | LIB-VER libver", summary: "Records the client library's name or version.", ..CLIENT },
+    Command { name: "client|info", arity: 2, tips: &["nondeterministic_output"], handler: info, summary: "Describes the connection.", ..CLIENT },
+    Command { name: "client|list", arity: -2, flags: ADMIN_CLIENT, tips: &["nondeterministic_output"], handler: list, usage: "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]]", summary: "Describes the connections.", ..CLIENT },
+    Command { name: "client|kill", arity: -3, flags: ADMIN_CLIENT, handler: kill, usage: "ip:port | [ID client-id] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]", summary: "Closes connections.", ..CLIENT },
+    Command { name: "client|no-evict", arity: 3, flags: ADMIN_CLIENT, handler: on_off, usage: "ON | OFF", summary: "Exempts the connection from client eviction (accepted, no effect).", ..CLIENT },
+    Command { name: "client|no-touch", arity: 3, handler: on_off, usage: "ON | OFF", summary: "Leaves keys' access times alone (accepted, no effect).", ..CLIENT },
+    Command { name: "client|help", arity: 2, flags: LOADING | STALE, handler: client_help, summary: "Lists the CLIENT subcommands.", ..CLIENT },
+];
 
 /// Formats one CLIENT LIST / CLIENT INFO line (without the trailing newline).
 /// `qbuf` and `obl` are the unprocessed input and unsent output bytes (0 for the caller,
@@ -42,159 +70,160 @@ fn valid_name(s: &[u8]) -> bool {
     s.iter().all(|&c| (b'!'..=b'~').contains(&c))
 }
 
-/// CLIENT <subcommand> ...
-pub fn client(c: &mut Ctx, a: &Args) -> CmdResult {
-    let sub = a.text(1).to_ascii_lowercase();
-    match sub.as_str() {
-        "id" => {
-            sub_arity(a, 2)?;
-            c.out.int(c.cl.id as i64);
-        }
-        "getname" => {
-            sub_arity(a, 2)?;
-            if c.cl.name.is_empty() {
-                c.out.null();
-            } else {
-                c.out.bulk(&c.cl.name);
-            }
-        }
-        "setname" => {
-            sub_arity(a, 3)?;
-            let name = a.get(2);
-            if !valid_name(name) {
-                return Err(CmdError::err(
-                    "Client names cannot contain spaces, newlines or special characters.",
-                ));
-            }
-            c.cl.name = name.to_vec();
-            c.out.ok();
-        }
-        "setinfo" => {
-            sub_arity(a, 4)?;
-            let v = a.get(3);
-            let field = if a.is(2, "lib-name") {
-                &mut c.cl.lib_name
-            } else if a.is(2, "lib-ver") {
-                &mut c.cl.lib_ver
-            } else {
-                return Err(CmdError::err(format!(
-                    "Unrecognized option '{}'",
-                    a.text(2)
-                )));
-            };
-            if !valid_name(v) {
-                return Err(CmdError::err(format!(
-                    "{} cannot contain spaces, newlines or special characters.",
-                    a.text(2).to_ascii_lowercase()
-                )));
-            }
-            *field = v.to_vec();
-            c.out.ok();
-        }
-        "info" => {
-            sub_arity(a, 2)?;
-            let mut line = client_line(c.cl, 0, 0);
-            line.push('\n');
-            c.out.verbatim(line.as_bytes());
-        }
-        "list" => {
-            let mut ids: Option<Vec<u64>> = None;
-            let mut i = 2;
-            while i < a.len() {
-                if a.is(i, "type") && i + 1 < a.len() {
-                    let t = a.text(i + 1).to_ascii_lowercase();
-                    if !matches!(
-                        t.as_str(),
-                        "normal" | "master" | "replica" | "slave" | "pubsub"
-                    ) {
-                        return Err(CmdError::err(format!(
-                            "Unknown client type '{}'",
-                            a.text(i + 1)
-                        )));
-                    }
-                    if t != "normal" {
-                        ids = Some(vec![]);
-                    }
-                    i += 2;
-                } else if a.is(i, "id") && i + 1 < a.len() {
-                    let mut v = Vec::new();
-                    for j in i + 1..a.len() {
-                        match crate::num::parse_i64(a.get(j)) {
-                            Some(n) if n > 0 => v.push(n as u64),
-                            _ => return Err(CmdError::err("Invalid client ID")),
-                        }
-                    }
-                    ids = Some(v);
-                    i = a.len();
-                } else {
-                    return Err(CmdError::Syntax);
-                }
-            }
-            let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
-            let mut text = String::new();
-            let mut lines: Vec<(u64, String)> = c
-                .srv
-                .other_clients()
-                .filter(|(_, conn)| keep(conn.cl.id))
-                .map(|(_, conn)| {
-                    (
-                        conn.cl.id,
-                        client_line(&conn.cl, conn.rlen, conn.pending_out()),
-                    )
-                })
-                .collect();
-            if keep(c.cl.id) {
-                lines.push((c.cl.id, client_line(c.cl, 0, 0)));
-            }
-            lines.sort_by_key(|(id, _)| *id);
-            for (_, l) in lines {
-                text.push_str(&l);
-                text.push('\n');
-            }
-            c.out.verbatim(text.as_bytes());
-        }
-        "kill" => return kill(c, a),
-        "no-evict" | "no-touch" => {
-            sub_arity(a, 3)?;
-            if !(a.is(2, "on") || a.is(2, "off")) {
-                return Err(CmdError::Syntax);
-            }
-            c.out.ok();
-        }
-        "help" => {
-            help(
-                c,
-                &[
-                    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                    "GETNAME",
-                    "    Return the name of the current connection.",
-                    "ID",
-                    "    Return the ID of the current connection.",
-                    "INFO",
-                    "    Return information about the current client connection.",
-                    "KILL <ip:port>",
-                    "    Kill connection made from <ip:port>.",
-                    "KILL <option> <value> [<option> <value> [...]]",
-                    "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
-                    "LIST [options ...]",
-                    "    Return information about client connections. Options: TYPE, ID.",
-                    "SETNAME <name>",
-                    "    Assign the name <name> to the current connection.",
-                    "SETINFO <option> <value>",
-                    "    Set client meta attributes: LIB-NAME, LIB-VER.",
-                    "HELP",
-                    "    Print this help.",
-                ],
-            )?;
-        }
-        _ => return Err(unknown_subcommand(a, "CLIENT")),
+/// CLIENT ID.
+fn id(c: &mut Ctx, _a: &Args) -> CmdResult {
+    c.out.int(c.cl.id as i64);
+    Ok(())
+}
+
+/// CLIENT GETNAME.
+fn getname(c: &mut Ctx, _a: &Args) -> CmdResult {
+    if c.cl.name.is_empty() {
+        c.out.null();
+    } else {
+        c.out.bulk(&c.cl.name);
     }
     Ok(())
 }
 
+/// CLIENT SETNAME name.
+fn setname(c: &mut Ctx, a: &Args) -> CmdResult {
+    let name = a.get(2);
+    if !valid_name(name) {
+        return Err(CmdError::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    c.cl.name = name.to_vec();
+    c.out.ok();
+    Ok(())
+}
+
+/// CLIENT SETINFO LIB-NAME|LIB-VER value.
+fn setinfo(c: &mut Ctx, a: &Args) -> CmdResult {
+    let v = a.get(3);
+    let field = if a.is(2, "lib-name") {
+        &mut c.cl.lib_name
+    } else if a.is(2, "lib-ver") {
+        &mut c.cl.lib_ver
+    } else {
+        return Err(CmdError::err(format!(
+            "Unrecognized option '{}'",
+            a.text(2)
+        )));
+    };
+    if !valid_name(v) {
+        return Err(CmdError::err(format!(
+            "{} cannot contain spaces, newlines or special characters.",
+            a.text(2).to_ascii_lowercase()
+        )));
+    }
+    *field = v.to_vec();
+    c.out.ok();
+    Ok(())
+}
+
+/// CLIENT INFO.
+fn info(c: &mut Ctx, _a: &Args) -> CmdResult {
+    let mut line = client_line(c.cl, 0, 0);
+    line.push('\n');
+    c.out.verbatim(line.as_bytes());
+    Ok(())
+}
+
+/// CLIENT LIST [TYPE type] [ID id...].
+fn list(c: &mut Ctx, a: &Args) -> CmdResult {
+    let mut ids: Option<Vec<u64>> = None;
+    let mut i = 2;
+    while i < a.len() {
+        if a.is(i, "type") && i + 1 < a.len() {
+            let t = a.text(i + 1).to_ascii_lowercase();
+            if !matches!(
+                t.as_str(),
+                "normal" | "master" | "replica" | "slave" | "pubsub"
+            ) {
+                return Err(CmdError::err(format!(
+                    "Unknown client type '{}'",
+                    a.text(i + 1)
+                )));
+            }
+            if t != "normal" {
+                ids = Some(vec![]);
+            }
+            i += 2;
+        } else if a.is(i, "id") && i + 1 < a.len() {
+            let mut v = Vec::new();
+            for j in i + 1..a.len() {
+                match crate::num::parse_i64(a.get(j)) {
+                    Some(n) if n > 0 => v.push(n as u64),
+                    _ => return Err(CmdError::err("Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+            i = a.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
+    let mut lines: Vec<(u64, String)> = Vec::new();
+    c.clients.each(&mut |cl, qbuf, obl| {
+        if keep(cl.id) {
+            lines.push((cl.id, client_line(cl, qbuf, obl)));
+        }
+    });
+    if keep(c.cl.id) {
+        lines.push((c.cl.id, client_line(c.cl, 0, 0)));
+    }
+    lines.sort_by_key(|(id, _)| *id);
+    let mut text = String::new();
+    for (_, l) in lines {
+        text.push_str(&l);
+        text.push('\n');
+    }
+    c.out.verbatim(text.as_bytes());
+    Ok(())
+}
+
+/// CLIENT NO-EVICT / NO-TOUCH ON|OFF: accepted, nothing to change.
+fn on_off(c: &mut Ctx, a: &Args) -> CmdResult {
+    if !(a.is(2, "on") || a.is(2, "off")) {
+        return Err(CmdError::Syntax);
+    }
+    c.out.ok();
+    Ok(())
+}
+
+/// CLIENT HELP.
+fn client_help(c: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        c,
+        &[
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are: ID, ADDR, LADDR, TYPE, USER, SKIPME.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options: TYPE, ID.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>",
+            "    Set client meta attributes: LIB-NAME, LIB-VER.",
+            "HELP",
+            "    Print this help.",
+        ],
+    )
+}
+
 /// CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [TYPE t] [USER u] [SKIPME yes/no].
 fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
-    sub_arity(a, -3)?;
     let old_form = a.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
     let mut user_ok = true;
@@ -248,19 +277,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
             && addr.as_ref().is_none_or(|x| *x == cl.addr)
             && laddr.as_ref().is_none_or(|x| *x == cl.laddr)
     };
-    let victims: Vec<usize> = c
-        .srv
-        .other_clients()
-        .filter(|(_, conn)| matches(&conn.cl))
-        .map(|(slot, _)| slot)
-        .collect();
-    let mut killed = victims.len();
-    for slot in victims {
-        if let Some(Some(conn)) = c.srv.conns.get_mut(slot) {
-            conn.kill = true;
-        }
-        c.srv.close(slot);
-    }
+    let mut killed = c.clients.kill(&matches);
     let me = !skipme && matches(c.cl);
     if me {
         c.cl.close_after_reply = true;

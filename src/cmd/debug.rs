@@ -5,10 +5,16 @@
 
 use std::hash::{Hash as _, Hasher};
 
+use super::table::{Command, ROW, flags::*};
 use super::{Args, Ctx, help};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::types::Value;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "debug", arity: -2, flags: ADMIN | NOSCRIPT | LOADING | STALE, group: "server", handler: debug, usage: "subcommand [argument ...]", summary: "Debugging and persistence tools (needs enable-debug-command).", ..ROW },
+];
 
 /// DEBUG <subcommand> ...
 pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
@@ -39,6 +45,9 @@ pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
                 "    default.",
                 "SLEEP <seconds>",
                 "    Stop the server for <seconds>. Decimals allowed.",
+                "WRITE-STREAM <START|READ|STOP>",
+                "    Copy every record of the write stream (what the AOF and replicas get) to a",
+                "    tap, read what it collected since the last READ, or remove it.",
                 "HELP",
                 "    Print this help.",
             ],
@@ -49,11 +58,11 @@ pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
             Ok(())
         }
         "digest-value" => {
-            let now = c.srv.now_ms;
+            let now = c.eng.now_ms;
             let db = c.cl.db;
             c.out.array(a.len() - 2);
             for k in a.iter().skip(2) {
-                let ks = &mut c.srv.ks;
+                let ks = &mut c.eng.ks;
                 let d = match ks.dbs[db].get(k, now, &mut ks.stats) {
                     Some(e) => value_digest(&e.val),
                     None => [0; 20],
@@ -74,7 +83,7 @@ pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         "set-active-expire" if a.len() == 3 => {
             let on = crate::num::arg_i64(a.get(2))?;
-            c.srv.active_expire_enabled = on != 0;
+            c.eng.active_expire_enabled = on != 0;
             c.out.ok();
             Ok(())
         }
@@ -92,29 +101,54 @@ pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
             Ok(())
         }
         "loadaof" if a.len() == 2 => {
-            if !c.srv.aof.logging() {
+            if !c.eng.aof.logging() {
                 return Err(CmdError::err("AOF is off"));
             }
-            c.srv.reload_from_aof().map_err(CmdError::err)?;
+            super::replay::reload(c.eng).map_err(CmdError::err)?;
             c.out.ok();
             Ok(())
         }
         "reload" if a.len() == 2 => {
-            if !c.srv.aof.logging() {
+            if !c.eng.aof.logging() {
                 return Err(CmdError::err("AOF is off"));
             }
-            c.srv.rewrite_now().map_err(CmdError::err)?;
-            c.srv.reload_from_aof().map_err(CmdError::err)?;
+            c.eng.rewrite_now().map_err(CmdError::err)?;
+            super::replay::reload(c.eng).map_err(CmdError::err)?;
             c.out.ok();
             Ok(())
         }
-        _ => Err(super::unknown_subcommand(a, "DEBUG")),
+        "write-stream" if a.len() == 3 => write_stream(c, a),
+        _ => Err(super::unknown_subcommand(a)),
     }
+}
+
+/// DEBUG WRITE-STREAM START|READ|STOP: a tap on the write stream, so tests can see the
+/// records writes produce whether or not the AOF is on.
+fn write_stream(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.is(2, "start") {
+        c.eng.tap_start();
+        c.out.ok();
+    } else if a.is(2, "stop") {
+        c.eng.tap_stop();
+        c.out.ok();
+    } else if a.is(2, "read") {
+        match c.eng.tap_read() {
+            Some(records) => c.out.bulk(&records),
+            None => {
+                return Err(CmdError::err(
+                    "no write stream tap: DEBUG WRITE-STREAM START first",
+                ));
+            }
+        }
+    } else {
+        return Err(CmdError::Syntax);
+    }
+    Ok(())
 }
 
 /// `enable-debug-command`: yes, or local for loopback clients.
 fn allowed(c: &Ctx) -> bool {
-    match c.srv.config.get("enable-debug-command") {
+    match c.eng.config.get("enable-debug-command") {
         Some("yes") => true,
         Some("local") => {
             let addr = c.cl.addr.as_str();
@@ -183,12 +217,12 @@ fn value_digest(v: &Value) -> [u8; 20] {
 /// it does not depend on the order keys are stored in. All zeros for an empty dataset,
 /// as in Redis.
 fn dataset_digest(c: &mut Ctx) -> [u8; 20] {
-    let now = c.srv.now_ms;
+    let now = c.eng.now_ms;
     let mut acc = [0u8; 20];
-    for (i, db) in c.srv.ks.dbs.iter().enumerate() {
+    for (i, db) in c.eng.ks.dbs.iter().enumerate() {
         let idx = (i as u32).to_be_bytes();
         for (k, e) in db.iter() {
-            if e.exp != 0 && e.exp <= now {
+            if e.expired(now) {
                 continue;
             }
             let vd = value_digest(&e.val);

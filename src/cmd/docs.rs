@@ -1,4 +1,4 @@
-//! COMMAND DOCS argument specifications, built from a compact usage line per command
+//! COMMAND DOCS argument specifications, built from the usage line of each command's row
 //! (`key field value [field value ...]`), so redis-cli can show argument hints while typing.
 //!
 //! Grammar: a lowercase word is an argument (its type guessed from its name); an uppercase
@@ -160,11 +160,11 @@ pub fn parse_usage(usage: &str) -> Vec<ArgDoc> {
     parse_seq(&toks, &mut pos).0
 }
 
-/// Writes one argument as the map COMMAND DOCS uses.
-/// `has_key_spec`: the command reports a key specification in COMMAND INFO.
-pub fn write_arg(out: &mut Reply, a: &ArgDoc, has_key_spec: bool) {
-    // Key arguments point at the command's (single) key specification, as Redis's do.
-    let key_spec = has_key_spec && a.kind == "key";
+/// Writes one argument as the map COMMAND DOCS uses. Key arguments point at the
+/// command's key specifications in order (`key_specs` of them; `key_args` counts the key
+/// arguments written so far), the last one standing for any further key argument.
+pub fn write_arg(out: &mut Reply, a: &ArgDoc, key_specs: usize, key_args: &mut usize) {
+    let key_spec = key_specs > 0 && a.kind == "key";
     let mut n = 2 + key_spec as usize;
     if a.token.is_some() {
         n += 1;
@@ -183,7 +183,8 @@ pub fn write_arg(out: &mut Reply, a: &ArgDoc, has_key_spec: bool) {
     out.bulk_str(a.kind);
     if key_spec {
         out.bulk_str("key_spec_index");
-        out.int(0);
+        out.int((*key_args).min(key_specs - 1) as i64);
+        *key_args += 1;
     }
     if let Some(t) = &a.token {
         out.bulk_str("token");
@@ -191,7 +192,7 @@ pub fn write_arg(out: &mut Reply, a: &ArgDoc, has_key_spec: bool) {
     }
     if flags {
         out.bulk_str("flags");
-        out.array(a.optional as usize + a.multiple as usize);
+        out.set(a.optional as usize + a.multiple as usize);
         if a.optional {
             out.simple("optional");
         }
@@ -203,157 +204,9 @@ pub fn write_arg(out: &mut Reply, a: &ArgDoc, has_key_spec: bool) {
         out.bulk_str("arguments");
         out.array(a.children.len());
         for c in &a.children {
-            write_arg(out, c, has_key_spec);
+            write_arg(out, c, key_specs, key_args);
         }
     }
-}
-
-/// Usage line of every command, in ferrokv's words (names as in the command table).
-pub static USAGE: &[(&str, &str)] = &[
-    ("hset", "key field value [field value ...]"),
-    ("hsetnx", "key field value"),
-    ("hmset", "key field value [field value ...]"),
-    ("hget", "key field"),
-    ("hmget", "key field [field ...]"),
-    ("hgetall", "key"),
-    ("hdel", "key field [field ...]"),
-    ("hlen", "key"),
-    ("hexists", "key field"),
-    ("hkeys", "key"),
-    ("hvals", "key"),
-    ("hstrlen", "key field"),
-    ("hincrby", "key field increment"),
-    ("hincrbyfloat", "key field increment"),
-    ("hrandfield", "key [count [WITHVALUES]]"),
-    (
-        "hexpire",
-        "key seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
-    ),
-    (
-        "hpexpire",
-        "key milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
-    ),
-    (
-        "hexpireat",
-        "key unix-time-seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
-    ),
-    (
-        "hpexpireat",
-        "key unix-time-milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]",
-    ),
-    ("httl", "key FIELDS numfields field [field ...]"),
-    ("hpttl", "key FIELDS numfields field [field ...]"),
-    ("hexpiretime", "key FIELDS numfields field [field ...]"),
-    ("hpexpiretime", "key FIELDS numfields field [field ...]"),
-    ("hpersist", "key FIELDS numfields field [field ...]"),
-    ("hgetdel", "key FIELDS numfields field [field ...]"),
-    (
-        "hgetex",
-        "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field ...]",
-    ),
-    (
-        "hsetex",
-        "key [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]",
-    ),
-    (
-        "hscan",
-        "key cursor [MATCH pattern] [COUNT count] [NOVALUES]",
-    ),
-    (
-        "set",
-        "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
-    ),
-    ("get", "key"),
-    ("getset", "key value"),
-    ("getdel", "key"),
-    (
-        "getex",
-        "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]",
-    ),
-    ("setnx", "key value"),
-    ("setex", "key seconds value"),
-    ("psetex", "key milliseconds value"),
-    ("mset", "key value [key value ...]"),
-    ("msetnx", "key value [key value ...]"),
-    ("mget", "key [key ...]"),
-    ("incr", "key"),
-    ("decr", "key"),
-    ("incrby", "key increment"),
-    ("decrby", "key decrement"),
-    ("incrbyfloat", "key increment"),
-    ("append", "key value"),
-    ("strlen", "key"),
-    ("getrange", "key start end"),
-    ("substr", "key start end"),
-    ("setrange", "key offset value"),
-    ("del", "key [key ...]"),
-    ("unlink", "key [key ...]"),
-    ("exists", "key [key ...]"),
-    ("touch", "key [key ...]"),
-    ("type", "key"),
-    ("keys", "pattern"),
-    ("scan", "cursor [MATCH pattern] [COUNT count] [TYPE type]"),
-    ("randomkey", ""),
-    ("rename", "key newkey"),
-    ("renamenx", "key newkey"),
-    ("copy", "source destination [DB destination-db] [REPLACE]"),
-    ("move", "key db"),
-    ("expire", "key seconds [NX | XX | GT | LT]"),
-    ("pexpire", "key milliseconds [NX | XX | GT | LT]"),
-    ("expireat", "key unix-time-seconds [NX | XX | GT | LT]"),
-    (
-        "pexpireat",
-        "key unix-time-milliseconds [NX | XX | GT | LT]",
-    ),
-    ("ttl", "key"),
-    ("pttl", "key"),
-    ("expiretime", "key"),
-    ("pexpiretime", "key"),
-    ("persist", "key"),
-    ("object", "subcommand [key]"),
-    ("memory", "subcommand [key] [SAMPLES count]"),
-    ("dbsize", ""),
-    ("flushdb", "[ASYNC | SYNC]"),
-    ("flushall", "[ASYNC | SYNC]"),
-    ("select", "index"),
-    ("swapdb", "index1 index2"),
-    ("multi", ""),
-    ("exec", ""),
-    ("discard", ""),
-    ("watch", "key [key ...]"),
-    ("unwatch", ""),
-    ("ping", "[message]"),
-    ("echo", "message"),
-    ("quit", ""),
-    ("reset", ""),
-    (
-        "hello",
-        "[protover [AUTH username password] [SETNAME clientname]]",
-    ),
-    ("auth", "[username] password"),
-    ("client", "subcommand [argument ...]"),
-    ("info", "[section [section ...]]"),
-    ("config", "subcommand [argument ...]"),
-    ("command", "[subcommand [argument ...]]"),
-    ("time", ""),
-    ("lastsave", ""),
-    ("bgrewriteaof", ""),
-    ("debug", "subcommand [argument ...]"),
-    ("shutdown", "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]"),
-    ("monitor", ""),
-    ("script", "subcommand [argument ...]"),
-    ("function", "subcommand [argument ...]"),
-    ("eval", "script numkeys [key [key ...]] [arg [arg ...]]"),
-    ("evalsha", "sha1 numkeys [key [key ...]] [arg [arg ...]]"),
-    ("fcall", "function numkeys [key [key ...]] [arg [arg ...]]"),
-];
-
-/// The usage line of `name` ("" if none is recorded).
-pub fn usage_of(name: &str) -> &'static str {
-    USAGE
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or("", |(_, u)| u)
 }
 
 #[cfg(test)]

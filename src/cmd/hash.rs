@@ -2,13 +2,42 @@
 //! HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN. Argument checks run in the order Redis runs them,
 //! so the same bad input gets the same error.
 
+use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
-use crate::num::{arg_i64, parse_i64};
+use crate::num::{arg_i64, fmt_i64, parse_i64};
 
 /// Longest HRANDFIELD reply with repetitions (negative count) that ferrokv will build.
 const MAX_RANDOM_PICKS: i64 = 10_000_000;
+
+const HASH: Command = Command {
+    acl: acl::HASH,
+    group: "hash",
+    ..ROW
+};
+const ORDER: &[&str] = &["nondeterministic_output_order"];
+const RANDOM: &[&str] = &["nondeterministic_output"];
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "hset", arity: -4, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hset, usage: "key field value [field value ...]", summary: "Sets fields of a hash, creating it if needed.", ..HASH },
+    Command { name: "hsetnx", arity: 4, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | INSERT)], handler: hsetnx, usage: "key field value", summary: "Sets a hash field only if it does not exist.", ..HASH },
+    Command { name: "hmset", arity: -4, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hmset, usage: "key field value [field value ...]", summary: "Sets fields of a hash (replies OK).", ..HASH },
+    Command { name: "hget", arity: 3, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], handler: hget, usage: "key field", summary: "Returns the value of a hash field.", ..HASH },
+    Command { name: "hmget", arity: -3, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], handler: hmget, usage: "key field [field ...]", summary: "Returns the values of several hash fields.", ..HASH },
+    Command { name: "hgetall", arity: 2, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], tips: ORDER, handler: hgetall, usage: "key", summary: "Returns all fields and values of a hash.", ..HASH },
+    Command { name: "hdel", arity: -3, flags: WRITE | FAST, keys: &[KeySpec::one(RW | DELETE)], handler: hdel, usage: "key field [field ...]", summary: "Deletes fields from a hash.", ..HASH },
+    Command { name: "hlen", arity: 2, flags: READONLY | FAST, keys: &[KeySpec::one(RO)], handler: hlen, usage: "key", summary: "Returns the number of fields in a hash.", ..HASH },
+    Command { name: "hexists", arity: 3, flags: READONLY | FAST, keys: &[KeySpec::one(RO)], handler: hexists, usage: "key field", summary: "Tells whether a hash field exists.", ..HASH },
+    Command { name: "hkeys", arity: 2, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], tips: ORDER, handler: hkeys, usage: "key", summary: "Returns all field names of a hash.", ..HASH },
+    Command { name: "hvals", arity: 2, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], tips: ORDER, handler: hvals, usage: "key", summary: "Returns all values of a hash.", ..HASH },
+    Command { name: "hstrlen", arity: 3, flags: READONLY | FAST, keys: &[KeySpec::one(RO)], handler: hstrlen, usage: "key field", summary: "Returns the length of a hash field's value.", ..HASH },
+    Command { name: "hincrby", arity: 4, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | ACCESS | UPDATE)], handler: hincrby, usage: "key field increment", summary: "Adds an integer to a hash field.", ..HASH },
+    Command { name: "hincrbyfloat", arity: 4, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | ACCESS | UPDATE)], handler: hincrbyfloat, usage: "key field increment", summary: "Adds a float to a hash field.", ..HASH },
+    Command { name: "hrandfield", arity: -2, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], tips: RANDOM, handler: hrandfield, usage: "key [count [WITHVALUES]]", summary: "Returns random fields of a hash.", ..HASH },
+    Command { name: "hscan", arity: -3, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], tips: RANDOM, handler: hscan, usage: "key cursor [MATCH pattern] [COUNT count] [NOVALUES]", summary: "Iterates over the fields of a hash.", ..HASH },
+];
 
 /// HSET key field value [field value ...] -> number of new fields.
 pub fn hset(c: &mut Ctx, a: &Args) -> CmdResult {
@@ -28,7 +57,7 @@ fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
     if !a.len().is_multiple_of(2) {
         return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
     }
-    let lim = c.srv.config.hash_limits;
+    let lim = c.eng.config.hash_limits;
     let mut db = c.db();
     let h = db.hash_or_new(a.get(1))?;
     let timed = h.min_ttl() != 0;
@@ -48,7 +77,7 @@ fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
 
 /// HSETNX key field value -> 1 if set, 0 if the field existed.
 pub fn hsetnx(c: &mut Ctx, a: &Args) -> CmdResult {
-    let lim = c.srv.config.hash_limits;
+    let lim = c.eng.config.hash_limits;
     let mut db = c.db();
     // Creating the hash is safe: a new hash cannot already hold the field.
     let h = db.hash_or_new(a.get(1))?;
@@ -180,7 +209,7 @@ pub fn hstrlen(c: &mut Ctx, a: &Args) -> CmdResult {
 /// HINCRBY key field increment -> the new value.
 pub fn hincrby(c: &mut Ctx, a: &Args) -> CmdResult {
     let incr = arg_i64(a.get(3))?;
-    let lim = c.srv.config.hash_limits;
+    let lim = c.eng.config.hash_limits;
     let mut db = c.db();
     let h = db.hash_or_new(a.get(1))?;
     let cur = match h.get(a.get(2)) {
@@ -190,7 +219,7 @@ pub fn hincrby(c: &mut Ctx, a: &Args) -> CmdResult {
     let new = cur.checked_add(incr).ok_or(CmdError::Overflow)?;
     let mut tmp = [0u8; 20];
     // An increment keeps the field's deadline, as in Redis.
-    h.insert_keep_ttl(a.get(2), crate::resp::reply::fmt_i64(new, &mut tmp), lim);
+    h.insert_keep_ttl(a.get(2), fmt_i64(new, &mut tmp), lim);
     c.dirty(1);
     c.out.int(new);
     Ok(())
@@ -203,7 +232,7 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     if !incr.is_finite() {
         return Err(CmdError::err("value is NaN or Infinity"));
     }
-    let lim = c.srv.config.hash_limits;
+    let lim = c.eng.config.hash_limits;
     let mut db = c.db();
     // Creating the hash first is safe: in a new hash the field is 0, and 0 plus a finite
     // increment is finite, so no error can follow and leave an empty hash behind.
@@ -243,7 +272,7 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
 /// HRANDFIELD key [count [WITHVALUES]].
 pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() == 2 {
-        let r = c.srv.rng.next_u64();
+        let r = c.eng.rng.next_u64();
         let (mut db, out) = c.db_out();
         match db.hash(a.get(1))? {
             Some(h) if !h.is_empty() => {
@@ -275,9 +304,9 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::err("value is out of range"));
     }
     let resp3 = c.out.resp3;
-    let now = c.srv.now_ms;
-    let ks = &mut c.srv.ks;
-    let rng = &mut c.srv.rng;
+    let now = c.eng.now_ms;
+    let ks = &mut c.eng.ks;
+    let rng = &mut c.eng.rng;
     let db = &mut ks.dbs[c.cl.db];
     let out = &mut c.out;
     let h = match db.get(a.get(1), now, &mut ks.stats) {
@@ -467,7 +496,7 @@ pub fn hscan(c: &mut Ctx, a: &Args) -> CmdResult {
         })
     };
     out.array(2);
-    out.bulk(next.to_string().as_bytes());
+    out.bulk_i64(next as i64);
     out.array(picked.len() * if o.novalues { 1 } else { 2 });
     for (f, v) in picked {
         out.bulk(f);

@@ -6,19 +6,17 @@
 //! bad input gets the same reply. Deadlines are absolute Unix milliseconds; a deadline
 //! that is already past deletes the field at once (reply 2), as Redis does.
 //!
-//! The AOF gets canonical records only: absolute `HPEXPIREAT ... FIELDS` for the fields
+//! The write stream (and so the AOF) gets canonical records only: absolute `HPEXPIREAT ... FIELDS` for the fields
 //! whose deadline changed, `HPERSIST ... FIELDS` for the fields that lost one, `HDEL` for
 //! fields deleted, and HSETEX with `PXAT` (or as a plain HSET). Conditions (NX, FNX...)
 //! are evaluated here and not logged, so replay never depends on the clock.
 
+use super::expiry::{Cond, Rules, Unit, deadline};
+use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::num::parse_i64;
-use crate::resp::reply::fmt_i64;
+use crate::num::{fmt_i64, parse_i64};
 use crate::types::Hash;
-
-/// Latest deadline accepted, in Unix ms (Redis: `EB_EXPIRE_TIME_MAX >> 2`, 2^46 - 1).
-const MAX_ABS_MS: i64 = (1 << 46) - 1;
 
 const NO_FIELDS: &str = "Mandatory argument FIELDS is missing or not at the right position";
 const NUMFIELDS_MISMATCH: &str = "The `numfields` parameter must match the number of arguments";
@@ -31,59 +29,28 @@ const NOT_SET: i64 = 0;
 const SET: i64 = 1;
 const DELETED: i64 = 2;
 
-/// Unit and base of an expiry argument.
-#[derive(Clone, Copy, PartialEq)]
-enum Unit {
-    Seconds,
-    Millis,
-}
+const HASH: Command = Command {
+    acl: acl::HASH,
+    group: "hash",
+    ..ROW
+};
+const RANDOM: &[&str] = &["nondeterministic_output"];
 
-/// Condition of HEXPIRE and friends.
-#[derive(Clone, Copy, PartialEq)]
-enum Cond {
-    None,
-    Nx,
-    Xx,
-    Gt,
-    Lt,
-}
-
-fn invalid_expire(a: &Args) -> CmdError {
-    CmdError::InvalidExpire(a.text(0).to_ascii_lowercase())
-}
-
-/// Parses an expiry argument into absolute ms: `base` is now for relative forms, 0 for
-/// absolute ones.
-fn parse_expire(a: &Args, i: usize, unit: Unit, base: i64) -> Result<i64, CmdError> {
-    let mut v = parse_i64(a.get(i)).ok_or(CmdError::NotInteger)?;
-    if v < 0 {
-        return Err(CmdError::err("invalid expire time, must be >= 0"));
-    }
-    if unit == Unit::Seconds {
-        if v > MAX_ABS_MS / 1000 {
-            return Err(invalid_expire(a));
-        }
-        v *= 1000;
-    }
-    if v > MAX_ABS_MS - base {
-        return Err(invalid_expire(a));
-    }
-    Ok(v + base)
-}
-
-/// The EX / PX / EXAT / PXAT word at `i` (HGETEX, HSETEX): its unit, and whether the time
-/// is absolute.
-fn time_word(a: &Args, i: usize) -> Option<(Unit, bool)> {
-    [
-        ("ex", Unit::Seconds, false),
-        ("px", Unit::Millis, false),
-        ("exat", Unit::Seconds, true),
-        ("pxat", Unit::Millis, true),
-    ]
-    .into_iter()
-    .find(|(w, ..)| a.is(i, w))
-    .map(|(_, unit, absolute)| (unit, absolute))
-}
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "hexpire", arity: -6, flags: WRITE | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hexpire, usage: "key seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]", summary: "Sets a relative deadline in seconds on hash fields.", ..HASH },
+    Command { name: "hpexpire", arity: -6, flags: WRITE | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hpexpire, usage: "key milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]", summary: "Sets a relative deadline in milliseconds on hash fields.", ..HASH },
+    Command { name: "hexpireat", arity: -6, flags: WRITE | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hexpireat, usage: "key unix-time-seconds [NX | XX | GT | LT] FIELDS numfields field [field ...]", summary: "Sets an absolute deadline in Unix seconds on hash fields.", ..HASH },
+    Command { name: "hpexpireat", arity: -6, flags: WRITE | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hpexpireat, usage: "key unix-time-milliseconds [NX | XX | GT | LT] FIELDS numfields field [field ...]", summary: "Sets an absolute deadline in Unix milliseconds on hash fields.", ..HASH },
+    Command { name: "httl", arity: -5, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], tips: RANDOM, handler: httl, usage: "key FIELDS numfields field [field ...]", summary: "Returns the seconds left before hash fields expire.", ..HASH },
+    Command { name: "hpttl", arity: -5, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], tips: RANDOM, handler: hpttl, usage: "key FIELDS numfields field [field ...]", summary: "Returns the milliseconds left before hash fields expire.", ..HASH },
+    Command { name: "hexpiretime", arity: -5, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], handler: hexpiretime, usage: "key FIELDS numfields field [field ...]", summary: "Returns the deadlines of hash fields in Unix seconds.", ..HASH },
+    Command { name: "hpexpiretime", arity: -5, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], handler: hpexpiretime, usage: "key FIELDS numfields field [field ...]", summary: "Returns the deadlines of hash fields in Unix milliseconds.", ..HASH },
+    Command { name: "hpersist", arity: -5, flags: WRITE | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hpersist, usage: "key FIELDS numfields field [field ...]", summary: "Removes the deadlines of hash fields.", ..HASH },
+    Command { name: "hgetdel", arity: -5, flags: WRITE | FAST, keys: &[KeySpec::one(RW | ACCESS | DELETE)], handler: hgetdel, usage: "key FIELDS numfields field [field ...]", summary: "Returns the values of hash fields and deletes them.", ..HASH },
+    Command { name: "hgetex", arity: -5, flags: WRITE | FAST, keys: &[KeySpec::one(RW | ACCESS | UPDATE)], handler: hgetex, usage: "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST] FIELDS numfields field [field ...]", summary: "Returns the values of hash fields and sets or removes their deadlines.", ..HASH },
+    Command { name: "hsetex", arity: -6, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | UPDATE)], handler: hsetex, usage: "key [FNX | FXX] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL] FIELDS numfields field value [field value ...]", summary: "Sets hash fields with an optional deadline, if conditions hold.", ..HASH },
+];
 
 /// Checks `FIELDS numfields field...` with FIELDS at `at - 1` and the count at `at`;
 /// returns the position of the first field. `positive` is the text for a count that is not
@@ -118,26 +85,16 @@ fn set_field_ttl(h: &mut Hash, field: &[u8], at: i64, cond: Cond, past: bool) ->
     let Some(prev) = h.ttl(field) else {
         return NO_FIELD;
     };
-    let at_u = at as u64;
-    let refused = if prev == 0 {
-        // No deadline counts as infinite: only LT (and no condition) can set one.
-        matches!(cond, Cond::Xx | Cond::Gt)
-    } else {
-        match cond {
-            Cond::Nx => true,
-            Cond::Gt => prev >= at_u,
-            Cond::Lt => prev <= at_u,
-            Cond::Xx | Cond::None => false,
-        }
-    };
-    if refused {
+    // No deadline counts as infinite: only LT (and no condition) can set one.
+    let current = (prev != 0).then_some(prev as i64);
+    if cond.refuses(current, at) {
         return NOT_SET;
     }
     if past {
         h.remove(field);
         return DELETED;
     }
-    h.set_ttl(field, at_u);
+    h.set_ttl(field, at as u64);
     SET
 }
 
@@ -166,43 +123,35 @@ fn propagate_fields(c: &mut Ctx, verb: &[u8], key: &[u8], with_count: bool, fiel
 
 /// HEXPIRE key seconds [NX|XX|GT|LT] FIELDS numfields field...
 pub fn hexpire(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, Unit::Seconds, false)
+    expire_generic(c, a, Unit::EX)
 }
 
 /// HPEXPIRE key milliseconds [NX|XX|GT|LT] FIELDS numfields field...
 pub fn hpexpire(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, Unit::Millis, false)
+    expire_generic(c, a, Unit::PX)
 }
 
 /// HEXPIREAT key unix-seconds [NX|XX|GT|LT] FIELDS numfields field...
 pub fn hexpireat(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, Unit::Seconds, true)
+    expire_generic(c, a, Unit::EXAT)
 }
 
 /// HPEXPIREAT key unix-ms [NX|XX|GT|LT] FIELDS numfields field...
 pub fn hpexpireat(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, Unit::Millis, true)
+    expire_generic(c, a, Unit::PXAT)
 }
 
-fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit, absolute: bool) -> CmdResult {
+fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
     let key = a.get(1);
     let exists = c.db().hash_write(key)?.is_some();
-    let base = if absolute { 0 } else { c.srv.now_ms };
-    let at = parse_expire(a, 2, unit, base)?;
-    let cond = [
-        ("nx", Cond::Nx),
-        ("xx", Cond::Xx),
-        ("gt", Cond::Gt),
-        ("lt", Cond::Lt),
-    ]
-    .into_iter()
-    .find(|(w, _)| a.is(3, w))
-    .map_or(Cond::None, |(_, c)| c);
+    let at = deadline(a, 2, unit, c.eng.now_ms, Rules::Field)?;
+    let cond = Cond::from_word(a.get(3));
     let first = parse_fields(
         a,
-        if cond == Cond::None { 4 } else { 5 },
+        if cond.is_none() { 4 } else { 5 },
         "Parameter `numFields` should be greater than 0",
     )?;
+    let cond = cond.unwrap_or_default();
     let n = a.len() - first;
     if !exists {
         reply_all(c, n, NO_FIELD);
@@ -230,7 +179,7 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit, absolute: bool) -> CmdResul
     }
     c.dirty((set.len() + deleted.len()) as u64);
     // Deleting by a past deadline counts as expiry, as in Redis.
-    c.srv.ks.stats.expired_fields += deleted.len() as u64;
+    c.eng.ks.stats.expired_fields += deleted.len() as u64;
     if !deleted.is_empty() {
         propagate_fields(c, b"HDEL", key, false, &deleted);
     }
@@ -242,26 +191,27 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit, absolute: bool) -> CmdResul
 
 /// HTTL key FIELDS numfields field... -> remaining seconds per field.
 pub fn httl(c: &mut Ctx, a: &Args) -> CmdResult {
-    ttl_generic(c, a, Unit::Seconds, true)
+    ttl_generic(c, a, Unit::EX)
 }
 
 /// HPTTL key FIELDS numfields field... -> remaining milliseconds per field.
 pub fn hpttl(c: &mut Ctx, a: &Args) -> CmdResult {
-    ttl_generic(c, a, Unit::Millis, true)
+    ttl_generic(c, a, Unit::PX)
 }
 
 /// HEXPIRETIME key FIELDS numfields field... -> deadline in Unix seconds per field.
 pub fn hexpiretime(c: &mut Ctx, a: &Args) -> CmdResult {
-    ttl_generic(c, a, Unit::Seconds, false)
+    ttl_generic(c, a, Unit::EXAT)
 }
 
 /// HPEXPIRETIME key FIELDS numfields field... -> deadline in Unix ms per field.
 pub fn hpexpiretime(c: &mut Ctx, a: &Args) -> CmdResult {
-    ttl_generic(c, a, Unit::Millis, false)
+    ttl_generic(c, a, Unit::PXAT)
 }
 
-fn ttl_generic(c: &mut Ctx, a: &Args, unit: Unit, relative: bool) -> CmdResult {
-    let base = if relative { c.srv.now_ms } else { 0 };
+/// Replies per field: time left (relative units) or the deadline (absolute units).
+fn ttl_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
+    let base = if unit.absolute { 0 } else { c.eng.now_ms };
     let (mut db, out) = c.db_out();
     let h = db.hash(a.get(1))?;
     let first = parse_fields(a, 3, NUMFIELDS_POSITIVE)?;
@@ -272,9 +222,10 @@ fn ttl_generic(c: &mut Ctx, a: &Args, unit: Unit, relative: bool) -> CmdResult {
             Some(0) => NO_TTL,
             Some(at) => {
                 let left = at as i64 - base;
-                match unit {
-                    Unit::Seconds => (left + 999) / 1000,
-                    Unit::Millis => left,
+                if unit.millis {
+                    left
+                } else {
+                    (left + 999) / 1000
                 }
             }
         };
@@ -369,10 +320,9 @@ enum GetEx {
 pub fn hgetex(c: &mut Ctx, a: &Args) -> CmdResult {
     let key = a.get(1);
     let exists = c.db().hash_write(key)?.is_some();
-    let now = c.srv.now_ms;
-    let (what, count_at) = if let Some((unit, absolute)) = time_word(a, 2) {
-        let base = if absolute { 0 } else { now };
-        (GetEx::Expire(parse_expire(a, 3, unit, base)?), 5)
+    let now = c.eng.now_ms;
+    let (what, count_at) = if let Some(unit) = Unit::from_word(a.get(2)) {
+        (GetEx::Expire(deadline(a, 3, unit, now, Rules::Field)?), 5)
     } else if a.is(2, "persist") {
         (GetEx::Persist, 4)
     } else {
@@ -427,7 +377,7 @@ pub fn hgetex(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     c.dirty(changed.len() as u64);
     if past {
-        c.srv.ks.stats.expired_fields += changed.len() as u64;
+        c.eng.ks.stats.expired_fields += changed.len() as u64;
     }
     match what {
         GetEx::Persist => propagate_fields(c, b"HPERSIST", key, true, &changed),
@@ -469,7 +419,7 @@ fn parse_hsetex(a: &Args, now: i64) -> Result<SetExOpts, CmdError> {
             }
             o.first = i + 2;
             return Ok(o);
-        } else if let Some((unit, absolute)) = time_word(a, i) {
+        } else if let Some(unit) = Unit::from_word(a.get(i)) {
             if o.keepttl || o.at.is_some() {
                 return Err(one_time());
             }
@@ -477,7 +427,7 @@ fn parse_hsetex(a: &Args, now: i64) -> Result<SetExOpts, CmdError> {
                 return Err(CmdError::err("missing expire time"));
             }
             i += 1;
-            o.at = Some(parse_expire(a, i, unit, if absolute { 0 } else { now })?);
+            o.at = Some(deadline(a, i, unit, now, Rules::Field)?);
         } else if a.is(i, "keepttl") {
             if o.keepttl || o.at.is_some() {
                 return Err(one_time());
@@ -504,9 +454,9 @@ fn parse_hsetex(a: &Args, now: i64) -> Result<SetExOpts, CmdError> {
 /// HSETEX key [FNX|FXX] [EX s|PX ms|EXAT ts|PXAT ms-ts|KEEPTTL] FIELDS numfields field
 /// value... -> 1 if the fields were set, 0 if FNX/FXX refused.
 pub fn hsetex(c: &mut Ctx, a: &Args) -> CmdResult {
-    let o = parse_hsetex(a, c.srv.now_ms)?;
+    let o = parse_hsetex(a, c.eng.now_ms)?;
     let key = a.get(1);
-    let lim = c.srv.config.hash_limits;
+    let lim = c.eng.config.hash_limits;
     let past = o.at.is_some_and(|at| c.already_expired(at));
     let exists = c.db().hash_write(key)?.is_some();
     if !exists && o.fxx {
@@ -553,7 +503,7 @@ pub fn hsetex(c: &mut Ctx, a: &Args) -> CmdResult {
     // Canonical record: the conditions held, so they are left out.
     let fields: Vec<&[u8]> = pairs.clone().map(|i| a.get(i)).collect();
     if past {
-        c.srv.ks.stats.expired_fields += fields.len() as u64;
+        c.eng.ks.stats.expired_fields += fields.len() as u64;
         propagate_fields(c, b"HDEL", key, false, &fields);
         return Ok(());
     }

@@ -1,12 +1,78 @@
 //! Key-space commands: deletion, existence, renaming and copying, expiry, iteration,
 //! introspection (OBJECT, MEMORY USAGE) and database management (SELECT, FLUSH*, SWAPDB).
 
+use super::expiry::{Cond, Rules, Unit, deadline};
 use super::hash::{parse_cursor, parse_scan_opts, scan_positions};
+use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx, help};
-use crate::aof::record::int_arg;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
-use crate::num::arg_i64;
+use crate::num::{arg_i64, fmt_i64};
+
+const GENERIC: Command = Command {
+    acl: acl::KEYSPACE,
+    group: "generic",
+    ..ROW
+};
+const SERVER: Command = Command {
+    acl: acl::KEYSPACE,
+    group: "server",
+    ..ROW
+};
+const ALL_KEYS_SUM: &[&str] = &["request_policy:multi_shard", "response_policy:agg_sum"];
+const ALL_SHARDS_OK: &[&str] = &["request_policy:all_shards", "response_policy:all_succeeded"];
+const RANDOM: &[&str] = &["nondeterministic_output"];
+const EXPIRE_KEY: &[KeySpec] = &[KeySpec::one(RW | UPDATE)];
+const TTL_KEY: &[KeySpec] = &[KeySpec::one(RO | ACCESS)];
+/// OBJECT's key, after the subcommand.
+const OBJECT_KEY: &[KeySpec] = &[KeySpec::at(2, RO)];
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "del", arity: -2, flags: WRITE, keys: &[KeySpec::range(1, -1, 1, RM | DELETE)], tips: ALL_KEYS_SUM, handler: del, usage: "key [key ...]", summary: "Deletes keys.", ..GENERIC },
+    Command { name: "unlink", arity: -2, flags: WRITE | FAST, keys: &[KeySpec::range(1, -1, 1, RM | DELETE)], tips: ALL_KEYS_SUM, handler: del, usage: "key [key ...]", summary: "Deletes keys.", ..GENERIC },
+    Command { name: "exists", arity: -2, flags: READONLY | FAST, keys: &[KeySpec::range(1, -1, 1, RO)], tips: ALL_KEYS_SUM, handler: exists, usage: "key [key ...]", summary: "Counts how many of the keys exist.", ..GENERIC },
+    Command { name: "touch", arity: -2, flags: READONLY | FAST, keys: &[KeySpec::range(1, -1, 1, RO)], tips: ALL_KEYS_SUM, handler: exists, usage: "key [key ...]", summary: "Counts existing keys (and marks them used).", ..GENERIC },
+    Command { name: "type", arity: 2, flags: READONLY | FAST, keys: &[KeySpec::one(RO)], handler: type_, usage: "key", summary: "Returns the type of a key's value.", ..GENERIC },
+    Command { name: "keys", arity: 2, flags: READONLY, acl: acl::KEYSPACE | acl::DANGEROUS, tips: &["request_policy:all_shards", "nondeterministic_output_order"], handler: keys, usage: "pattern", summary: "Returns keys matching a pattern.", ..GENERIC },
+    Command { name: "scan", arity: -2, flags: READONLY, tips: &["nondeterministic_output", "request_policy:special"], handler: scan, usage: "cursor [MATCH pattern] [COUNT count] [TYPE type]", summary: "Iterates over keys.", ..GENERIC },
+    Command { name: "randomkey", arity: 1, flags: READONLY, tips: &["request_policy:all_shards", "nondeterministic_output"], handler: randomkey, summary: "Returns a random key.", ..GENERIC },
+    Command { name: "rename", arity: 3, flags: WRITE, keys: &[KeySpec::one(RW | ACCESS | DELETE), KeySpec::at(2, OW | UPDATE)], handler: rename, usage: "key newkey", summary: "Renames a key.", ..GENERIC },
+    Command { name: "renamenx", arity: 3, flags: WRITE | FAST, keys: &[KeySpec::one(RW | ACCESS | DELETE), KeySpec::at(2, OW | INSERT)], handler: renamenx, usage: "key newkey", summary: "Renames a key if the new name is free.", ..GENERIC },
+    Command { name: "copy", arity: -3, flags: WRITE | DENYOOM, keys: &[KeySpec::one(RO | ACCESS), KeySpec::at(2, OW | UPDATE)], handler: copy, usage: "source destination [DB destination-db] [REPLACE]", summary: "Copies a key's value to another key.", ..GENERIC },
+    Command { name: "move", arity: 3, flags: WRITE | FAST, keys: &[KeySpec::one(RW | ACCESS | UPDATE)], handler: move_, usage: "key db", summary: "Moves a key to another database.", ..GENERIC },
+    Command { name: "expire", arity: -3, flags: WRITE | FAST, keys: EXPIRE_KEY, handler: expire, usage: "key seconds [NX | XX | GT | LT]", summary: "Sets a key's time to live in seconds.", ..GENERIC },
+    Command { name: "pexpire", arity: -3, flags: WRITE | FAST, keys: EXPIRE_KEY, handler: pexpire, usage: "key milliseconds [NX | XX | GT | LT]", summary: "Sets a key's time to live in milliseconds.", ..GENERIC },
+    Command { name: "expireat", arity: -3, flags: WRITE | FAST, keys: EXPIRE_KEY, handler: expireat, usage: "key unix-time-seconds [NX | XX | GT | LT]", summary: "Sets a key's expiry as a Unix time in seconds.", ..GENERIC },
+    Command { name: "pexpireat", arity: -3, flags: WRITE | FAST, keys: EXPIRE_KEY, handler: pexpireat, usage: "key unix-time-milliseconds [NX | XX | GT | LT]", summary: "Sets a key's expiry as a Unix time in milliseconds.", ..GENERIC },
+    Command { name: "ttl", arity: 2, flags: READONLY | FAST, keys: TTL_KEY, tips: RANDOM, handler: ttl, usage: "key", summary: "Returns a key's time to live in seconds.", ..GENERIC },
+    Command { name: "pttl", arity: 2, flags: READONLY | FAST, keys: TTL_KEY, tips: RANDOM, handler: pttl, usage: "key", summary: "Returns a key's time to live in milliseconds.", ..GENERIC },
+    Command { name: "expiretime", arity: 2, flags: READONLY | FAST, keys: TTL_KEY, handler: expiretime, usage: "key", summary: "Returns a key's expiry as a Unix time in seconds.", ..GENERIC },
+    Command { name: "pexpiretime", arity: 2, flags: READONLY | FAST, keys: TTL_KEY, handler: pexpiretime, usage: "key", summary: "Returns a key's expiry as a Unix time in milliseconds.", ..GENERIC },
+    Command { name: "persist", arity: 2, flags: WRITE | FAST, keys: EXPIRE_KEY, handler: persist, usage: "key", summary: "Removes a key's expiry.", ..GENERIC },
+    Command { name: "object", arity: -2, acl: 0, summary: "Inspects a key's internals (OBJECT ENCODING).", subcommands: OBJECT, ..GENERIC },
+    Command { name: "memory", arity: -2, acl: 0, group: "server", summary: "Reports memory use (MEMORY USAGE).", subcommands: MEMORY, ..GENERIC },
+    Command { name: "dbsize", arity: 1, flags: READONLY | FAST, tips: &["request_policy:all_shards", "response_policy:agg_sum"], handler: dbsize, summary: "Returns the number of keys in the database.", ..SERVER },
+    Command { name: "flushdb", arity: -1, flags: WRITE, acl: acl::KEYSPACE | acl::DANGEROUS, tips: ALL_SHARDS_OK, handler: flushdb, usage: "[ASYNC | SYNC]", summary: "Deletes every key of the database.", ..SERVER },
+    Command { name: "flushall", arity: -1, flags: WRITE, acl: acl::KEYSPACE | acl::DANGEROUS, tips: ALL_SHARDS_OK, handler: flushall, usage: "[ASYNC | SYNC]", summary: "Deletes every key of every database.", ..SERVER },
+    Command { name: "select", arity: 2, flags: LOADING | STALE | FAST, acl: acl::CONNECTION, group: "connection", handler: select, usage: "index", summary: "Selects the database.", ..ROW },
+    Command { name: "swapdb", arity: 3, flags: WRITE | FAST, acl: acl::KEYSPACE | acl::DANGEROUS, handler: swapdb, usage: "index1 index2", summary: "Swaps two databases.", ..SERVER },
+];
+
+#[rustfmt::skip]
+static OBJECT: &[Command] = &[
+    Command { name: "object|encoding", arity: 3, flags: READONLY, keys: OBJECT_KEY, tips: RANDOM, handler: object_encoding, usage: "key", summary: "Returns the internal encoding of a key's value.", ..GENERIC },
+    Command { name: "object|freq", arity: 3, flags: READONLY, keys: OBJECT_KEY, tips: RANDOM, handler: object_freq, usage: "key", summary: "Returns the access frequency of a key (LFU policies only).", ..GENERIC },
+    Command { name: "object|idletime", arity: 3, flags: READONLY, keys: OBJECT_KEY, tips: RANDOM, handler: object_idletime, usage: "key", summary: "Returns the seconds since a key was last used.", ..GENERIC },
+    Command { name: "object|refcount", arity: 3, flags: READONLY, keys: OBJECT_KEY, tips: RANDOM, handler: object_refcount, usage: "key", summary: "Returns the reference count of a key's value.", ..GENERIC },
+    Command { name: "object|help", arity: 2, flags: LOADING | STALE, handler: object_help, summary: "Lists the OBJECT subcommands.", ..GENERIC },
+];
+
+#[rustfmt::skip]
+static MEMORY: &[Command] = &[
+    Command { name: "memory|usage", arity: -3, flags: READONLY, acl: 0, keys: OBJECT_KEY, handler: memory_usage, usage: "key [SAMPLES count]", summary: "Returns the bytes a key and its value use.", ..SERVER },
+    Command { name: "memory|help", arity: 2, flags: LOADING | STALE, acl: 0, handler: memory_help, summary: "Lists the MEMORY subcommands.", ..SERVER },
+];
 
 /// DEL / UNLINK key [key ...] -> number of keys removed.
 pub fn del(c: &mut Ctx, a: &Args) -> CmdResult {
@@ -41,15 +107,13 @@ pub fn type_(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// KEYS pattern.
 pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
-    let now = c.srv.now_ms;
+    let now = c.eng.now_ms;
     let pat = a.get(1);
     let all = pat == b"*";
-    let db = &c.srv.ks.dbs[c.cl.db];
+    let db = &c.eng.ks.dbs[c.cl.db];
     let found: Vec<&[u8]> = db
         .iter()
-        .filter(|(k, e)| {
-            (e.exp == 0 || e.exp > now) && (all || crate::glob::glob_match(pat, k, false))
-        })
+        .filter(|(k, e)| !e.expired(now) && (all || crate::glob::glob_match(pat, k, false)))
         .map(|(k, _)| k)
         .collect();
     c.out.array(found.len());
@@ -63,12 +127,12 @@ pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(1))?;
     let o = parse_scan_opts(a, 2, true)?;
-    let now = c.srv.now_ms;
-    let db = &c.srv.ks.dbs[c.cl.db];
+    let now = c.eng.now_ms;
+    let db = &c.eng.ks.dbs[c.cl.db];
     let mut picked: Vec<&[u8]> = Vec::new();
     let next = scan_positions(db.len(), cursor, o.count, |i| {
         let (k, e) = db.key_at(i).expect("in range");
-        if e.exp != 0 && e.exp <= now {
+        if e.expired(now) {
             return;
         }
         if let Some(p) = o.pattern
@@ -84,7 +148,7 @@ pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
         picked.push(k);
     });
     c.out.array(2);
-    c.out.bulk(next.to_string().as_bytes());
+    c.out.bulk_i64(next as i64);
     c.out.array(picked.len());
     for k in picked {
         c.out.bulk(k);
@@ -94,19 +158,19 @@ pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// RANDOMKEY -> a random live key or null.
 pub fn randomkey(c: &mut Ctx, _a: &Args) -> CmdResult {
-    let now = c.srv.now_ms;
-    let ks = &mut c.srv.ks;
+    let now = c.eng.now_ms;
+    let ks = &mut c.eng.ks;
     let db = &mut ks.dbs[c.cl.db];
     // Expired keys met on the way are removed; give up after a bounded number of tries.
     for _ in 0..100 {
         if db.is_empty() {
             break;
         }
-        let i = c.srv.rng.below(db.len() as u64) as usize;
+        let i = c.eng.rng.below(db.len() as u64) as usize;
         let (k, e) = db.key_at(i).expect("in range");
-        if e.exp != 0 && e.exp <= now {
-            // Through the expiry path, so the AOF logs a DEL and a rewrite's snapshot
-            // keeps the entry.
+        if e.expired(now) {
+            // Through the expiry path, so the write stream gets a DEL and a running
+            // snapshot keeps the entry.
             let k = k.to_vec();
             db.get(&k, now, &mut ks.stats);
             continue;
@@ -164,7 +228,7 @@ fn db_index(c: &Ctx, s: &[u8]) -> Result<usize, CmdError> {
     if n < i32::MIN as i64 || n > i32::MAX as i64 {
         return Err(CmdError::NotInteger);
     }
-    if n < 0 || n as usize >= c.srv.ks.dbs.len() {
+    if n < 0 || n as usize >= c.eng.ks.dbs.len() {
         return Err(CmdError::DbIndex);
     }
     Ok(n as usize)
@@ -190,12 +254,13 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
     if dst_db == c.cl.db && src == dst {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let now = c.srv.expiry_clock();
+    let now = c.eng.expiry_clock();
     if dst_db != c.cl.db {
-        // The key list of COPY names the destination in the current database only.
-        c.srv.rewrite_touch(dst_db, dst);
+        // The key spec of COPY names the destination in the current database only:
+        // copy-before-write and WATCH are told about the other one here.
+        c.eng.before_write(dst_db, dst);
     }
-    let ks = &mut c.srv.ks;
+    let ks = &mut c.eng.ks;
     let Some(e) = ks.dbs[c.cl.db].get(src, now, &mut ks.stats).cloned() else {
         c.out.int(0);
         return Ok(());
@@ -209,6 +274,9 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
         target.remove(dst);
     }
     target.set(dst, e.val, e.exp);
+    if dst_db != c.cl.db {
+        c.eng.touch_key(dst_db, dst);
+    }
     c.dirty(1);
     c.out.int(1);
     Ok(())
@@ -216,20 +284,13 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// MOVE key db -> 1 if moved.
 pub fn move_(c: &mut Ctx, a: &Args) -> CmdResult {
-    let n = arg_i64(a.get(2))?;
-    if n < i32::MIN as i64 || n > i32::MAX as i64 {
-        return Err(CmdError::NotInteger);
-    }
-    if n < 0 || n as usize >= c.srv.ks.dbs.len() {
-        return Err(CmdError::DbIndex);
-    }
-    let to = n as usize;
+    let to = db_index(c, a.get(2))?;
     if to == c.cl.db {
         return Err(CmdError::err("source and destination objects are the same"));
     }
-    let now = c.srv.expiry_clock();
+    let now = c.eng.expiry_clock();
     let key = a.get(1);
-    let ks = &mut c.srv.ks;
+    let ks = &mut c.eng.ks;
     if ks.dbs[c.cl.db].get(key, now, &mut ks.stats).is_none()
         || ks.dbs[to].get(key, now, &mut ks.stats).is_some()
     {
@@ -238,77 +299,40 @@ pub fn move_(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let e = ks.dbs[c.cl.db].remove(key).expect("checked");
     ks.dbs[to].set(key, e.val, e.exp);
-    c.srv.touch_key(to, key);
+    c.eng.touch_key(to, key);
     c.dirty(1);
     c.out.int(1);
     Ok(())
 }
 
 /// Shared body of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT.
-fn expire_generic(c: &mut Ctx, a: &Args, ms: bool, abs: bool) -> CmdResult {
-    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
+    let mut cond = Cond::default();
     for i in 3..a.len() {
-        if a.is(i, "nx") {
-            nx = true;
-        } else if a.is(i, "xx") {
-            xx = true;
-        } else if a.is(i, "gt") {
-            gt = true;
-        } else if a.is(i, "lt") {
-            lt = true;
-        } else {
+        if !cond.add(a.get(i)) {
             return Err(CmdError::err(format!("Unsupported option {}", a.text(i))));
         }
     }
-    if nx && (xx || gt || lt) {
-        return Err(CmdError::err(
-            "NX and XX, GT or LT options at the same time are not compatible",
-        ));
-    }
-    if gt && lt {
-        return Err(CmdError::err(
-            "GT and LT options at the same time are not compatible",
-        ));
-    }
-    let name = a.text(0).to_ascii_lowercase();
-    let bad = || CmdError::InvalidExpire(name.clone());
-    let mut when = arg_i64(a.get(2))?;
-    if !ms {
-        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
-            return Err(bad());
-        }
-        when *= 1000;
-    }
-    let now = c.srv.now_ms;
-    if !abs {
-        if when > i64::MAX - now {
-            return Err(bad());
-        }
-        when += now;
-    }
+    cond.check()?;
+    let when = deadline(a, 2, unit, c.eng.now_ms, Rules::Key)?;
     let mut db = c.db();
     let key = a.get(1);
     let Some(e) = db.get(key) else {
         c.out.int(0);
         return Ok(());
     };
-    let cur = if e.exp == 0 { -1 } else { e.exp };
-    let refuse = (nx && cur != -1)
-        || (xx && cur == -1)
-        || (gt && (cur == -1 || when <= cur))
-        || (lt && cur != -1 && when >= cur);
-    if refuse {
+    let current = (e.exp != 0).then_some(e.exp);
+    if cond.refuses(current, when) {
         c.out.int(0);
         return Ok(());
     }
-    let _ = now;
     if c.already_expired(when) {
         c.db().db.remove(key);
         c.propagate(&[b"DEL", key]);
     } else {
         c.db().db.set_expire(key, when);
         let mut t = [0u8; 20];
-        c.propagate(&[b"PEXPIREAT", key, int_arg(when, &mut t)]);
+        c.propagate(&[b"PEXPIREAT", key, fmt_i64(when, &mut t)]);
     }
     c.dirty(1);
     c.out.int(1);
@@ -317,32 +341,28 @@ fn expire_generic(c: &mut Ctx, a: &Args, ms: bool, abs: bool) -> CmdResult {
 
 /// EXPIRE key seconds [NX|XX|GT|LT].
 pub fn expire(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, false, false)
+    expire_generic(c, a, Unit::EX)
 }
 
 /// PEXPIRE key milliseconds [NX|XX|GT|LT].
 pub fn pexpire(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, true, false)
+    expire_generic(c, a, Unit::PX)
 }
 
 /// EXPIREAT key unix-seconds [NX|XX|GT|LT].
 pub fn expireat(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, false, true)
+    expire_generic(c, a, Unit::EXAT)
 }
 
 /// PEXPIREAT key unix-ms [NX|XX|GT|LT].
 pub fn pexpireat(c: &mut Ctx, a: &Args) -> CmdResult {
-    expire_generic(c, a, true, true)
+    expire_generic(c, a, Unit::PXAT)
 }
 
 /// The expiry of `key` for TTL-like replies: -2 missing, -1 none, else absolute ms.
 fn expiry_of(c: &mut Ctx, key: &[u8]) -> i64 {
     let mut db = c.db();
-    match db.get_read(key) {
-        None => -2,
-        Some(e) if e.exp == 0 => -1,
-        Some(e) => e.exp,
-    }
+    db.get_read(key).map_or(-2, |e| e.ttl_or_none())
 }
 
 /// TTL key -> seconds left (rounded), -1 or -2.
@@ -351,7 +371,7 @@ pub fn ttl(c: &mut Ctx, a: &Args) -> CmdResult {
     let v = if e < 0 {
         e
     } else {
-        ((e - c.srv.now_ms).max(0) + 500) / 1000
+        ((e - c.eng.now_ms).max(0) + 500) / 1000
     };
     c.out.int(v);
     Ok(())
@@ -360,7 +380,7 @@ pub fn ttl(c: &mut Ctx, a: &Args) -> CmdResult {
 /// PTTL key -> milliseconds left, -1 or -2.
 pub fn pttl(c: &mut Ctx, a: &Args) -> CmdResult {
     let e = expiry_of(c, a.get(1));
-    let v = if e < 0 { e } else { (e - c.srv.now_ms).max(0) };
+    let v = if e < 0 { e } else { (e - c.eng.now_ms).max(0) };
     c.out.int(v);
     Ok(())
 }
@@ -392,53 +412,77 @@ pub fn persist(c: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ|HELP.
-pub fn object(c: &mut Ctx, a: &Args) -> CmdResult {
-    if a.is(1, "help") && a.len() == 2 {
-        return help(
-            c,
-            &[
-                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ENCODING <key>",
-                "    Return the kind of internal representation used in order to store the value",
-                "    associated with a <key>.",
-                "FREQ <key>",
-                "    Return the access frequency index of the <key>. The returned integer is",
-                "    proportional to the logarithm of the recent access frequency of the key.",
-                "IDLETIME <key>",
-                "    Return the idle time of the <key>, that is the approximated number of",
-                "    seconds elapsed since the last access to the key.",
-                "REFCOUNT <key>",
-                "    Return the number of references of the value associated with the specified",
-                "    <key>.",
-                "HELP",
-                "    Print this help.",
-            ],
-        );
-    }
-    let sub = ["encoding", "refcount", "idletime", "freq"]
-        .into_iter()
-        .find(|s| a.is(1, s));
-    let Some(sub) = sub else {
-        return Err(super::unknown_subcommand(a, "OBJECT"));
-    };
-    super::sub_arity(a, 3)?;
+/// OBJECT HELP.
+fn object_help(c: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        c,
+        &[
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Print this help.",
+        ],
+    )
+}
+
+/// Runs `f` on the entry OBJECT asks about; a missing key replies null.
+fn with_object(
+    c: &mut Ctx,
+    a: &Args,
+    f: impl FnOnce(&Entry, &mut crate::resp::reply::Reply) -> CmdResult,
+) -> CmdResult {
     let (mut db, out) = c.db_out();
-    let Some(e) = db.get(a.get(2)) else {
-        out.null();
-        return Ok(());
-    };
-    match sub {
-        "encoding" => out.bulk_str(e.val.encoding_name()),
-        "refcount" => out.int(1),
-        "idletime" => out.int(0),
-        _ => {
-            return Err(CmdError::err(
-                "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-            ));
+    match db.get(a.get(2)) {
+        Some(e) => f(e, out),
+        None => {
+            out.null();
+            Ok(())
         }
     }
-    Ok(())
+}
+
+/// OBJECT ENCODING key.
+fn object_encoding(c: &mut Ctx, a: &Args) -> CmdResult {
+    with_object(c, a, |e, out| {
+        out.bulk_str(e.val.encoding_name());
+        Ok(())
+    })
+}
+
+/// OBJECT REFCOUNT key: values are never shared.
+fn object_refcount(c: &mut Ctx, a: &Args) -> CmdResult {
+    with_object(c, a, |_, out| {
+        out.int(1);
+        Ok(())
+    })
+}
+
+/// OBJECT IDLETIME key: access times are not tracked.
+fn object_idletime(c: &mut Ctx, a: &Args) -> CmdResult {
+    with_object(c, a, |_, out| {
+        out.int(0);
+        Ok(())
+    })
+}
+
+/// OBJECT FREQ key: only meaningful under an LFU policy, which ferrokv does not have.
+fn object_freq(c: &mut Ctx, a: &Args) -> CmdResult {
+    with_object(c, a, |_, _| {
+        Err(CmdError::err(
+            "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ))
+    })
 }
 
 /// Bytes a key costs: its table entry (key stored inline when short), the index slot, the
@@ -462,25 +506,23 @@ pub fn key_memory(key: &[u8], e: &Entry) -> usize {
     slot + key_heap + e.val.heap_bytes() + ttl
 }
 
-/// MEMORY USAGE key [SAMPLES n] | MEMORY HELP.
-pub fn memory(c: &mut Ctx, a: &Args) -> CmdResult {
-    if a.is(1, "help") && a.len() == 2 {
-        return help(
-            c,
-            &[
-                "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "USAGE <key> [SAMPLES <count>]",
-                "    Return memory in bytes used by <key> and its value. Nested values are",
-                "    sampled up to <count> times (default: 5, 0 means sample all).",
-                "HELP",
-                "    Print this help.",
-            ],
-        );
-    }
-    if !a.is(1, "usage") {
-        return Err(super::unknown_subcommand(a, "MEMORY"));
-    }
-    super::sub_arity(a, -3)?;
+/// MEMORY HELP.
+fn memory_help(c: &mut Ctx, _a: &Args) -> CmdResult {
+    help(
+        c,
+        &[
+            "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
+            "HELP",
+            "    Print this help.",
+        ],
+    )
+}
+
+/// MEMORY USAGE key [SAMPLES n].
+fn memory_usage(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut i = 3;
     while i < a.len() {
         if a.is(i, "samples") && i + 1 < a.len() {
@@ -504,7 +546,7 @@ pub fn memory(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// DBSIZE.
 pub fn dbsize(c: &mut Ctx, _a: &Args) -> CmdResult {
-    let n = c.srv.ks.dbs[c.cl.db].len();
+    let n = c.eng.ks.dbs[c.cl.db].len();
     c.out.int(n as i64);
     Ok(())
 }
@@ -521,9 +563,9 @@ fn flush_mode(a: &Args) -> CmdResult {
 pub fn flushdb(c: &mut Ctx, a: &Args) -> CmdResult {
     flush_mode(a)?;
     let db = c.cl.db;
-    c.srv.touch_db(db);
-    let n = c.srv.ks.dbs[db].len() as u64;
-    c.srv.ks.dbs[db].clear();
+    c.eng.touch_db(db);
+    let n = c.eng.ks.dbs[db].len() as u64;
+    c.eng.ks.dbs[db].clear();
     c.dirty(n.max(1));
     c.out.ok();
     Ok(())
@@ -533,10 +575,10 @@ pub fn flushdb(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn flushall(c: &mut Ctx, a: &Args) -> CmdResult {
     flush_mode(a)?;
     let mut n = 0;
-    for i in 0..c.srv.ks.dbs.len() {
-        c.srv.touch_db(i);
-        n += c.srv.ks.dbs[i].len() as u64;
-        c.srv.ks.dbs[i].clear();
+    for i in 0..c.eng.ks.dbs.len() {
+        c.eng.touch_db(i);
+        n += c.eng.ks.dbs[i].len() as u64;
+        c.eng.ks.dbs[i].clear();
     }
     c.dirty(n.max(1));
     c.out.ok();
@@ -560,24 +602,17 @@ pub fn swapdb(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     let x = parse(a.get(1), "first")?;
     let y = parse(a.get(2), "second")?;
-    let n = c.srv.ks.dbs.len() as i64;
+    let n = c.eng.ks.dbs.len() as i64;
     if x < 0 || x >= n || y < 0 || y >= n {
         return Err(CmdError::DbIndex);
     }
     let (x, y) = (x as usize, y as usize);
     if x != y {
-        c.srv.touch_db(x);
-        c.srv.touch_db(y);
-        c.srv.ks.dbs.swap(x, y);
-        for d in [x, y] {
-            // A rewrite walking these databases would now write keys under the wrong index.
-            let db = &mut c.srv.ks.dbs[d];
-            if db.snap_active {
-                db.snap_broken = true;
-            }
-        }
-        c.srv.touch_db(x);
-        c.srv.touch_db(y);
+        c.eng.touch_db(x);
+        c.eng.touch_db(y);
+        c.eng.ks.swap_dbs(x, y);
+        c.eng.touch_db(x);
+        c.eng.touch_db(y);
         c.dirty(1);
     }
     c.out.ok();

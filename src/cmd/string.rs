@@ -2,13 +2,63 @@
 //! and range edits. Option parsing follows Redis's `parseExtendedStringArgumentsOrReply`, so
 //! conflicting or repeated options fail the same way.
 
+use super::expiry::{Rules, Unit, deadline};
+use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx, DbView};
-use crate::aof::record::int_arg;
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::ldouble::LongDouble;
-use crate::num::{arg_i64, parse_i64};
+use crate::num::{arg_i64, fmt_i64, parse_i64};
 use crate::types::{Str, Value};
+
+const STRING: Command = Command {
+    acl: acl::STRING,
+    group: "string",
+    ..ROW
+};
+/// One key read, changed and returned: the counters and GET-and-change commands.
+const KEY_RW: &[KeySpec] = &[KeySpec::one(RW | ACCESS | UPDATE)];
+const USAGE_EXPIRY: &str = "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]";
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "set", arity: -3, flags: WRITE | DENYOOM, keys: &[KeySpec::one(RW | ACCESS | UPDATE | VARIABLE_FLAGS)], keys_fn: Some(set_keys), handler: set, usage: USAGE_EXPIRY, summary: "Sets a string value, with expiry and conditions.", ..STRING },
+    Command { name: "get", arity: 2, flags: READONLY | FAST, keys: &[KeySpec::one(RO | ACCESS)], handler: get, usage: "key", summary: "Returns a string value.", ..STRING },
+    Command { name: "getset", arity: 3, flags: WRITE | DENYOOM | FAST, keys: KEY_RW, handler: getset, usage: "key value", summary: "Sets a string and returns the old value.", ..STRING },
+    Command { name: "getdel", arity: 2, flags: WRITE | FAST, keys: &[KeySpec::one(RW | ACCESS | DELETE)], handler: getdel, usage: "key", summary: "Returns a string and deletes the key.", ..STRING },
+    Command { name: "getex", arity: -2, flags: WRITE | FAST, keys: KEY_RW, handler: getex, usage: "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]", summary: "Returns a string and changes its expiry.", ..STRING },
+    Command { name: "setnx", arity: 3, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(OW | INSERT)], handler: setnx, usage: "key value", summary: "Sets a string only if the key is missing.", ..STRING },
+    Command { name: "setex", arity: 4, flags: WRITE | DENYOOM, keys: &[KeySpec::one(OW | UPDATE)], handler: setex, usage: "key seconds value", summary: "Sets a string with an expiry in seconds.", ..STRING },
+    Command { name: "psetex", arity: 4, flags: WRITE | DENYOOM, keys: &[KeySpec::one(OW | UPDATE)], handler: psetex, usage: "key milliseconds value", summary: "Sets a string with an expiry in milliseconds.", ..STRING },
+    Command { name: "mset", arity: -3, flags: WRITE | DENYOOM, keys: &[KeySpec::range(1, -1, 2, OW | UPDATE)], tips: &["request_policy:multi_shard", "response_policy:all_succeeded"], handler: mset, usage: "key value [key value ...]", summary: "Sets several strings.", ..STRING },
+    Command { name: "msetnx", arity: -3, flags: WRITE | DENYOOM, keys: &[KeySpec::range(1, -1, 2, OW | INSERT)], tips: &["request_policy:multi_shard", "response_policy:agg_min"], handler: msetnx, usage: "key value [key value ...]", summary: "Sets several strings only if none exists.", ..STRING },
+    Command { name: "mget", arity: -2, flags: READONLY | FAST, keys: &[KeySpec::range(1, -1, 1, RO | ACCESS)], tips: &["request_policy:multi_shard"], handler: mget, usage: "key [key ...]", summary: "Returns several string values.", ..STRING },
+    Command { name: "incr", arity: 2, flags: WRITE | DENYOOM | FAST, keys: KEY_RW, handler: incr, usage: "key", summary: "Adds one to an integer string.", ..STRING },
+    Command { name: "decr", arity: 2, flags: WRITE | DENYOOM | FAST, keys: KEY_RW, handler: decr, usage: "key", summary: "Subtracts one from an integer string.", ..STRING },
+    Command { name: "incrby", arity: 3, flags: WRITE | DENYOOM | FAST, keys: KEY_RW, handler: incrby, usage: "key increment", summary: "Adds an integer to an integer string.", ..STRING },
+    Command { name: "decrby", arity: 3, flags: WRITE | DENYOOM | FAST, keys: KEY_RW, handler: decrby, usage: "key decrement", summary: "Subtracts an integer from an integer string.", ..STRING },
+    Command { name: "incrbyfloat", arity: 3, flags: WRITE | DENYOOM | FAST, keys: KEY_RW, handler: incrbyfloat, usage: "key increment", summary: "Adds a float to a numeric string.", ..STRING },
+    Command { name: "append", arity: 3, flags: WRITE | DENYOOM | FAST, keys: &[KeySpec::one(RW | INSERT)], handler: append, usage: "key value", summary: "Appends bytes to a string.", ..STRING },
+    Command { name: "strlen", arity: 2, flags: READONLY | FAST, keys: &[KeySpec::one(RO)], handler: strlen, usage: "key", summary: "Returns the length of a string.", ..STRING },
+    Command { name: "getrange", arity: 4, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], handler: getrange, usage: "key start end", summary: "Returns a substring.", ..STRING },
+    Command { name: "substr", arity: 4, flags: READONLY, keys: &[KeySpec::one(RO | ACCESS)], handler: getrange, usage: "key start end", summary: "Returns a substring (old name of GETRANGE).", ..STRING },
+    Command { name: "setrange", arity: 4, flags: WRITE | DENYOOM, keys: &[KeySpec::one(RW | UPDATE)], handler: setrange, usage: "key offset value", summary: "Overwrites part of a string.", ..STRING },
+];
+
+/// SET's key: read and returned with GET, only overwritten without it (the flags Redis's
+/// GETKEYSANDFLAGS reports).
+fn set_keys(a: &Args, key: &mut dyn FnMut(usize, u32)) -> bool {
+    let get = (3..a.len()).any(|i| a.is(i, "get"));
+    key(
+        1,
+        if get {
+            RW | ACCESS | UPDATE
+        } else {
+            OW | UPDATE
+        },
+    );
+    true
+}
 
 /// Which command the extended options belong to (SET allows NX/XX/GET/KEEPTTL, GETEX PERSIST).
 #[derive(PartialEq, Clone, Copy)]
@@ -18,24 +68,33 @@ enum Kind {
 }
 
 #[derive(Default)]
-struct SetOpts<'a> {
+struct SetOpts {
     nx: bool,
     xx: bool,
     get: bool,
     keepttl: bool,
     persist: bool,
-    /// (value text, milliseconds unit, absolute); a repeat of the same option replaces it.
-    expire: Option<(&'a [u8], bool, bool)>,
+    /// (position of the time argument, its unit); a repeat of the same option replaces it.
+    expire: Option<(usize, Unit)>,
 }
 
-fn parse_opts<'a>(a: &Args<'a>, from: usize, kind: Kind) -> Result<SetOpts<'a>, CmdError> {
+impl SetOpts {
+    /// The deadline asked for, as absolute ms.
+    fn deadline(&self, a: &Args, now: i64) -> Result<Option<i64>, CmdError> {
+        self.expire
+            .map(|(i, unit)| deadline(a, i, unit, now, Rules::Set))
+            .transpose()
+    }
+}
+
+fn parse_opts(a: &Args, from: usize, kind: Kind) -> Result<SetOpts, CmdError> {
     let mut o = SetOpts::default();
     let mut i = from;
     while i < a.len() {
         let w = a.get(i);
-        let next = (i + 1 < a.len()).then(|| a.get(i + 1));
+        let has_next = i + 1 < a.len();
         // Redis lets an expiry option repeat (the last wins) but not mix with another kind.
-        let other_exp = |kind: (bool, bool)| o.expire.is_some_and(|(_, m, a)| (m, a) != kind);
+        let other_exp = |unit: Unit| o.expire.is_some_and(|(_, u)| u != unit);
         let has_exp = o.expire.is_some();
         if w.eq_ignore_ascii_case(b"nx") && !o.xx && kind == Kind::Set {
             o.nx = true;
@@ -52,13 +111,13 @@ fn parse_opts<'a>(a: &Args<'a>, from: usize, kind: Kind) -> Result<SetOpts<'a>, 
             && !o.keepttl
         {
             o.persist = true;
-        } else if let Some(v) = next
+        } else if has_next
             && !o.keepttl
             && !o.persist
-            && let Some((ms, abs)) = expire_word(w)
-            && !other_exp((ms, abs))
+            && let Some(unit) = Unit::from_word(w)
+            && !other_exp(unit)
         {
-            o.expire = Some((v, ms, abs));
+            o.expire = Some((i + 1, unit));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
@@ -66,39 +125,6 @@ fn parse_opts<'a>(a: &Args<'a>, from: usize, kind: Kind) -> Result<SetOpts<'a>, 
         i += 1;
     }
     Ok(o)
-}
-
-fn expire_word(w: &[u8]) -> Option<(bool, bool)> {
-    if w.eq_ignore_ascii_case(b"ex") {
-        Some((false, false))
-    } else if w.eq_ignore_ascii_case(b"px") {
-        Some((true, false))
-    } else if w.eq_ignore_ascii_case(b"exat") {
-        Some((false, true))
-    } else if w.eq_ignore_ascii_case(b"pxat") {
-        Some((true, true))
-    } else {
-        None
-    }
-}
-
-/// Converts an expire argument to an absolute Unix time in ms, with Redis's checks.
-pub fn expire_at_ms(v: &[u8], ms: bool, abs: bool, now: i64, cmd: &str) -> Result<i64, CmdError> {
-    let n = arg_i64(v)?;
-    let bad = || CmdError::InvalidExpire(cmd.to_string());
-    if n <= 0 || (!ms && n > i64::MAX / 1000) {
-        return Err(bad());
-    }
-    let n = if ms { n } else { n * 1000 };
-    let at = if abs {
-        n
-    } else {
-        n.checked_add(now).ok_or_else(bad)?
-    };
-    if at <= 0 {
-        return Err(bad());
-    }
-    Ok(at)
 }
 
 fn kind_is_string(db: &mut DbView, key: &[u8]) -> Result<bool, CmdError> {
@@ -114,11 +140,7 @@ fn kind_is_string(db: &mut DbView, key: &[u8]) -> Result<bool, CmdError> {
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL].
 pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     let o = parse_opts(a, 3, Kind::Set)?;
-    let now = c.srv.now_ms;
-    let exp = match o.expire {
-        Some((v, ms, abs)) => expire_at_ms(v, ms, abs, now, "set")?,
-        None => 0,
-    };
+    let exp = o.deadline(a, c.eng.now_ms)?.unwrap_or(0);
     let (mut db, out) = c.db_out();
     let key = a.get(1);
     if !o.get && !o.nx && !o.xx && !o.keepttl {
@@ -163,7 +185,7 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
 /// Logs `SET key value PXAT at`: the absolute form of a relative expiry.
 fn propagate_set_pxat(c: &mut Ctx, key: &[u8], val: &[u8], at: i64) {
     let mut t = [0u8; 20];
-    c.propagate(&[b"SET", key, val, b"PXAT", int_arg(at, &mut t)]);
+    c.propagate(&[b"SET", key, val, b"PXAT", fmt_i64(at, &mut t)]);
 }
 
 /// GET key.
@@ -206,7 +228,7 @@ pub fn getdel(c: &mut Ctx, a: &Args) -> CmdResult {
 /// GETEX key [EX s|PX ms|EXAT t|PXAT t|PERSIST].
 pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
     let o = parse_opts(a, 2, Kind::Getex)?;
-    let now = c.srv.now_ms;
+    let now = c.eng.now_ms;
     let (mut db, out) = c.db_out();
     let key = a.get(1);
     if !kind_is_string(&mut db, key)? {
@@ -214,10 +236,7 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
         out.null();
         return Ok(());
     }
-    let exp = match o.expire {
-        Some((v, ms, abs)) => Some(expire_at_ms(v, ms, abs, now, "getex")?),
-        None => None,
-    };
+    let exp = o.deadline(a, now)?;
     if let Some(s) = db.string(key)? {
         out.bulk(s.bytes());
     }
@@ -228,7 +247,7 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
         } else {
             c.db().db.set_expire(key, at);
             let mut t = [0u8; 20];
-            c.propagate(&[b"PEXPIREAT", key, int_arg(at, &mut t)]);
+            c.propagate(&[b"PEXPIREAT", key, fmt_i64(at, &mut t)]);
         }
         c.dirty(1);
     } else if o.persist && db.get(key).is_some_and(|e| e.exp != 0) {
@@ -252,9 +271,8 @@ pub fn setnx(c: &mut Ctx, a: &Args) -> CmdResult {
     Ok(())
 }
 
-fn set_with_ttl(c: &mut Ctx, a: &Args, ms: bool, name: &str) -> CmdResult {
-    let now = c.srv.now_ms;
-    let at = expire_at_ms(a.get(2), ms, false, now, name)?;
+fn set_with_ttl(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
+    let at = deadline(a, 2, unit, c.eng.now_ms, Rules::Set)?;
     let (db, out) = c.db_out();
     db.db.set(a.get(1), Value::Str(Str::new(a.get(3))), at);
     out.ok();
@@ -265,12 +283,12 @@ fn set_with_ttl(c: &mut Ctx, a: &Args, ms: bool, name: &str) -> CmdResult {
 
 /// SETEX key seconds value.
 pub fn setex(c: &mut Ctx, a: &Args) -> CmdResult {
-    set_with_ttl(c, a, false, "setex")
+    set_with_ttl(c, a, Unit::EX)
 }
 
 /// PSETEX key milliseconds value.
 pub fn psetex(c: &mut Ctx, a: &Args) -> CmdResult {
-    set_with_ttl(c, a, true, "psetex")
+    set_with_ttl(c, a, Unit::PX)
 }
 
 /// MSET key value [key value ...].
@@ -383,7 +401,7 @@ pub fn incrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn check_len(c: &Ctx, total: usize) -> CmdResult {
-    if total > c.srv.config.proto_max_bulk_len {
+    if total > c.eng.config.proto_max_bulk_len {
         return Err(CmdError::err(
             "string exceeds maximum allowed size (proto-max-bulk-len)",
         ));

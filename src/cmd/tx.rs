@@ -2,9 +2,27 @@
 //! between: the loop is single-threaded), DISCARD drops them. WATCH makes EXEC fail if a
 //! watched key was modified by anyone after the WATCH.
 
+use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
-use crate::conn::MultiState;
+use crate::client::MultiState;
 use crate::error::{CmdError, CmdResult};
+
+const TX: Command = Command {
+    acl: acl::TRANSACTION,
+    group: "transactions",
+    ..ROW
+};
+/// The flags of the commands that only touch the client's transaction state.
+const CONTROL: u32 = NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY;
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "multi", arity: 1, flags: CONTROL | TX_CONTROL, handler: multi, summary: "Starts a transaction.", ..TX },
+    Command { name: "exec", arity: 1, flags: NOSCRIPT | LOADING | STALE | SKIP_SLOWLOG | TX_CONTROL | EXEC, handler: exec, summary: "Runs the queued commands.", ..TX },
+    Command { name: "discard", arity: 1, flags: CONTROL | TX_CONTROL, handler: discard, summary: "Drops the queued commands.", ..TX },
+    Command { name: "watch", arity: -2, flags: CONTROL | TX_CONTROL, keys: &[KeySpec::range(1, -1, 1, RO)], handler: watch, usage: "key [key ...]", summary: "Watches keys for a transaction.", ..TX },
+    Command { name: "unwatch", arity: 1, flags: CONTROL, handler: unwatch, summary: "Forgets watched keys.", ..TX },
+];
 
 /// MULTI.
 pub fn multi(c: &mut Ctx, _a: &Args) -> CmdResult {
@@ -21,7 +39,7 @@ pub fn discard(c: &mut Ctx, _a: &Args) -> CmdResult {
     if c.cl.multi.take().is_none() {
         return Err(CmdError::err("DISCARD without MULTI"));
     }
-    c.srv.unwatch_all(c.slot, c.cl);
+    c.eng.unwatch_all(c.cl);
     c.out.ok();
     Ok(())
 }
@@ -32,8 +50,8 @@ pub fn exec(c: &mut Ctx, _a: &Args) -> CmdResult {
     let Some(m) = c.cl.multi.take() else {
         return Err(CmdError::err("EXEC without MULTI"));
     };
-    let dirty = c.srv.is_cas_dirty(c.slot, c.cl);
-    c.srv.unwatch_all(c.slot, c.cl);
+    let dirty = c.eng.is_cas_dirty(c.cl);
+    c.eng.unwatch_all(c.cl);
     if m.aborted {
         return Err(CmdError::Custom(
             "EXECABORT Transaction discarded because of previous errors.".into(),
@@ -44,12 +62,13 @@ pub fn exec(c: &mut Ctx, _a: &Args) -> CmdResult {
         return Ok(());
     }
     c.out.array(m.queued.len());
-    let (mark, records) = (c.srv.aof.mark(), c.srv.aof.records);
+    // The transaction's records are wrapped in MULTI/EXEC once, in the write stream.
+    let mark = c.eng.stream.mark();
     for (buf, ranges) in &m.queued {
         let args = Args { buf, ranges };
-        crate::server::call_queued(c, &args);
+        super::call_queued(c, &args);
     }
-    c.srv.aof.wrap_multi(mark, records);
+    c.eng.stream.wrap_multi(mark);
     Ok(())
 }
 
@@ -59,7 +78,7 @@ pub fn watch(c: &mut Ctx, a: &Args) -> CmdResult {
         return Err(CmdError::err("WATCH inside MULTI is not allowed"));
     }
     for k in a.iter().skip(1) {
-        c.srv.watch(c.slot, c.cl, k);
+        c.eng.watch(c.cl, k);
     }
     c.out.ok();
     Ok(())
@@ -67,7 +86,7 @@ pub fn watch(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// UNWATCH.
 pub fn unwatch(c: &mut Ctx, _a: &Args) -> CmdResult {
-    c.srv.unwatch_all(c.slot, c.cl);
+    c.eng.unwatch_all(c.cl);
     c.out.ok();
     Ok(())
 }

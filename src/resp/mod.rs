@@ -1,3 +1,4 @@
-//! The wire protocol: an incremental request parser (`parse`) and a reply encoder (`reply`).
+pub mod args;
+pub mod encode;
 pub mod parse;
 pub mod reply;

@@ -51,7 +51,7 @@ pub struct Parser {
     /// Length of the bulk whose `$<n>` line was read but whose payload has not all arrived.
     bulk_len: Option<usize>,
     /// Argument ranges of the current command.
-    pub args: Vec<(u32, u32)>,
+    pub args: Vec<(usize, usize)>,
     /// Unescaped inline arguments.
     pub inline: Vec<u8>,
     /// Maximum bulk length (`proto-max-bulk-len`).
@@ -78,8 +78,8 @@ impl Parser {
         self.pos -= n;
         if self.multibulk_left > 0 {
             for r in &mut self.args {
-                r.0 -= n as u32;
-                r.1 -= n as u32;
+                r.0 -= n;
+                r.1 -= n;
             }
         }
     }
@@ -152,7 +152,7 @@ impl Parser {
                 if buf.len() - self.pos < len + 2 {
                     return Parsed::Incomplete;
                 }
-                self.args.push((self.pos as u32, (self.pos + len) as u32));
+                self.args.push((self.pos, self.pos + len));
                 self.pos += len + 2;
                 self.bulk_len = None;
                 self.multibulk_left -= 1;
@@ -217,15 +217,16 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// Splits an inline line into arguments with Redis's quoting rules (`sdssplitargs`):
-/// `"..."` supports `\n \r \t \b \a \\ \" \xHH`, `'...'` supports `\'`, and a closing quote
-/// must be followed by a space or the end. Returns false on unbalanced quotes.
 /// C's `isspace`: Redis splits on these (Rust's `is_ascii_whitespace` lacks `\v`).
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
-pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) -> bool {
+/// Splits an inline line into arguments with Redis's quoting rules (`sdssplitargs`):
+/// `"..."` supports `\n \r \t \b \a \\ \" \xHH`, `'...'` supports `\'`, and a closing quote
+/// must be followed by a space or the end. Returns false on unbalanced quotes. Arguments
+/// are written to `out`, their ranges in it to `args`.
+pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(usize, usize)>) -> bool {
     // Redis splits a C string: a NUL byte ends the line.
     let line = &line[..memchr(0, line).unwrap_or(line.len())];
     let mut i = 0;
@@ -305,7 +306,7 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(u32, u32)>) 
                 i += 1;
             }
         }
-        args.push((start as u32, out.len() as u32));
+        args.push((start, out.len()));
     }
 }
 
@@ -329,12 +330,7 @@ mod tests {
                         } else {
                             &rb
                         };
-                        cmds.push(
-                            p.args
-                                .iter()
-                                .map(|&(a, b)| base[a as usize..b as usize].to_vec())
-                                .collect(),
-                        );
+                        cmds.push(p.args.iter().map(|&(a, b)| base[a..b].to_vec()).collect());
                         p.finish();
                     }
                     Parsed::Incomplete => break,
@@ -443,10 +439,7 @@ mod tests {
             &mut out,
             &mut args
         ));
-        let got: Vec<&[u8]> = args
-            .iter()
-            .map(|&(a, b)| &out[a as usize..b as usize])
-            .collect();
+        let got: Vec<&[u8]> = args.iter().map(|&(a, b)| &out[a..b]).collect();
         assert_eq!(got, vec![&b"SET"[..], b"k", b"v"]);
         args.clear();
         assert!(split_inline(b"\x00", &mut out, &mut args));

@@ -6,6 +6,7 @@
 //! connection's protocol version.
 
 use crate::error::CmdError;
+use crate::num::{fmt_i64, push_i64};
 
 pub const OK: &[u8] = b"+OK\r\n";
 pub const QUEUED: &[u8] = b"+QUEUED\r\n";
@@ -15,25 +16,6 @@ pub const PONG: &[u8] = b"+PONG\r\n";
 pub struct Reply<'a> {
     pub buf: &'a mut Vec<u8>,
     pub resp3: bool,
-}
-
-/// Writes the decimal form of `n` into `tmp`, returning the used tail.
-pub fn fmt_i64(n: i64, tmp: &mut [u8; 20]) -> &[u8] {
-    let mut u = n.unsigned_abs();
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (u % 10) as u8;
-        u /= 10;
-        if u == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        i -= 1;
-        tmp[i] = b'-';
-    }
-    &tmp[i..]
 }
 
 impl<'a> Reply<'a> {
@@ -79,9 +61,8 @@ impl<'a> Reply<'a> {
     }
 
     fn header(&mut self, prefix: u8, n: i64) {
-        let mut tmp = [0u8; 20];
         self.buf.push(prefix);
-        self.buf.extend_from_slice(fmt_i64(n, &mut tmp));
+        push_i64(self.buf, n);
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -103,12 +84,8 @@ impl<'a> Reply<'a> {
     pub fn bulk_i64(&mut self, n: i64) {
         let mut tmp = [0u8; 20];
         let s = fmt_i64(n, &mut tmp);
-        let len = s.len();
-        let mut t2 = [0u8; 20];
-        self.buf.push(b'$');
-        self.buf.extend_from_slice(fmt_i64(len as i64, &mut t2));
-        self.buf.extend_from_slice(b"\r\n");
-        self.buf.extend_from_slice(&tmp[20 - len..]);
+        self.header(b'$', s.len() as i64);
+        self.buf.extend_from_slice(s);
         self.buf.extend_from_slice(b"\r\n");
     }
 

@@ -57,6 +57,12 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl Borrow<[u8]> for Bytes {
     fn borrow(&self) -> &[u8] {
         self.as_slice()

@@ -161,7 +161,7 @@ pub enum Val<'a> {
 impl Val<'_> {
     fn int(n: i64) -> Self {
         let mut tmp = [0u8; 20];
-        let text = crate::resp::reply::fmt_i64(n, &mut tmp);
+        let text = crate::num::fmt_i64(n, &mut tmp);
         let mut buf = [0u8; 20];
         buf[..text.len()].copy_from_slice(text);
         Val::Int {

@@ -81,7 +81,7 @@ impl Str {
 
     pub fn from_i64(n: i64) -> Str {
         let mut tmp = [0u8; 20];
-        Str::with_enc(crate::resp::reply::fmt_i64(n, &mut tmp), StrEnc::Int)
+        Str::with_enc(crate::num::fmt_i64(n, &mut tmp), StrEnc::Int)
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -233,6 +233,16 @@ impl Drop for Server {
     }
 }
 
+/// The Redis 8 server: `REDIS8_SERVER`, else tests/.redis8/redis-server if installed
+/// (scripts/setup-redis8).
+pub fn redis8_bin() -> Option<String> {
+    if let Ok(p) = std::env::var("REDIS8_SERVER") {
+        return Some(p);
+    }
+    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/.redis8/redis-server");
+    Path::new(p).is_file().then(|| p.to_string())
+}
+
 pub fn which(name: &str) -> Option<String> {
     let path = std::env::var("PATH").ok()?;
     for d in path.split(':') {

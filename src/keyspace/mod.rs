@@ -1,4 +1,4 @@
-//! The databases: keys, values and expiry times, owned by the event loop alone.
+//! The databases: keys, values and expiry times, owned by the engine alone.
 //!
 //! Expiry works the way Redis's does: a key past its deadline is removed when anyone looks
 //! it up (lazy), and a timer-driven cycle samples keys that have a deadline and removes the
@@ -6,15 +6,17 @@
 //!
 //! Keys live in an insertion-ordered table, so SCAN can use a position cursor: it walks
 //! from the end towards the start, and because removal moves the last entry into the hole,
-//! every key present for the whole scan is still returned at least once.
+//! every key present for the whole scan is still returned at least once. Point-in-time
+//! snapshots (the fork-less AOF rewrite, later RDB saves and replicas' full syncs) walk the
+//! same positions; their bookkeeping is in `snapshot.rs`.
 
-use std::collections::HashSet;
+pub mod snapshot;
 
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexSet;
 
 use crate::keymap::KeyMap;
-
 use crate::types::Value;
+use snapshot::DbSnap;
 
 type Key = crate::types::bytes::Bytes;
 
@@ -26,24 +28,12 @@ const EXPIRE_MAX_ROUNDS: usize = 16;
 /// expiring at once are reclaimed over several ticks instead of stalling one.
 const FIELD_EXPIRE_BUDGET: usize = 10_000;
 
-/// What expiry removed, for the AOF: a whole key (logged as DEL) or fields of a hash
-/// (logged as HDEL).
+/// What expiry removed, for the write stream: a whole key (recorded as DEL) or fields of
+/// a hash (recorded as HDEL).
 #[derive(Debug, Clone)]
 pub enum Expired {
     Key(Key),
     Fields(Key, Vec<Key>),
-}
-
-/// Makes room for one more entry, growing the entry vector by an eighth rather than to
-/// the hash index's capacity. IndexMap on its own grows its entries to match the index,
-/// which just past a power of two reserves almost twice what is used: 1M string keys
-/// counted 161 MB allocated for 107 MB in use. The untouched part costs no RSS, but it
-/// made INFO used_memory overstate memory by half. Growth by a fixed fraction stays
-/// amortized O(1), and large vectors are moved by remapping pages, not copying.
-pub fn reserve_one<K: std::hash::Hash + Eq, V>(map: &mut IndexMap<K, V>) {
-    if map.len() == map.capacity() {
-        map.reserve_exact(map.len() / 8 + 16);
-    }
 }
 
 /// A value and its absolute expiry in Unix milliseconds (0: none).
@@ -51,6 +41,21 @@ pub fn reserve_one<K: std::hash::Hash + Eq, V>(map: &mut IndexMap<K, V>) {
 pub struct Entry {
     pub val: Value,
     pub exp: i64,
+}
+
+impl Entry {
+    /// True if the key has a deadline at or before `now`. The one place that says what
+    /// "expired" means for a key: lookups, iteration (KEYS, SCAN, RANDOMKEY), the rewrite
+    /// and DEBUG DIGEST all ask here.
+    #[inline]
+    pub fn expired(&self, now: i64) -> bool {
+        self.exp != 0 && self.exp <= now
+    }
+
+    /// The deadline for TTL-like replies: -1 when the key has none, else absolute ms.
+    pub fn ttl_or_none(&self) -> i64 {
+        if self.exp == 0 { -1 } else { self.exp }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -63,29 +68,12 @@ pub struct Db {
     /// ordered by deadline cost three times that per hash (a 500k-session test used 1.36x
     /// Redis 8's memory), while expired fields are invisible at once either way.
     hexpires: IndexSet<Key>,
-    /// Record keys removed by expiry in `expired_log` (the AOF logs them as DEL).
+    /// Record keys removed by expiry in `expired_log` (the write stream records them).
     pub log_expired: bool,
-    /// Keys and fields removed by expiry since the AOF last drained this list.
+    /// Keys and fields removed by expiry since the write stream last drained this list.
     pub expired_log: Vec<Expired>,
-    /// AOF rewrite snapshot: keys at positions below this one belong to the snapshot and
-    /// are not yet written to the new base, except those in `snap_skip`. The rewrite walks
-    /// down from here. Insertion appends above it, so new keys are never in the snapshot;
-    /// removal swaps the last key into the hole, and if that key is not pending it joins
-    /// `snap_skip`. Nothing is reordered beyond what removal already does, so SCAN keeps
-    /// its guarantees while a rewrite runs.
-    pub snap_cursor: usize,
-    /// Keys below `snap_cursor` that are not pending: written early (copy-before-write)
-    /// or moved down by a removal after the rewrite began.
-    pub snap_skip: HashSet<Key>,
-    /// Snapshot entries removed (expired) before the rewrite wrote them.
-    /// Each with the clock when it was taken: the rewrite leaves out what had expired by
-    /// then, never by a later clock (the live key may have changed since, with only the
-    /// change in the new log). 0: write everything.
-    pub snap_spill: Vec<(Key, Entry, i64)>,
-    /// A rewrite snapshot covers this database.
-    pub snap_active: bool,
-    /// The database was emptied or swapped during the snapshot: the rewrite must restart.
-    pub snap_broken: bool,
+    /// The snapshots being walked over this database, usually none (see `snapshot.rs`).
+    snaps: Vec<DbSnap>,
 }
 
 /// Counters reported by INFO.
@@ -128,8 +116,7 @@ impl Db {
     /// expired fields of a hash (the key too if none is left).
     pub fn get(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> Option<&mut Entry> {
         let idx = self.map.get_index_of(key)?;
-        let exp = self.map[idx].exp;
-        if exp != 0 && exp <= now {
+        if self.map[idx].expired(now) {
             self.expire_index(idx, now);
             st.expired += 1;
             return None;
@@ -154,14 +141,12 @@ impl Db {
         }
     }
 
-    /// Removes up to `limit` expired fields of the hash at `idx`, logging them for the
-    /// AOF; returns true if the hash is now empty (the caller removes or reuses the key).
+    /// Removes up to `limit` expired fields of the hash at `idx`, noting them for the
+    /// write stream; returns true if the hash is now empty (the caller removes or reuses
+    /// the key).
     fn expire_fields(&mut self, idx: usize, now: i64, limit: usize, st: &mut KsStats) -> bool {
-        // A snapshot entry not yet written is written in its pre-change form first.
-        if let Some((k, e)) = self.snap_take_index(idx) {
-            let spilled = (Key::from(k), e.clone(), now);
-            self.snap_spill.push(spilled);
-        }
+        // A snapshot entry not yet written is set aside in its pre-change form first.
+        self.snaps_spill_before_change(idx, now);
         let log = self.log_expired;
         let (k, e) = self.map.get_index_mut(idx).expect("index in range");
         let Value::Hash(h) = &mut e.val else {
@@ -236,7 +221,7 @@ impl Db {
         let idx = match self.map.get_index_of(key) {
             Some(idx) => {
                 let exp = self.map[idx].exp;
-                if exp != 0 && exp <= now {
+                if self.map[idx].expired(now) {
                     self.expires.swap_remove(key);
                     self.untrack_fields(key);
                     st.expired += 1;
@@ -327,112 +312,40 @@ impl Db {
     }
 
     fn remove_index(&mut self, idx: usize) -> Entry {
-        let pending = self.snap_before_remove(idx);
-        let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
-        self.untrack_fields(&k);
-        self.snap_cursor = self.snap_cursor.min(self.map.len());
+        let (k, e, pending) = self.swap_remove_index(idx);
         if e.exp != 0 {
             self.expires.swap_remove(&k);
         }
-        if pending {
-            // Rare: the command hook writes a command's keys first, so only a removal
-            // outside a command's key list gets here.
-            // No clock here: everything is written; the command's own record removes it.
-            self.snap_spill.push((k, e.clone(), 0));
+        // Rare: the command hook copies a command's keys first, so only a removal outside
+        // a command's key list reaches a pending snapshot entry. No clock: everything is
+        // written; the command's own record removes it.
+        if pending != 0 {
+            self.snaps_spill(pending, &k, &e, 0);
         }
         e
     }
 
-    /// Removes the expired entry at `idx`, noting its key for the AOF.
+    /// Removes the expired entry at `idx`, noting its key for the write stream.
     fn expire_index(&mut self, idx: usize, now: i64) {
-        let pending = self.snap_before_remove(idx);
+        let (k, e, pending) = self.swap_remove_index(idx);
+        self.expires.swap_remove(&k);
+        if pending != 0 {
+            self.snaps_spill(pending, &k, &e, now);
+        }
+        if self.log_expired {
+            self.expired_log.push(Expired::Key(k));
+        }
+    }
+
+    /// Swap-removes the entry at `idx` from the table and the field-expiry set, keeping
+    /// the snapshots' bookkeeping right; also returns which snapshots had it pending. The
+    /// caller handles `expires` and the spill.
+    fn swap_remove_index(&mut self, idx: usize) -> (Key, Entry, u64) {
+        let pending = self.snaps_before_swap_remove(idx);
         let (k, e) = self.map.swap_remove_index(idx).expect("index in range");
         self.untrack_fields(&k);
-        self.snap_cursor = self.snap_cursor.min(self.map.len());
-        self.expires.swap_remove(&k);
-        if self.log_expired {
-            self.expired_log.push(Expired::Key(k.clone()));
-        }
-        if pending {
-            self.snap_spill.push((k, e, now));
-        }
-    }
-
-    /// Snapshot bookkeeping before the entry at `idx` is swap-removed: true if it is a
-    /// snapshot entry not yet written. The last entry, about to move into `idx`, is marked
-    /// not pending if it was above the cursor (written already, or created later).
-    fn snap_before_remove(&mut self, idx: usize) -> bool {
-        if idx >= self.snap_cursor {
-            return false;
-        }
-        let key = self.map.get_index(idx).expect("index in range").0;
-        let pending = !self.snap_skip.remove(&**key);
-        let last = self.map.len() - 1;
-        if last != idx && last >= self.snap_cursor {
-            let moved = self.map.get_index(last).expect("index in range").0.clone();
-            self.snap_skip.insert(moved);
-        }
-        pending
-    }
-
-    /// Starts a rewrite snapshot of this database (O(1)).
-    pub fn snap_begin(&mut self) {
-        self.snap_cursor = self.map.len();
-        self.snap_active = true;
-        self.snap_broken = false;
-        self.snap_spill.clear();
-        self.snap_skip.clear();
-    }
-
-    /// Ends (or abandons) the snapshot.
-    pub fn snap_end(&mut self) {
-        self.snap_cursor = 0;
-        self.snap_active = false;
-        self.snap_broken = false;
-        self.snap_spill = Vec::new();
-        self.snap_skip = HashSet::new();
-    }
-
-    /// If `key` is a snapshot entry not yet written, marks it written and returns it so
-    /// the caller can write its current (pre-change) form.
-    pub fn snap_take(&mut self, key: &[u8]) -> Option<(&[u8], &Entry)> {
-        let idx = self.map.get_index_of(key)?;
-        if idx >= self.snap_cursor || self.snap_skip.contains(key) {
-            return None;
-        }
-        let (k, e) = self.map.get_index(idx).expect("index in range");
-        self.snap_skip.insert(k.clone());
-        Some((&**k, e))
-    }
-
-    /// Like `snap_take`, by position.
-    fn snap_take_index(&mut self, idx: usize) -> Option<(&[u8], &Entry)> {
-        if idx >= self.snap_cursor {
-            return None;
-        }
-        let k = self.map.get_index(idx).expect("index in range").0;
-        if self.snap_skip.contains(&**k) {
-            return None;
-        }
-        let k = k.clone();
-        self.snap_skip.insert(k);
-        self.map.get_index(idx).map(|(k, e)| (&**k, e))
-    }
-
-    /// The next snapshot entry to write (walking down), marked written.
-    pub fn snap_next(&mut self) -> Option<(&[u8], &Entry)> {
-        while self.snap_cursor > 0 {
-            self.snap_cursor -= 1;
-            let k = self
-                .map
-                .get_index(self.snap_cursor)
-                .expect("index in range")
-                .0;
-            if self.snap_skip.is_empty() || !self.snap_skip.remove(&**k) {
-                return self.map.get_index(self.snap_cursor).map(|(k, e)| (&**k, e));
-            }
-        }
-        None
+        self.snaps_after_swap_remove();
+        (k, e, pending)
     }
 
     /// Sets the deadline of an existing key; false if the key is missing.
@@ -453,10 +366,7 @@ impl Db {
         self.map = KeyMap::new();
         self.expires = IndexSet::new();
         self.hexpires = IndexSet::new();
-        if self.snap_active {
-            self.snap_broken = true;
-            self.snap_cursor = 0;
-        }
+        self.snaps_break();
     }
 
     /// The key at position `i`, for RANDOMKEY and SCAN.
@@ -486,8 +396,7 @@ impl Db {
                 let i = rng.below(n as u64) as usize;
                 let key = &self.expires[i];
                 let idx = self.map.get_index_of(key).expect("expires and map agree");
-                let exp = self.map[idx].exp;
-                if exp != 0 && exp <= now {
+                if self.map[idx].expired(now) {
                     self.expire_index(idx, now);
                     expired += 1;
                 }
@@ -531,8 +440,7 @@ impl Db {
                     self.hexpires.swap_remove_index(i); // Unreachable in practice.
                     continue;
                 };
-                let exp = self.map[idx].exp;
-                if exp != 0 && exp <= now {
+                if self.map[idx].expired(now) {
                     self.expire_index(idx, now);
                     st.expired += 1;
                     hit += 1;
@@ -566,6 +474,8 @@ impl Db {
 pub struct Keyspace {
     pub dbs: Vec<Db>,
     pub stats: KsStats,
+    /// Id of the next snapshot (see `snapshot.rs`).
+    next_snap_id: u32,
 }
 
 impl Keyspace {
@@ -573,10 +483,19 @@ impl Keyspace {
         Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             stats: KsStats::default(),
+            next_snap_id: 1,
         }
     }
 
-    /// Turns recording of expired keys (for the AOF's DEL records) on or off.
+    /// SWAPDB: the two databases trade places. Snapshots walking either would now see
+    /// keys under the wrong index, so they break and their consumers start again.
+    pub fn swap_dbs(&mut self, x: usize, y: usize) {
+        self.dbs.swap(x, y);
+        self.dbs[x].snaps_break();
+        self.dbs[y].snaps_break();
+    }
+
+    /// Turns recording of expired keys (for the write stream's DEL records) on or off.
     pub fn set_log_expired(&mut self, on: bool) {
         for db in &mut self.dbs {
             db.log_expired = on;
@@ -605,117 +524,5 @@ mod tests {
     fn entry_stays_small() {
         let n = std::mem::size_of::<Entry>();
         assert!(n <= 32, "{n}");
-    }
-
-    /// Expiring a field of a snapshot hash not yet written spills its pre-change form
-    /// with the clock of that moment, and the rewrite filters by that clock: a field
-    /// still live then is written even if the rewrite gets to it after its deadline (the
-    /// live key may have changed it since, e.g. HPERSIST, logged only in the new file).
-    #[test]
-    fn field_expiry_spills_with_its_clock() {
-        use crate::types::Hash;
-        use crate::types::hash::HashLimits;
-        let lim = HashLimits {
-            max_entries: 128,
-            max_value: 64,
-        };
-        let mut h = Hash::new();
-        for f in [b"e", b"f", b"g"] {
-            h.insert(f, b"1", lim);
-        }
-        h.prepare_ttl();
-        h.set_ttl(b"e", 60);
-        h.set_ttl(b"f", 160);
-        let mut db = Db::default();
-        let mut st = KsStats::default();
-        db.set(b"K", Value::Hash(h), 0);
-        db.snap_begin();
-        assert!(db.get(b"K", 70, &mut st).is_some());
-        assert_eq!(st.expired_fields, 1);
-        assert_eq!(db.snap_spill.len(), 1);
-        let (k, e, at) = &db.snap_spill[0];
-        assert_eq!((&**k, *at), (&b"K"[..], 70));
-        let mut buf = Vec::new();
-        crate::aof::rewrite::write_value(&mut buf, k, e, *at as u64);
-        let text = String::from_utf8_lossy(&buf);
-        assert!(
-            text.contains("\r\nf\r\n") && text.contains("\r\ng\r\n"),
-            "{text}"
-        );
-        assert!(!text.contains("\r\ne\r\n"), "{text}");
-        // The live key is no longer pending: the walk does not write it again.
-        assert!(db.snap_next().is_none());
-    }
-
-    fn str_val(v: u64) -> Value {
-        Value::Str(crate::types::Str::from_i64(v as i64))
-    }
-
-    /// Random inserts, updates (through `snap_take`, as the command hook does), removals
-    /// and expiries interleaved with the rewrite's walk: every key present at the start is
-    /// written exactly once, with its value as of the start, and nothing created later is.
-    #[test]
-    fn snapshot_is_exact_under_random_changes() {
-        let mut rng = crate::rand::Rng::from_entropy();
-        for _ in 0..200 {
-            let mut db = Db::default();
-            let mut st = KsStats::default();
-            for i in 0..rng.below(300) {
-                let exp = if rng.below(4) == 0 { 1000 } else { 0 };
-                db.set(format!("k{i}").as_bytes(), str_val(i), exp);
-            }
-            let start: std::collections::HashMap<Vec<u8>, String> = db
-                .iter()
-                .map(|(k, e)| (k.to_vec(), format!("{:?}/{}", e.val, e.exp)))
-                .collect();
-            db.snap_begin();
-            let mut written: Vec<(Vec<u8>, String)> = Vec::new();
-            let mut next_new = 100_000u64;
-            loop {
-                for _ in 0..rng.below(4) {
-                    let k = format!("k{}", rng.below(400)).into_bytes();
-                    match rng.below(5) {
-                        0 => {
-                            // A command about to change the key: copy-before-write first.
-                            if let Some((k2, e)) = db.snap_take(&k) {
-                                written.push((k2.to_vec(), format!("{:?}/{}", e.val, e.exp)));
-                            }
-                            db.set(&k, str_val(rng.next_u64() % 1000), 0);
-                        }
-                        1 => {
-                            if let Some((k2, e)) = db.snap_take(&k) {
-                                written.push((k2.to_vec(), format!("{:?}/{}", e.val, e.exp)));
-                            }
-                            db.remove(&k);
-                        }
-                        2 => {
-                            // Expiry: removes without a command hook; the entry is spilled.
-                            let _ = db.get(&k, 2000, &mut st);
-                        }
-                        3 => {
-                            next_new += 1;
-                            db.set(format!("n{next_new}").as_bytes(), str_val(next_new), 0);
-                        }
-                        _ => {}
-                    }
-                }
-                for (k, e, _) in std::mem::take(&mut db.snap_spill) {
-                    written.push((k.to_vec(), format!("{:?}/{}", e.val, e.exp)));
-                }
-                let next = db
-                    .snap_next()
-                    .map(|(k, e)| (k.to_vec(), format!("{:?}/{}", e.val, e.exp)));
-                match next {
-                    Some(w) => written.push(w),
-                    None if db.snap_spill.is_empty() => break,
-                    None => {}
-                }
-            }
-            let mut seen = std::collections::HashMap::new();
-            for (k, v) in written {
-                assert!(seen.insert(k.clone(), v).is_none(), "{k:?} written twice");
-            }
-            assert_eq!(seen, start);
-        }
     }
 }

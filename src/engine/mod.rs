@@ -1,0 +1,285 @@
+//! The engine: the data and everything that follows from changing it, apart from the
+//! network. It owns the configuration, the keyspace, WATCH bookkeeping, the write stream
+//! and its consumers (the AOF, a test tap), the running snapshot consumer (the AOF
+//! rewrite), and the counters INFO reports. Command handlers reach it through `Ctx`; the
+//! event loop (`server.rs`) drives its timers and, before writing replies, hands the
+//! iteration's records to the consumers (`before_sleep`).
+//!
+//! The engine knows nothing of connections or commands: it does not import `cmd` or
+//! `server`, and persistence (`aof/`) does not import it.
+
+pub mod persist;
+pub mod watch;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crate::aof::Aof;
+use crate::aof::rewrite::Rewrite;
+use crate::config::Config;
+use crate::keyspace::{Expired, Keyspace};
+use crate::rand::Rng;
+use crate::stream::WriteStream;
+use watch::Watches;
+
+/// Per-command call statistics (INFO commandstats).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub rejected: u64,
+    pub failed: u64,
+}
+
+/// Server-wide counters reported by INFO (the loop adds the network ones).
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub commands_processed: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub rejected_connections: u64,
+    pub total_error_replies: u64,
+    /// Samples of (ms, commands) for instantaneous_ops_per_sec.
+    pub ops_samples: [u64; 16],
+    pub ops_idx: usize,
+    pub last_sample_ms: i64,
+    pub last_sample_cmds: u64,
+}
+
+impl Stats {
+    pub fn ops_per_sec(&self) -> u64 {
+        self.ops_samples.iter().sum::<u64>() / self.ops_samples.len() as u64
+    }
+
+    /// Takes one instantaneous_ops_per_sec sample (timer), scaled to a second.
+    fn sample_ops(&mut self, now_ms: i64) {
+        let elapsed = now_ms - self.last_sample_ms;
+        if elapsed >= 100 {
+            let ops = self.commands_processed - self.last_sample_cmds;
+            let i = self.ops_idx % self.ops_samples.len();
+            self.ops_samples[i] = ops * 1000 / elapsed as u64;
+            self.ops_idx += 1;
+            self.last_sample_ms = now_ms;
+            self.last_sample_cmds = self.commands_processed;
+        }
+    }
+}
+
+/// How SHUTDOWN was asked for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shutdown {
+    Signal(&'static str),
+    Command,
+}
+
+/// Current Unix time in milliseconds.
+pub fn unix_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Current Unix time in microseconds.
+pub fn unix_us() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+pub struct Engine {
+    pub config: Config,
+    pub ks: Keyspace,
+    pub rng: Rng,
+    /// Unix time in ms, refreshed once per loop iteration and per timer tick.
+    pub now_ms: i64,
+    /// Count of changes since start (Redis's `server.dirty`).
+    pub dirty: u64,
+    pub stats: Stats,
+    /// Per command and subcommand, by the id the command registry gives it.
+    pub cmdstats: Vec<CmdStat>,
+    pub watches: Watches,
+    pub stream: WriteStream,
+    /// DEBUG WRITE-STREAM: a copy of every record, for tests.
+    pub tap: Option<Vec<u8>>,
+    pub aof: Aof,
+    /// The AOF rewrite in progress: the consumer of a snapshot.
+    pub rewrite: Option<Box<Rewrite>>,
+    /// Replaying the AOF: keys do not expire, relative times are not re-evaluated,
+    /// nothing is recorded.
+    pub loading: bool,
+    /// `ks.stats.expired_total()` when expired keys were last handed to the stream.
+    expired_seen: u64,
+    /// DEBUG SET-ACTIVE-EXPIRE.
+    pub active_expire_enabled: bool,
+    /// Highest `used_memory` seen by the timer (INFO used_memory_peak).
+    pub mem_peak: u64,
+    pub shutdown: Option<Shutdown>,
+    pub start: Instant,
+    pub run_id: String,
+    pub lastsave: i64,
+    /// End of the previous command (start of the next) for commandstats timing: one clock
+    /// read per command instead of two.
+    pub cmd_clock: Instant,
+}
+
+impl Engine {
+    /// An empty engine for `config`, with statistics for `commands` command ids.
+    pub fn new(config: Config, commands: usize) -> Engine {
+        let mut rng = Rng::from_entropy();
+        let run_id = rng.hex40();
+        let now = unix_ms();
+        Engine {
+            ks: Keyspace::new(config.databases),
+            aof: Aof::new(&config),
+            config,
+            rng,
+            now_ms: now,
+            dirty: 0,
+            stats: Stats::default(),
+            cmdstats: vec![CmdStat::default(); commands],
+            watches: Watches::default(),
+            stream: WriteStream::new(),
+            tap: None,
+            rewrite: None,
+            loading: false,
+            expired_seen: 0,
+            active_expire_enabled: true,
+            mem_peak: 0,
+            shutdown: None,
+            start: Instant::now(),
+            run_id,
+            lastsave: now / 1000,
+            cmd_clock: Instant::now(),
+        }
+    }
+
+    /// The time keys are checked against for expiry: never expired while the AOF is
+    /// replayed, because the log holds a DEL where the live server expired a key.
+    #[inline]
+    pub fn expiry_clock(&self) -> i64 {
+        if self.loading { 0 } else { self.now_ms }
+    }
+
+    /// True if `at` (absolute ms) is already past, so setting it deletes the key. Never
+    /// while replaying the AOF: the log says what happened next.
+    #[inline]
+    pub fn already_expired(&self, at: i64) -> bool {
+        !self.loading && at <= self.now_ms
+    }
+
+    /// Turns the write stream on while someone consumes it (the AOF logs, a tap is
+    /// attached) and nothing is being replayed; the keyspace records expirations only
+    /// then. Call after any change to those.
+    pub fn refresh_stream(&mut self) {
+        let on = (self.aof.logging() || self.tap.is_some()) && !self.loading;
+        if on != self.stream.active() {
+            self.stream.set_active(on);
+            self.ks.set_log_expired(on);
+            self.expired_seen = self.ks.stats.expired_total();
+        }
+        if std::mem::take(&mut self.aof.file_switched) {
+            // A new AOF file replays from database 0.
+            self.stream.force_select();
+        }
+    }
+
+    /// Hands the keys and fields that expired since the last call to the stream as DEL
+    /// and HDEL records.
+    pub fn drain_expired(&mut self) {
+        let total = self.ks.stats.expired_total();
+        if total == self.expired_seen {
+            return;
+        }
+        self.expired_seen = total;
+        for (i, db) in self.ks.dbs.iter_mut().enumerate() {
+            for x in db.expired_log.drain(..) {
+                match x {
+                    Expired::Key(k) => self.stream.del(i, &k),
+                    Expired::Fields(k, fields) => self.stream.hdel(i, &k, &fields),
+                }
+            }
+        }
+    }
+
+    /// Hands every record collected so far to the consumers: the tap copies them, the
+    /// AOF takes them as (part of) its next batch.
+    pub fn flush_stream(&mut self) {
+        if !self.stream.active() {
+            return;
+        }
+        self.drain_expired();
+        let (tap, aof) = (&mut self.tap, &mut self.aof);
+        self.stream.hand_over(|records| {
+            if let Some(t) = tap {
+                t.extend_from_slice(records);
+            }
+            if aof.logging() {
+                aof.append(records);
+            }
+        });
+    }
+
+    /// Before replies are written: the records of this iteration reach the AOF (and the
+    /// disk, under `always`). The loop then releases replies whose batch became safe.
+    pub fn before_sleep(&mut self) {
+        self.flush_stream();
+        if self.aof.logging() {
+            self.aof.flush(Instant::now());
+        }
+    }
+
+    /// Timer work of the engine: active expiry, AOF retries and automatic rewrite,
+    /// memory peak, the ops/sec sample.
+    pub fn cron(&mut self) {
+        self.now_ms = unix_ms();
+        if !self.loading && self.active_expire_enabled {
+            self.ks.active_expire(self.now_ms, &mut self.rng);
+        }
+        if self.aof.logging() {
+            self.before_sleep();
+            self.aof.retry_manifest();
+            self.maybe_auto_rewrite();
+        }
+        self.mem_peak = self.mem_peak.max(crate::alloc::allocated() as u64);
+        self.stats.sample_ops(self.now_ms);
+    }
+
+    /// Copy-before-write: a command is about to change `key` of `db`, so every snapshot
+    /// still to write it gets it first, as it is now.
+    #[inline]
+    pub fn before_write(&mut self, db: usize, key: &[u8]) {
+        if let Some(rw) = self.rewrite.as_mut() {
+            rw.copy_before_write(&mut self.ks, db, key, self.now_ms);
+        }
+    }
+
+    /// A snapshot is being walked: writes must call `before_write` for their keys.
+    #[inline]
+    pub fn snapshots_active(&self) -> bool {
+        self.rewrite.is_some()
+    }
+
+    /// DEBUG WRITE-STREAM START: from now on every record is also copied to the tap.
+    pub fn tap_start(&mut self) {
+        self.flush_stream();
+        self.tap = Some(Vec::new());
+        self.refresh_stream();
+        self.stream.force_select();
+    }
+
+    /// DEBUG WRITE-STREAM STOP.
+    pub fn tap_stop(&mut self) {
+        self.flush_stream();
+        self.tap = None;
+        self.refresh_stream();
+    }
+
+    /// DEBUG WRITE-STREAM READ: the records since the last read, including those of
+    /// the current loop iteration.
+    pub fn tap_read(&mut self) -> Option<Vec<u8>> {
+        self.flush_stream();
+        self.tap.as_mut().map(std::mem::take)
+    }
+}
