@@ -164,6 +164,22 @@ fn transactions() {
     ceq!(a.cmd("GET w"), "+QUEUED\r\n");
     ceq!(a.cmd("EXEC"), "*-1\r\n");
 
+    // Every key a command's key specs name (MSET's every other argument)
+    // and a COPY destination in another database invalidate WATCH too.
+    ceq!(a.cmd("SELECT 2"), "+OK\r\n");
+    ceq!(a.cmd("WATCH w2"), "+OK\r\n");
+    ceq!(b.cmd("SET src v"), "+OK\r\n");
+    ceq!(b.cmd("COPY src w2 DB 2"), ":1\r\n");
+    ceq!(a.cmd("MULTI"), "+OK\r\n");
+    ceq!(a.cmd("GET w2"), "+QUEUED\r\n");
+    ceq!(a.cmd("EXEC"), "*-1\r\n");
+    ceq!(a.cmd("SELECT 0"), "+OK\r\n");
+    ceq!(a.cmd("WATCH m2"), "+OK\r\n");
+    ceq!(b.cmd("MSET m1 1 m2 2"), "+OK\r\n");
+    ceq!(a.cmd("MULTI"), "+OK\r\n");
+    ceq!(a.cmd("GET m2"), "+QUEUED\r\n");
+    ceq!(a.cmd("EXEC"), "*-1\r\n");
+
     // In RESP3 an aborted EXEC is a null.
     cok!(a.cmd("HELLO 3").starts_with("%7\r\n"));
     ceq!(a.cmd("WATCH w"), "+OK\r\n");
