@@ -1039,3 +1039,23 @@ fn manifest_naming_a_missing_base_refuses() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("appendonly.aof.1.base.aof"), "{out}");
 }
+
+/// The AOF accepts back every command the server accepted: a client may send more than
+/// 2^20 arguments (Redis allows INT_MAX), and such a command is logged as sent.
+#[test]
+fn command_with_more_than_a_million_arguments_replays() {
+    let dir = TempDir::new("aof-bigargs");
+    let mut s = Server::start_in(dir.path(), ALWAYS);
+    let mut c = s.connect();
+    let n = 600_000;
+    let fields: Vec<Vec<u8>> = (0..n).map(|i| format!("f{i}").into_bytes()).collect();
+    let mut args: Vec<&[u8]> = vec![b"HSET", b"big"];
+    for f in &fields {
+        args.push(f);
+        args.push(b"v");
+    }
+    assert_eq!(c.cmd_bytes(&args), format!(":{n}\r\n").into_bytes());
+    s.kill9();
+    let s = Server::start_in(dir.path(), ALWAYS);
+    assert_eq!(s.connect().cmd("HLEN big"), format!(":{n}\r\n"));
+}

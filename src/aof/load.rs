@@ -27,9 +27,12 @@ use crate::resp::args::{Args, OwnedArgs};
 const CHUNK: usize = 4 << 20;
 /// Longest `#` line accepted (Redis: 1024).
 const MAX_LINE: usize = 1024;
-/// Longest argument count and bulk length accepted in a record.
-const MAX_ARGS: u64 = 1 << 20;
-const MAX_BULK: u64 = 1 << 32;
+/// Longest argument count accepted in a record: what a client may send (Redis: INT_MAX),
+/// so every command the server accepted and logged loads again.
+const MAX_ARGS: u64 = crate::resp::parse::MAX_MULTIBULK as u64;
+/// Longest bulk accepted in a record: any `proto-max-bulk-len` allows. A declared length
+/// costs nothing by itself: the reader never holds more than the file has.
+const MAX_BULK: u64 = i64::MAX as u64;
 
 /// What replay found wrong with a file.
 #[derive(Debug)]
@@ -103,7 +106,6 @@ pub enum Damage {
     UnendedAnnotation,
     /// A `#` line that is neither a batch annotation nor Redis's timestamp.
     MalformedAnnotation,
-    BatchTooLong,
     /// The annotation promises more bytes than the file has.
     BatchCutShort,
     ChecksumMismatch,
@@ -134,7 +136,6 @@ impl std::fmt::Display for Damage {
         f.write_str(match self {
             Damage::UnendedAnnotation => "annotation line without an end",
             Damage::MalformedAnnotation => "malformed annotation",
-            Damage::BatchTooLong => "batch length out of range",
             Damage::BatchCutShort => "batch cut short",
             Damage::ChecksumMismatch => "checksum mismatch",
             Damage::BadRecordInBatch => "a checksummed batch holds an invalid record",
@@ -363,10 +364,12 @@ pub fn load_file(
                     break Some((off, Damage::MalformedAnnotation, false));
                 };
                 let head = nl + 1;
-                let total = head + len as usize;
-                if len > MAX_BULK * 4 {
-                    break Some((off, Damage::BatchTooLong, false));
+                // A batch longer than the rest of the file is cut short; checked before
+                // reading, so a damaged length never sizes the buffer.
+                if len > file_len - off - head as u64 {
+                    break Some((off, Damage::BatchCutShort, true));
                 }
+                let total = head + len as usize;
                 rd.fill(total).map_err(io_err)?;
                 if rd.avail().len() < total {
                     break Some((off, Damage::BatchCutShort, true));

@@ -308,13 +308,16 @@ impl Client {
 
     fn fill(&mut self) -> bool {
         let mut tmp = [0u8; 65536];
-        match self.stream.read(&mut tmp) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&tmp[..n]);
-                true
+        loop {
+            match self.stream.read(&mut tmp) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&tmp[..n]);
+                    return true;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("read error: {e}"),
             }
-            Err(e) => panic!("read error: {e}"),
         }
     }
 
