@@ -296,16 +296,12 @@ impl Server {
             }
         }
         self.net.sync_monitor(slot, &conn);
-        if closed || conn.kill {
-            self.net.conns[slot] = Some(conn);
+        let (close, output) = (closed || conn.kill, conn.pending_out() > 0);
+        self.net.conns[slot] = Some(conn);
+        if close {
             self.close(slot);
-        } else {
-            if conn.pending_out() > 0 {
-                self.net.conns[slot] = Some(conn);
-                self.net.queue_write(slot);
-            } else {
-                self.net.conns[slot] = Some(conn);
-            }
+        } else if output {
+            self.net.queue_write(slot);
         }
         for victim in std::mem::take(&mut self.net.doomed) {
             self.close(victim);
@@ -575,7 +571,8 @@ impl Net {
 
 impl Clients for Net {
     fn count(&self) -> usize {
-        self.conns.len() - self.free_slots.len()
+        // Killed clients are closed once the killer's command returns; they no longer count.
+        self.conns.len() - self.free_slots.len() - self.doomed.len()
     }
 
     fn each(&self, f: &mut dyn FnMut(&ClientState, usize, usize)) {

@@ -46,6 +46,8 @@ pub struct WriteStream {
     selected_db: i64,
     /// Times the buffer was handed to the consumers (positions in it restart at 0).
     handovers: u64,
+    /// `records` at the last handover.
+    records_handed: u64,
 }
 
 impl WriteStream {
@@ -71,6 +73,11 @@ impl WriteStream {
             self.prop_records = 0;
         }
         self.active = on;
+    }
+
+    /// The database of the last SELECT, if the next record in it needs none.
+    pub fn selected_db(&self) -> Option<usize> {
+        usize::try_from(self.selected_db).ok()
     }
 
     /// The next record gets a SELECT, whatever the last database was: a consumer starts
@@ -166,17 +173,17 @@ impl WriteStream {
 
     /// Wraps the records added since `m` in MULTI/EXEC if there are several, so a
     /// consumer (replay, redis-server, a replica) applies the transaction whole. If the
-    /// records were handed over meanwhile (BGREWRITEAOF inside the transaction), what is
-    /// left of it is wrapped.
+    /// records were handed over meanwhile (CONFIG SET inside the transaction), what is
+    /// left of it is wrapped, if several records are left.
     pub fn wrap_multi(&mut self, m: Mark) {
-        if !self.active || self.records < m.records + 2 {
+        let (at, from) = if m.handovers == self.handovers {
+            (m.at, m.records)
+        } else {
+            (0, self.records_handed)
+        };
+        if !self.active || self.records < from + 2 {
             return;
         }
-        let at = if m.handovers == self.handovers {
-            m.at
-        } else {
-            0
-        };
         let mut multi = Vec::with_capacity(16);
         push_record(&mut multi, [&b"MULTI"[..]].into_iter());
         self.buf.splice(at..at, multi);
@@ -198,6 +205,7 @@ impl WriteStream {
         deliver(&mut self.buf);
         self.buf.clear();
         self.handovers += 1;
+        self.records_handed = self.records;
     }
 }
 
@@ -246,7 +254,8 @@ mod tests {
             b"*4\r\n$4\r\nHDEL\r\n$1\r\nh\r\n$1\r\nf\r\n$1\r\ng\r\n"
         );
         assert!(s.pending().is_empty());
-        // A transaction split by a handover: what is left of it is wrapped.
+        // A transaction split by a handover: what is left of it is wrapped, if that is
+        // several records; nothing left makes no empty MULTI/EXEC.
         let m = s.mark();
         s.del(3, b"a");
         s.hand_over(|_| {});
@@ -257,6 +266,19 @@ mod tests {
             text(&s),
             "*1 $5 MULTI *2 $3 DEL $1 b *2 $3 DEL $1 c *1 $4 EXEC "
         );
+        s.hand_over(|_| {});
+        let m = s.mark();
+        s.del(3, b"a");
+        s.del(3, b"b");
+        s.hand_over(|_| {});
+        s.wrap_multi(m);
+        assert_eq!(text(&s), "");
+        let m = s.mark();
+        s.del(3, b"a");
+        s.hand_over(|_| {});
+        s.del(3, b"b");
+        s.wrap_multi(m);
+        assert_eq!(text(&s), "*2 $3 DEL $1 b ");
         s.hand_over(|_| {});
         s.force_select();
         s.del(3, b"k");

@@ -373,3 +373,95 @@ fn write_stream_carries_the_same_records_without_the_aof() {
     let reply = c.cmd("DEBUG WRITE-STREAM READ");
     assert!(reply.starts_with("-ERR no write stream tap"), "{reply:?}");
 }
+
+/// Attaching the tap changes nothing for the AOF: no SELECT appears in the file because of
+/// it; the tap starts with the SELECT in effect.
+#[test]
+fn tap_leaves_the_aof_alone() {
+    let dir = TempDir::new("tap-aof");
+    let srv = Server::start_in(
+        dir.path(),
+        &["--appendfsync", "always", "--enable-debug-command", "yes"],
+    );
+    let mut c = srv.connect();
+    t(&mut c, "SET a 1", "+OK");
+    t(&mut c, "DEBUG WRITE-STREAM START", "+OK");
+    t(&mut c, "SET b 2", "+OK");
+    let tap = c.cmd("DEBUG WRITE-STREAM READ");
+    assert!(
+        tap.ends_with(
+            "\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n\r\n"
+        ),
+        "{tap:?}"
+    );
+    let files = aof_files(dir.path(), "");
+    let incr = &files.last().unwrap().1;
+    assert_eq!(
+        String::from_utf8_lossy(&records_of(incr)),
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n\
+         *3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1\r\n2\r\n"
+    );
+}
+
+/// Waits until the AOF has been rewritten `n` times and no rewrite is running.
+fn wait_rewrites(c: &mut Client, n: u32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let info = c.cmd("INFO persistence");
+        if info.contains("aof_rewrite_in_progress:0")
+            && info.contains(&format!("aof_rewrites:{n}\r\n"))
+        {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no rewrite: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// CONFIG SET appendonly yes with a tap attached: records of the same loop iteration that
+/// came before it belong to the base (the dataset), never also to the new incr file.
+#[test]
+fn turning_the_aof_on_with_a_tap_attached() {
+    let dir = TempDir::new("tap-enable");
+    let mut srv = Server::start_in(
+        dir.path(),
+        &["--appendonly", "no", "--enable-debug-command", "yes"],
+    );
+    let mut c = srv.connect();
+    t(&mut c, "DEBUG WRITE-STREAM START", "+OK");
+    // One write, then the AOF turned on, in one pipeline: one loop iteration.
+    c.send_raw(&Client::encode(&[b"INCR", b"c"]));
+    c.send_raw(&Client::encode(&[b"CONFIG", b"SET", b"appendonly", b"yes"]));
+    assert_eq!(c.read_reply(), b":1\r\n");
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    wait_rewrites(&mut c, 1);
+    t(&mut c, "INCR c", ":2");
+    srv.kill9();
+    let srv = Server::start_in(dir.path(), &["--appendonly", "yes"]);
+    t(&mut srv.connect(), "GET c", "$1\r\n2");
+}
+
+/// BGREWRITEAOF inside a transaction is scheduled: the transaction's records stay
+/// together, after the snapshot point, and nothing is applied twice.
+#[test]
+fn bgrewriteaof_inside_exec_is_scheduled() {
+    let dir = TempDir::new("rewrite-in-exec");
+    let mut srv = Server::start_in(dir.path(), &["--appendfsync", "always"]);
+    let mut c = srv.connect();
+    t(&mut c, "MULTI", "+OK");
+    t(&mut c, "INCR a", "+QUEUED");
+    t(&mut c, "INCR b", "+QUEUED");
+    t(&mut c, "BGREWRITEAOF", "+QUEUED");
+    t(&mut c, "INCR a", "+QUEUED");
+    t(
+        &mut c,
+        "EXEC",
+        "*4\r\n:1\r\n:1\r\n+Background append only file rewriting scheduled\r\n:2",
+    );
+    wait_rewrites(&mut c, 1);
+    srv.kill9();
+    let srv = Server::start_in(dir.path(), &[]);
+    let mut c = srv.connect();
+    t(&mut c, "GET a", "$1\r\n2");
+    t(&mut c, "GET b", "$1\r\n1");
+}

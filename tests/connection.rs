@@ -505,6 +505,20 @@ fn client_commands() {
     ceq!(a.cmd("CLIENT KILL 1.2.3.4:5"), "-ERR No such client\r\n");
     ceq!(a.cmd(&format!("CLIENT KILL {addr}")), "+OK\r\n");
     cok!(e.is_closed(), "killed client still open");
+    // A client killed is gone at once, even for the killer's next pipelined command.
+    let mut f = server.connect();
+    let idf = int_reply(&f.cmd("CLIENT ID")).to_string();
+    a.send_raw(&Client::encode(&[
+        b"CLIENT",
+        b"KILL",
+        b"ID",
+        idf.as_bytes(),
+    ]));
+    a.send_raw(&Client::encode(&[b"INFO", b"clients"]));
+    ceq!(s(a.read_reply()), ":1\r\n");
+    let t = bulk_text(&s(a.read_reply()));
+    ceq!(info_field(&t, "connected_clients"), Some("1"), "{t:?}");
+    drop(f);
     ceq!(a.cmd("CLIENT KILL FOO bar"), "-ERR syntax error\r\n");
 
     // The killer is unaffected.
@@ -1254,6 +1268,13 @@ fn misc_server_commands() {
     let line = s(m.read_reply());
     cok!(
         monitor_line_ok(&line, 3, bport, "\"GET\" \"k\""),
+        "monitor line {line:?}"
+    );
+    // A script call is shown, as Redis shows it, before it runs (here: is refused).
+    cok!(b.cmdv(&["EVAL", "return 1", "0"]).starts_with('-'));
+    let line = s(m.read_reply());
+    cok!(
+        monitor_line_ok(&line, 3, bport, "\"EVAL\" \"return 1\" \"0\""),
         "monitor line {line:?}"
     );
     // As in Redis 7: admin commands are not shown (CONFIG, DEBUG); a transaction shows

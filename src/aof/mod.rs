@@ -359,6 +359,9 @@ impl Aof {
         self.unnamed_from = None;
         self.safe_id = self.batch_id;
         self.durable_id = self.batch_id;
+        // Writes logged after logging restarts must wait for their own batch, so it gets
+        // an id above the one just declared durable.
+        self.batch_id += 1;
         self.buf.clear();
         self.inflight.clear();
         self.write_errno = 0;
@@ -701,4 +704,20 @@ pub fn log_loaded(keys: usize, bytes: u64, secs: f64) {
         "DB loaded from append only file: {secs:.3} seconds, {keys} keys, {mb:.1} MB, {:.1} MB/s",
         if secs > 0.0 { mb / secs } else { 0.0 }
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// After logging stops (CONFIG SET appendonly no), the next batch has an id above
+    /// the durable one: writes logged once it restarts wait for their own batch.
+    #[test]
+    fn batches_after_a_stop_are_not_durable_yet() {
+        let mut a = Aof::new(&Config::default());
+        let first = a.batch_id;
+        a.stop();
+        assert_eq!(a.durable_id, first);
+        assert!(a.batch_id > a.durable_id);
+    }
 }

@@ -386,7 +386,15 @@ pub fn execute(
     eng.stats.commands_processed += 1;
     // Fed after the command ran, like Redis, so a SELECT shows the new database. Admin
     // commands are too dangerous to show (Redis hides them too).
-    if clients.has_monitors() && cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+    if cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
+        feed_monitors(clients, cl, args);
+    }
+}
+
+/// Sends `args` to the MONITOR clients, if there are any. Commands flagged SKIP_MONITOR
+/// that Redis still shows (EVAL and friends, fed before they run) call this themselves.
+pub fn feed_monitors(clients: &mut dyn Clients, cl: &ClientState, args: &Args) {
+    if clients.has_monitors() {
         clients.feed_monitors(&monitor_line(cl, args));
     }
 }

@@ -33,11 +33,18 @@ struct Replay<'a> {
 
 impl Sink for Replay<'_> {
     fn apply(&mut self, args: &Args) -> Result<(), String> {
+        if super::lookup(args.get(0)).is_none() {
+            return Err(format!("Unknown command '{}'", args.text(0)));
+        }
         let found = super::resolve(args).map_err(|e| match e {
             crate::error::CmdError::Arity(name) => {
                 format!("Wrong number of arguments for '{name}'")
             }
-            _ => format!("Unknown command '{}'", args.text(0)),
+            _ => format!(
+                "Unknown subcommand '{}' of '{}'",
+                args.text(1),
+                args.text(0)
+            ),
         })?;
         self.out.clear();
         let mut ctx = Ctx {

@@ -28,9 +28,9 @@ const EVAL_FLAGS: u32 = NOSCRIPT | STALE | SKIP_MONITOR | NO_MANDATORY_KEYS;
 pub static COMMANDS: &[Command] = &[
     Command { name: "script", arity: -2, acl: 0, summary: "Script cache commands (nothing is cached).", subcommands: SCRIPT, ..SCRIPTING },
     Command { name: "function", arity: -2, acl: 0, summary: "Function library commands (none exist).", subcommands: FUNCTION, ..SCRIPTING },
-    Command { name: "eval", arity: -3, flags: EVAL_FLAGS, keys: SCRIPT_KEYS, usage: "script numkeys [key [key ...]] [arg [arg ...]]", summary: "Runs a Lua script (not supported).", ..SCRIPTING },
-    Command { name: "evalsha", arity: -3, flags: EVAL_FLAGS, keys: SCRIPT_KEYS, usage: "sha1 numkeys [key [key ...]] [arg [arg ...]]", summary: "Runs a cached Lua script (not supported).", ..SCRIPTING },
-    Command { name: "fcall", arity: -3, flags: EVAL_FLAGS, keys: SCRIPT_KEYS, usage: "function numkeys [key [key ...]] [arg [arg ...]]", summary: "Calls a function (not supported).", ..SCRIPTING },
+    Command { name: "eval", arity: -3, flags: EVAL_FLAGS, keys: SCRIPT_KEYS, handler: eval, usage: "script numkeys [key [key ...]] [arg [arg ...]]", summary: "Runs a Lua script (not supported).", ..SCRIPTING },
+    Command { name: "evalsha", arity: -3, flags: EVAL_FLAGS, keys: SCRIPT_KEYS, handler: eval, usage: "sha1 numkeys [key [key ...]] [arg [arg ...]]", summary: "Runs a cached Lua script (not supported).", ..SCRIPTING },
+    Command { name: "fcall", arity: -3, flags: EVAL_FLAGS, keys: SCRIPT_KEYS, handler: eval, usage: "function numkeys [key [key ...]] [arg [arg ...]]", summary: "Calls a function (not supported).", ..SCRIPTING },
 ];
 
 #[rustfmt::skip]
@@ -58,6 +58,13 @@ static FUNCTION: &[Command] = &[
 /// Anything that would need a script engine.
 fn not_supported(_c: &mut Ctx, _a: &Args) -> CmdResult {
     Err(CmdError::Custom(NO_SCRIPTING.into()))
+}
+
+/// EVAL, EVALSHA, FCALL: shown to MONITOR as Redis shows a script call (before it runs;
+/// SKIP_MONITOR keeps the commands a script runs out), then refused.
+fn eval(c: &mut Ctx, a: &Args) -> CmdResult {
+    super::feed_monitors(c.clients, c.cl, a);
+    not_supported(c, a)
 }
 
 /// SCRIPT FLUSH [ASYNC|SYNC]: nothing to flush.

@@ -212,6 +212,14 @@ pub fn bgrewriteaof(c: &mut Ctx, _a: &Args) -> CmdResult {
             "ferrokv rewrites the AOF only while appendonly is yes",
         ));
     }
+    if c.eng.in_exec {
+        // Started here, the rewrite's snapshot point would split the transaction's
+        // records between the old and the new file: it starts on the next tick instead.
+        c.eng.aof.rewrites.scheduled = true;
+        c.out
+            .simple("Background append only file rewriting scheduled");
+        return Ok(());
+    }
     c.eng.start_rewrite().map_err(CmdError::err)?;
     c.out
         .simple("Background append only file rewriting started");

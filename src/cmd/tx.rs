@@ -64,10 +64,12 @@ pub fn exec(c: &mut Ctx, _a: &Args) -> CmdResult {
     c.out.array(m.queued.len());
     // The transaction's records are wrapped in MULTI/EXEC once, in the write stream.
     let mark = c.eng.stream.mark();
+    c.eng.in_exec = true;
     for (buf, ranges) in &m.queued {
         let args = Args { buf, ranges };
         super::call_queued(c, &args);
     }
+    c.eng.in_exec = false;
     c.eng.stream.wrap_multi(mark);
     Ok(())
 }

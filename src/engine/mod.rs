@@ -18,6 +18,7 @@ use crate::aof::rewrite::Rewrite;
 use crate::config::Config;
 use crate::keyspace::{Expired, Keyspace};
 use crate::rand::Rng;
+use crate::resp::encode::push_select;
 use crate::stream::WriteStream;
 use watch::Watches;
 
@@ -109,6 +110,8 @@ pub struct Engine {
     /// Replaying the AOF: keys do not expire, relative times are not re-evaluated,
     /// nothing is recorded.
     pub loading: bool,
+    /// EXEC is running a transaction's commands.
+    pub in_exec: bool,
     /// `ks.stats.expired_total()` when expired keys were last handed to the stream.
     expired_seen: u64,
     /// DEBUG SET-ACTIVE-EXPIRE.
@@ -144,6 +147,7 @@ impl Engine {
             tap: None,
             rewrite: None,
             loading: false,
+            in_exec: false,
             expired_seen: 0,
             active_expire_enabled: true,
             mem_peak: 0,
@@ -247,7 +251,8 @@ impl Engine {
     }
 
     /// Copy-before-write: a command is about to change `key` of `db`, so every snapshot
-    /// still to write it gets it first, as it is now.
+    /// still to write it gets it first, as it is now. Each snapshot consumer is called
+    /// here (today the rewrite; an RDB save or a replica's full sync joins this list).
     #[inline]
     pub fn before_write(&mut self, db: usize, key: &[u8]) {
         if let Some(rw) = self.rewrite.as_mut() {
@@ -261,12 +266,18 @@ impl Engine {
         self.rewrite.is_some()
     }
 
-    /// DEBUG WRITE-STREAM START: from now on every record is also copied to the tap.
+    /// DEBUG WRITE-STREAM START: from now on every record is also copied to the tap,
+    /// which starts with a SELECT of the database in effect. Other consumers see no change.
     pub fn tap_start(&mut self) {
         self.flush_stream();
-        self.tap = Some(Vec::new());
+        let mut tap = Vec::new();
+        match self.stream.selected_db() {
+            Some(db) if self.stream.active() => push_select(&mut tap, db),
+            // Nobody else reads: the next record may as well carry the SELECT.
+            _ => self.stream.force_select(),
+        }
+        self.tap = Some(tap);
         self.refresh_stream();
-        self.stream.force_select();
     }
 
     /// DEBUG WRITE-STREAM STOP.

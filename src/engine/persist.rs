@@ -3,12 +3,11 @@
 //! for a reload. The AOF writer and the rewrite themselves live in `aof/`; here is the
 //! order of operations that ties them to the write stream and the keyspace.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use log::{info, warn};
 
 use super::Engine;
-use crate::aof::AofState;
 use crate::aof::manifest::Manifest;
 use crate::aof::rewrite::Rewrite;
 use crate::config::FsyncPolicy;
@@ -73,7 +72,7 @@ impl Engine {
     pub fn prepare_reload(&mut self) -> Result<Manifest, String> {
         self.cancel_rewrite();
         self.flush_stream();
-        self.aof.flush(Instant::now());
+        self.aof.flush_force();
         if !self.aof.idle() {
             return Err("the AOF cannot be written right now".into());
         }
@@ -102,10 +101,12 @@ impl Engine {
         } else {
             self.aof.manifest = Manifest::default();
         }
+        // Records collected so far (for a tap) predate the AOF: they must not reach it.
+        self.flush_stream();
         self.aof.begin_wait_rewrite();
         self.refresh_stream();
         if let Err(e) = self.start_rewrite() {
-            self.aof.state = AofState::Off;
+            self.aof.stop();
             self.refresh_stream();
             return Err(e);
         }
