@@ -170,15 +170,7 @@ fn rewrite_and_more(c: &mut Client) {
         "BGREWRITEAOF",
         "+Background append only file rewriting started",
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let info = c.cmd("INFO persistence");
-        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrites:1") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "rewrite never ended");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::wait_rewrites(c, 1, 20);
     t(c, "SET after v", "+OK");
     t(c, "HSET after2 f v", ":1");
     t(c, "SELECT 3", "+OK");
@@ -403,21 +395,6 @@ fn tap_leaves_the_aof_alone() {
     );
 }
 
-/// Waits until the AOF has been rewritten `n` times and no rewrite is running.
-fn wait_rewrites(c: &mut Client, n: u32) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let info = c.cmd("INFO persistence");
-        if info.contains("aof_rewrite_in_progress:0")
-            && info.contains(&format!("aof_rewrites:{n}\r\n"))
-        {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "no rewrite: {info}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// CONFIG SET appendonly yes with a tap attached: records of the same loop iteration that
 /// came before it belong to the base (the dataset), never also to the new incr file.
 #[test]
@@ -434,7 +411,7 @@ fn turning_the_aof_on_with_a_tap_attached() {
     c.send_raw(&Client::encode(&[b"CONFIG", b"SET", b"appendonly", b"yes"]));
     assert_eq!(c.read_reply(), b":1\r\n");
     assert_eq!(c.read_reply(), b"+OK\r\n");
-    wait_rewrites(&mut c, 1);
+    common::wait_rewrites(&mut c, 1, 20);
     t(&mut c, "INCR c", ":2");
     srv.kill9();
     let srv = Server::start_in(dir.path(), &["--appendonly", "yes"]);
@@ -458,7 +435,7 @@ fn bgrewriteaof_inside_exec_is_scheduled() {
         "EXEC",
         "*4\r\n:1\r\n:1\r\n+Background append only file rewriting scheduled\r\n:2",
     );
-    wait_rewrites(&mut c, 1);
+    common::wait_rewrites(&mut c, 1, 20);
     srv.kill9();
     let srv = Server::start_in(dir.path(), &[]);
     let mut c = srv.connect();

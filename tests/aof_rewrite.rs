@@ -116,34 +116,6 @@ fn digest(c: &mut Client) -> String {
     hex.to_string()
 }
 
-/// Waits until no rewrite runs and `aof_rewrites` is at least `n`; checks it went well.
-fn wait_rewrites(c: &mut Client, n: u64, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        let info = c.cmd("INFO persistence");
-        let get = |k: &str| {
-            info.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}:")))
-                .unwrap()
-                .trim()
-                .to_string()
-        };
-        if get("aof_rewrite_in_progress") == "0"
-            && get("aof_rewrite_scheduled") == "0"
-            && get("aof_rewrites").parse::<u64>().unwrap() >= n
-        {
-            assert_eq!(get("aof_last_bgrewrite_status"), "ok", "{info}");
-            assert_eq!(get("aof_rewrites").parse::<u64>().unwrap(), n, "{info}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "rewrite #{n} did not finish: {info}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn ok(r: String) {
     assert_eq!(r, "+OK\r\n");
 }
@@ -744,7 +716,7 @@ fn rewrite_under_load_is_an_exact_snapshot() {
         ops_during >= 64,
         "too few writes overlapped the rewrite: {ops_during}"
     );
-    wait_rewrites(&mut c, 1, 10);
+    common::wait_rewrites(&mut c, 1, 10);
     let log = srv.log_text();
     assert!(
         log.contains("Background AOF rewrite finished successfully"),
@@ -967,7 +939,7 @@ fn crash_at(point: &str) {
         c.cmd("BGREWRITEAOF"),
         "+Background append only file rewriting started\r\n"
     );
-    wait_rewrites(&mut c, 1, 30);
+    common::wait_rewrites(&mut c, 1, 30);
     let m2 = manifest(dir.path());
     let b2 = base_of(&m2).expect("base after the second rewrite");
     assert!(m2.iter().all(|f| aofd.join(&f.0).exists()), "{m2:?}");
@@ -1299,7 +1271,7 @@ fn auto_rewrite_triggers_and_survives_restart() {
         i += 1;
         std::thread::sleep(Duration::from_millis(5));
     }
-    wait_rewrites(&mut c, 1, 10);
+    common::wait_rewrites(&mut c, 1, 10);
     assert!(
         srv.log_text()
             .contains("Starting automatic rewriting of AOF")
@@ -1321,7 +1293,7 @@ fn auto_rewrite_triggers_and_survives_restart() {
         j += 1;
         std::thread::sleep(Duration::from_millis(5));
     }
-    wait_rewrites(&mut c, 2, 10);
+    common::wait_rewrites(&mut c, 2, 10);
     let d = digest(&mut c);
     srv.kill9();
     let srv = start(dir.path(), &[]);
@@ -1386,7 +1358,7 @@ fn flushall_and_swapdb_during_rewrite_restart_it() {
         ]));
     }
     pipeline_ok(port, &cmds);
-    wait_rewrites(&mut c, 1, 30);
+    common::wait_rewrites(&mut c, 1, 30);
     let log = srv.log_text();
     assert!(
         log.contains("flushed or swapped during the AOF rewrite: starting it again"),
@@ -1411,7 +1383,7 @@ fn flushall_and_swapdb_during_rewrite_restart_it() {
         "+Background append only file rewriting started\r\n"
     );
     ok(String::from_utf8(c.read_reply()).unwrap());
-    wait_rewrites(&mut c, 2, 30);
+    common::wait_rewrites(&mut c, 2, 30);
     let m = manifest(dir.path());
     let b = read_base(&aofd.join(base_of(&m).unwrap()));
     assert_eq!(b.len(), 21_000);

@@ -233,6 +233,34 @@ impl Drop for Server {
     }
 }
 
+/// Waits until no rewrite runs and `aof_rewrites` is at least `n`; checks it went well.
+pub fn wait_rewrites(c: &mut Client, n: u64, secs: u64) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let info = c.cmd("INFO persistence");
+        let get = |k: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}:")))
+                .unwrap()
+                .trim()
+                .to_string()
+        };
+        if get("aof_rewrite_in_progress") == "0"
+            && get("aof_rewrite_scheduled") == "0"
+            && get("aof_rewrites").parse::<u64>().unwrap() >= n
+        {
+            assert_eq!(get("aof_last_bgrewrite_status"), "ok", "{info}");
+            assert_eq!(get("aof_rewrites").parse::<u64>().unwrap(), n, "{info}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rewrite #{n} did not finish: {info}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// The Redis 8 server: `REDIS8_SERVER`, else tests/.redis8/redis-server if installed
 /// (scripts/setup-redis8).
 pub fn redis8_bin() -> Option<String> {
