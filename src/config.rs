@@ -706,12 +706,13 @@ impl Config {
     /// each name once.
     pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        let globs: Vec<_> = patterns
+            .iter()
+            .map(|p| crate::glob::Glob::new(p, true))
+            .collect();
         // PARAMS already lists the old alias names, as Redis's own table does.
         for name in PARAMS.iter().map(|(n, _)| *n) {
-            if patterns
-                .iter()
-                .any(|p| crate::glob::glob_match(p, name.as_bytes(), true))
-            {
+            if globs.iter().any(|g| g.matches(name.as_bytes())) {
                 out.push((name, self.get(name).unwrap_or("").to_string()));
             }
         }

@@ -479,10 +479,8 @@ pub fn hscan(c: &mut Ctx, a: &Args) -> CmdResult {
     };
     let o = parse_scan_opts(a, 3, false)?;
     let mut picked: Vec<(&[u8], crate::types::hash::Val)> = Vec::new();
-    let keep = |f: &[u8]| {
-        o.pattern
-            .is_none_or(|p| crate::glob::glob_match(p, f, false))
-    };
+    let glob = o.pattern.map(|p| crate::glob::Glob::new(p, false));
+    let keep = |f: &[u8]| glob.as_ref().is_none_or(|g| g.matches(f));
     let next = if let crate::types::Hash::Listpack(_) = h {
         // Compact hashes are returned whole in one call, as Redis does.
         picked.extend(h.iter().filter(|(f, _)| keep(f)));

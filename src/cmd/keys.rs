@@ -111,9 +111,10 @@ pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
     let pat = a.get(1);
     let all = pat == b"*";
     let db = &c.eng.ks.dbs[c.cl.db];
+    let glob = crate::glob::Glob::new(pat, false);
     let found: Vec<&[u8]> = db
         .iter()
-        .filter(|(k, e)| !e.expired(now) && (all || crate::glob::glob_match(pat, k, false)))
+        .filter(|(k, e)| !e.expired(now) && (all || glob.matches(k)))
         .map(|(k, _)| k)
         .collect();
     c.out.array(found.len());
@@ -129,14 +130,15 @@ pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
     let o = parse_scan_opts(a, 2, true)?;
     let now = c.eng.now_ms;
     let db = &c.eng.ks.dbs[c.cl.db];
+    let glob = o.pattern.map(|p| crate::glob::Glob::new(p, false));
     let mut picked: Vec<&[u8]> = Vec::new();
     let next = scan_positions(db.len(), cursor, o.count, |i| {
         let (k, e) = db.key_at(i).expect("in range");
         if e.expired(now) {
             return;
         }
-        if let Some(p) = o.pattern
-            && !crate::glob::glob_match(p, k, false)
+        if let Some(g) = &glob
+            && !g.matches(k)
         {
             return;
         }

@@ -257,31 +257,19 @@ pub fn dispatch(
     };
     let cmd = found.cmd;
     if !cmd.arity_ok(args.len()) {
-        eng.cmdstats[found.id].rejected += 1;
-        reject(eng, cl, out, &CmdError::Arity(cmd.name.to_string()));
-        return;
+        let e = CmdError::Arity(cmd.name.to_string());
+        return refuse(eng, clients, cl, out, found, args, &e);
     }
     if !cl.authenticated && cmd.flags & flags::NO_AUTH == 0 {
-        reject(
-            eng,
-            cl,
-            out,
-            &CmdError::Custom("NOAUTH Authentication required.".into()),
-        );
-        return;
+        let e = CmdError::Custom("NOAUTH Authentication required.".into());
+        return refuse(eng, clients, cl, out, found, args, &e);
     }
     if eng.aof.write_blocked() && denied_by_disk_error(cmd, cl) {
         let text = format!(
             "MISCONF Errors writing to the AOF file: {}",
             crate::aof::strerror_errno(eng.aof.write_errno)
         );
-        if cmd.flags & flags::EXEC != 0 {
-            cl.multi = None;
-            eng.unwatch_all(cl);
-        }
-        eng.cmdstats[found.id].rejected += 1;
-        reject(eng, cl, out, &CmdError::Custom(text));
-        return;
+        return refuse(eng, clients, cl, out, found, args, &CmdError::Custom(text));
     }
     if let Some(m) = cl.multi.as_mut()
         && cmd.flags & flags::TX_CONTROL == 0
@@ -312,6 +300,37 @@ fn denied_by_disk_error(cmd: &Command, cl: &ClientState) -> bool {
                 resolve(&a).is_ok_and(|r| r.cmd.is_write())
             })
         })
+}
+
+/// Redis's refusal of a command that was found but may not run (arity, authentication,
+/// disk errors): counted as rejected, and inside MULTI it dooms the transaction. A refused
+/// EXEC discards the transaction and says why with `-EXECABORT`, in or out of MULTI, as
+/// Redis 7 does; the reason drops the `ERR` prefix only for the arity text, which Redis
+/// builds without one.
+fn refuse(
+    eng: &mut Engine,
+    clients: &mut dyn Clients,
+    cl: &mut ClientState,
+    out: &mut Vec<u8>,
+    found: Resolved,
+    args: &Args,
+    e: &CmdError,
+) {
+    eng.cmdstats[found.id].rejected += 1;
+    if found.cmd.flags & flags::EXEC == 0 {
+        return reject(eng, cl, out, e);
+    }
+    cl.multi = None;
+    eng.unwatch_all(cl);
+    eng.stats.total_error_replies += 1;
+    let text = e.to_string();
+    let reason = match e {
+        CmdError::Arity(_) => text.strip_prefix("ERR ").unwrap_or(&text),
+        _ => &text,
+    };
+    let msg = format!("EXECABORT Transaction discarded because of: {reason}");
+    Reply::new(out, cl.resp3).error_text(&msg);
+    feed_monitors(clients, cl, args);
 }
 
 /// An error reply before the command ran; inside MULTI it dooms the transaction.
