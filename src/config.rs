@@ -266,6 +266,12 @@ const IMPLEMENTED: &[&str] = &[
     "timeout",
     "daemonize",
     "enable-debug-command",
+    "protected-mode",
+    "lazyfree-lazy-eviction",
+    "lazyfree-lazy-expire",
+    "lazyfree-lazy-server-del",
+    "lazyfree-lazy-user-del",
+    "lazyfree-lazy-user-flush",
 ];
 
 /// Parameters that cannot change while running (CONFIG SET refuses them).
@@ -378,6 +384,8 @@ pub struct Config {
     pub appendfsync: FsyncPolicy,
     pub timeout: u64,
     pub pidfile: String,
+    pub lazyfree: crate::lazyfree::Policy,
+    pub protected_mode: bool,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
     /// `daemonize yes` was asked for (and is not supported).
@@ -497,6 +505,8 @@ impl Default for Config {
             appendfsync: FsyncPolicy::EverySec,
             timeout: 0,
             pidfile: String::new(),
+            lazyfree: Default::default(),
+            protected_mode: true,
             ignored: vec![],
             daemonize_requested: false,
         };
@@ -680,6 +690,15 @@ impl Config {
         };
         self.timeout = num("timeout").max(0) as u64;
         self.pidfile = get("pidfile");
+        let yes = |n: &str| get(n) == "yes";
+        self.protected_mode = yes("protected-mode");
+        self.lazyfree = crate::lazyfree::Policy {
+            expire: yes("lazyfree-lazy-expire"),
+            server_del: yes("lazyfree-lazy-server-del"),
+            user_del: yes("lazyfree-lazy-user-del"),
+            user_flush: yes("lazyfree-lazy-user-flush"),
+            eviction: yes("lazyfree-lazy-eviction"),
+        };
     }
 
     /// True if parameter `name` holds Redis 7's default value (the table's, or the

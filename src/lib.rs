@@ -24,6 +24,7 @@ mod error;
 mod glob;
 mod keymap;
 mod keyspace;
+mod lazyfree;
 mod ldouble;
 mod logging;
 mod num;

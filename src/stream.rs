@@ -109,18 +109,17 @@ impl WriteStream {
         self.record(db, [&b"DEL"[..], key].into_iter());
     }
 
-    /// `HDEL key fields...` in `db`: hash fields removed by expiry.
-    pub fn hdel<F: AsRef<[u8]>>(&mut self, db: usize, key: &[u8], fields: &[F]) {
+    /// `HDEL key fields...` in `db`: `count` hash fields removed by expiry, given as
+    /// encoded bulk strings.
+    pub fn hdel(&mut self, db: usize, key: &[u8], count: usize, bulks: &[u8]) {
         if !self.active {
             return;
         }
         self.select(db);
-        push_header(&mut self.buf, 2 + fields.len());
+        push_header(&mut self.buf, 2 + count);
         push_bulk(&mut self.buf, b"HDEL");
         push_bulk(&mut self.buf, key);
-        for f in fields {
-            push_bulk(&mut self.buf, f.as_ref());
-        }
+        self.buf.extend_from_slice(bulks);
         self.records += 1;
     }
 
@@ -244,7 +243,7 @@ mod tests {
         );
         s.hand_over(|_| {});
         let m = s.mark();
-        s.hdel(3, b"h", &[b"f", b"g"]);
+        s.hdel(3, b"h", 2, b"$1\r\nf\r\n$1\r\ng\r\n");
         s.wrap_multi(m);
         assert_eq!(text(&s), "*4 $4 HDEL $1 h $1 f $1 g ");
         let mut got = Vec::new();

@@ -176,3 +176,144 @@ fn refused_exec_aborts_the_transaction() {
     assert!(stats.contains("cmdstat_exec:calls=2,"), "{stats}");
     assert!(stats.contains("rejected_calls=4,failed_calls=1"), "{stats}");
 }
+
+/// `lazyfreed_objects` from INFO memory.
+fn lazyfreed(c: &mut Client) -> u64 {
+    let info = c.cmd("INFO memory");
+    info.lines()
+        .find_map(|l| l.strip_prefix("lazyfreed_objects:"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("lazyfreed_objects in INFO memory")
+}
+
+/// Waits until `lazyfreed_objects` reaches `n` (the thread frees in its own time).
+fn wait_lazyfreed(c: &mut Client, n: u64) {
+    let start = Instant::now();
+    while lazyfreed(c) < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "lazyfreed_objects stuck below {n}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A hash of `fields` fields at `key`, sent in pipelined batches.
+fn big_hash(c: &mut Client, key: &str, fields: usize) {
+    for start in (0..fields).step_by(1000) {
+        let mut args = vec!["HSET".to_string(), key.to_string()];
+        for i in start..(start + 1000).min(fields) {
+            args.push(format!("field:{i}"));
+            args.push(format!("value:{i}"));
+        }
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        assert!(c.cmdv(&refs).starts_with(':'));
+    }
+}
+
+/// UNLINK, FLUSHALL ASYNC and the lazyfree-lazy-* directives hand big values to the
+/// lazy-free thread (INFO counts them); small ones and plain DEL free on the spot.
+#[test]
+fn big_values_are_freed_off_the_loop() {
+    let srv = Server::start(&["--appendonly", "no"]);
+    let mut c = srv.connect();
+    assert_eq!(lazyfreed(&mut c), 0);
+    big_hash(&mut c, "big", 20_000);
+    assert_eq!(c.cmd("SET small v"), "+OK\r\n");
+    assert_eq!(c.cmd("UNLINK big small nothing"), ":2\r\n");
+    wait_lazyfreed(&mut c, 1);
+    assert_eq!(c.cmd("EXISTS big small"), ":0\r\n");
+
+    // DEL frees in place by default, lazily once lazyfree-lazy-user-del says so.
+    big_hash(&mut c, "big", 20_000);
+    assert_eq!(c.cmd("DEL big"), ":1\r\n");
+    assert_eq!(lazyfreed(&mut c), 1);
+    assert_eq!(c.cmd("CONFIG SET lazyfree-lazy-user-del yes"), "+OK\r\n");
+    assert_eq!(
+        c.cmd("CONFIG GET lazyfree-lazy-user-del"),
+        "*2\r\n$22\r\nlazyfree-lazy-user-del\r\n$3\r\nyes\r\n"
+    );
+    big_hash(&mut c, "big", 20_000);
+    assert_eq!(c.cmd("DEL big"), ":1\r\n");
+    wait_lazyfreed(&mut c, 2);
+
+    // Overwriting a big value: lazyfree-lazy-server-del.
+    assert_eq!(c.cmd("CONFIG SET lazyfree-lazy-server-del yes"), "+OK\r\n");
+    big_hash(&mut c, "big", 20_000);
+    assert_eq!(c.cmd("SET big now-a-string"), "+OK\r\n");
+    wait_lazyfreed(&mut c, 3);
+
+    // FLUSHALL ASYNC hands whole databases over; SYNC and a plain FLUSHALL do not.
+    for i in 0..3000 {
+        c.cmdv(&["SET", &format!("k{i}"), "v"]);
+    }
+    assert_eq!(c.cmd("FLUSHALL ASYNC"), "+OK\r\n");
+    assert_eq!(c.cmd("DBSIZE"), ":0\r\n");
+    // 3001 keys: the 3000 and "big".
+    wait_lazyfreed(&mut c, 3 + 3001);
+    for i in 0..3000 {
+        c.cmdv(&["SET", &format!("k{i}"), "v"]);
+    }
+    assert_eq!(c.cmd("FLUSHDB SYNC"), "+OK\r\n");
+    assert_eq!(lazyfreed(&mut c), 3 + 3001);
+    assert_eq!(c.cmd("FLUSHALL BOTH"), "-ERR syntax error\r\n");
+    let info = c.cmd("INFO memory");
+    assert!(info.contains("lazyfree_pending_objects:0\r\n"), "{info}");
+}
+
+/// A big hash whose fields all expire together leaves with one DEL record and is freed on
+/// the lazy-free thread; when most (not all) expire, one HDEL names exactly those.
+#[test]
+fn mass_field_expiry_is_reclaimed_in_one_pass() {
+    let srv = Server::start(&["--appendonly", "no", "--enable-debug-command", "yes"]);
+    let mut c = srv.connect();
+    assert_eq!(c.cmd("DEBUG SET-ACTIVE-EXPIRE 0"), "+OK\r\n");
+    let n = 20_000;
+    for key in ["all", "most"] {
+        big_hash(&mut c, key, n);
+    }
+    let at = common::now_ms() + 1500;
+    for start in (0..n).step_by(1000) {
+        let fields: Vec<String> = (start..start + 1000)
+            .map(|i| format!("field:{i}"))
+            .collect();
+        for (key, pick) in [("all", 1), ("most", 10)] {
+            let chosen: Vec<&str> = fields
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| pick == 1 || i % pick != 0)
+                .map(|(_, f)| f.as_str())
+                .collect();
+            let count = chosen.len().to_string();
+            let at = at.to_string();
+            let mut args = vec!["HPEXPIREAT", key, &at, "FIELDS", &count];
+            args.extend(chosen);
+            assert!(c.cmdv(&args).starts_with('*'));
+        }
+    }
+    assert_eq!(c.cmd("DEBUG WRITE-STREAM START"), "+OK\r\n");
+    while common::now_ms() <= at + 20 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = lazyfreed(&mut c);
+    assert_eq!(c.cmd("HGET all field:0"), "$-1\r\n");
+    assert_eq!(c.cmd("EXISTS all"), ":0\r\n");
+    assert_eq!(c.cmd("HGET most field:0"), "$7\r\nvalue:0\r\n");
+    assert_eq!(c.cmd("HLEN most"), format!(":{}\r\n", n / 10));
+    let stream = c.cmd_bytes(&[b"DEBUG", b"WRITE-STREAM", b"READ"]);
+    let text = String::from_utf8_lossy(&stream);
+    assert!(
+        text.contains("*2\r\n$3\r\nDEL\r\n$3\r\nall\r\n"),
+        "{}",
+        &text[..300.min(text.len())]
+    );
+    let hdel = format!("*{}\r\n$4\r\nHDEL\r\n$4\r\nmost\r\n", 2 + n - n / 10);
+    assert!(text.contains(&hdel), "{}", &text[..300.min(text.len())]);
+    assert_eq!(text.matches("HDEL").count(), 1);
+    wait_lazyfreed(&mut c, before + 1);
+    let info = c.cmd("INFO stats");
+    assert!(
+        info.contains(&format!("expired_subkeys:{}\r\n", n + n - n / 10)),
+        "{info}"
+    );
+}

@@ -61,6 +61,7 @@ fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     let (was_on, was_policy) = (eng.config.appendonly, eng.config.appendfsync);
     eng.config.set_many(&pairs)?;
     log::set_max_level(eng.config.loglevel);
+    eng.ks.set_lazy(eng.config.lazyfree);
     if eng.config.appendfsync != was_policy {
         eng.set_fsync_policy(eng.config.appendfsync);
     }

@@ -188,7 +188,8 @@ fn memory(c: &Ctx, f: &mut Fields) {
             format!("{:.2}", rss as f64 / used.max(1) as f64),
         )
         .add("mem_allocator", "libc")
-        .add("lazyfree_pending_objects", 0);
+        .add("lazyfree_pending_objects", crate::lazyfree::pending())
+        .add("lazyfreed_objects", crate::lazyfree::freed());
 }
 
 fn persistence(c: &Ctx, f: &mut Fields) {

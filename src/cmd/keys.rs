@@ -30,7 +30,7 @@ const OBJECT_KEY: &[KeySpec] = &[KeySpec::at(2, RO)];
 #[rustfmt::skip]
 pub static COMMANDS: &[Command] = &[
     Command { name: "del", arity: -2, flags: WRITE, keys: &[KeySpec::range(1, -1, 1, RM | DELETE)], tips: ALL_KEYS_SUM, handler: del, usage: "key [key ...]", summary: "Deletes keys.", ..GENERIC },
-    Command { name: "unlink", arity: -2, flags: WRITE | FAST, keys: &[KeySpec::range(1, -1, 1, RM | DELETE)], tips: ALL_KEYS_SUM, handler: del, usage: "key [key ...]", summary: "Deletes keys.", ..GENERIC },
+    Command { name: "unlink", arity: -2, flags: WRITE | FAST, keys: &[KeySpec::range(1, -1, 1, RM | DELETE)], tips: ALL_KEYS_SUM, handler: unlink, usage: "key [key ...]", summary: "Deletes keys, freeing big values in the background.", ..GENERIC },
     Command { name: "exists", arity: -2, flags: READONLY | FAST, keys: &[KeySpec::range(1, -1, 1, RO)], tips: ALL_KEYS_SUM, handler: exists, usage: "key [key ...]", summary: "Counts how many of the keys exist.", ..GENERIC },
     Command { name: "touch", arity: -2, flags: READONLY | FAST, keys: &[KeySpec::range(1, -1, 1, RO)], tips: ALL_KEYS_SUM, handler: exists, usage: "key [key ...]", summary: "Counts existing keys (and marks them used).", ..GENERIC },
     Command { name: "type", arity: 2, flags: READONLY | FAST, keys: &[KeySpec::one(RO)], handler: type_, usage: "key", summary: "Returns the type of a key's value.", ..GENERIC },
@@ -74,13 +74,24 @@ static MEMORY: &[Command] = &[
     Command { name: "memory|help", arity: 2, flags: LOADING | STALE, acl: 0, handler: memory_help, summary: "Lists the MEMORY subcommands.", ..SERVER },
 ];
 
-/// DEL / UNLINK key [key ...] -> number of keys removed.
+/// DEL key [key ...] -> number of keys removed. Frees like UNLINK under
+/// `lazyfree-lazy-user-del`.
 pub fn del(c: &mut Ctx, a: &Args) -> CmdResult {
+    let lazy = c.eng.config.lazyfree.user_del;
+    remove_keys(c, a, lazy)
+}
+
+/// UNLINK key [key ...]: DEL whose big values are freed on the lazy-free thread.
+pub fn unlink(c: &mut Ctx, a: &Args) -> CmdResult {
+    remove_keys(c, a, true)
+}
+
+fn remove_keys(c: &mut Ctx, a: &Args, lazy: bool) -> CmdResult {
     let mut db = c.db();
     let mut n = 0;
     for k in a.iter().skip(1) {
         if db.get(k).is_some() {
-            db.db.remove(k);
+            db.db.delete(k, lazy);
             n += 1;
         }
     }
@@ -203,7 +214,7 @@ fn rename_impl(c: &mut Ctx, a: &Args, nx: bool) -> CmdResult {
         return Ok(());
     }
     let Entry { val, exp } = db.db.remove(src).expect("checked");
-    db.db.remove(dst);
+    db.db.delete_server(dst);
     db.db.set(dst, val, exp);
     c.dirty(1);
     if nx {
@@ -329,7 +340,8 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
         return Ok(());
     }
     if c.already_expired(when) {
-        c.db().db.remove(key);
+        let lazy = c.eng.config.lazyfree.expire;
+        c.db().db.delete(key, lazy);
         c.propagate(&[b"DEL", key]);
     } else {
         c.db().db.set_expire(key, when);
@@ -553,21 +565,24 @@ pub fn dbsize(c: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-fn flush_mode(a: &Args) -> CmdResult {
+/// True if a FLUSHALL/FLUSHDB frees lazily: ASYNC, or no mode and
+/// `lazyfree-lazy-user-flush`.
+fn flush_lazy(c: &Ctx, a: &Args) -> Result<bool, CmdError> {
     match a.len() {
-        1 => Ok(()),
-        2 if a.is(1, "async") || a.is(1, "sync") => Ok(()),
+        1 => Ok(c.eng.config.lazyfree.user_flush),
+        2 if a.is(1, "async") => Ok(true),
+        2 if a.is(1, "sync") => Ok(false),
         _ => Err(CmdError::Syntax),
     }
 }
 
 /// FLUSHDB [ASYNC|SYNC].
 pub fn flushdb(c: &mut Ctx, a: &Args) -> CmdResult {
-    flush_mode(a)?;
+    let lazy = flush_lazy(c, a)?;
     let db = c.cl.db;
     c.eng.touch_db(db);
     let n = c.eng.ks.dbs[db].len() as u64;
-    c.eng.ks.dbs[db].clear();
+    c.eng.ks.dbs[db].clear(lazy);
     c.dirty(n.max(1));
     c.out.ok();
     Ok(())
@@ -575,12 +590,12 @@ pub fn flushdb(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// FLUSHALL [ASYNC|SYNC].
 pub fn flushall(c: &mut Ctx, a: &Args) -> CmdResult {
-    flush_mode(a)?;
+    let lazy = flush_lazy(c, a)?;
     let mut n = 0;
     for i in 0..c.eng.ks.dbs.len() {
         c.eng.touch_db(i);
         n += c.eng.ks.dbs[i].len() as u64;
-        c.eng.ks.dbs[i].clear();
+        c.eng.ks.dbs[i].clear(lazy);
     }
     c.dirty(n.max(1));
     c.out.ok();

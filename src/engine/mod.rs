@@ -133,8 +133,10 @@ impl Engine {
         let mut rng = Rng::from_entropy();
         let run_id = rng.hex40();
         let now = unix_ms();
+        let mut ks = Keyspace::new(config.databases);
+        ks.set_lazy(config.lazyfree);
         Engine {
-            ks: Keyspace::new(config.databases),
+            ks,
             aof: Aof::new(&config),
             config,
             rng,
@@ -201,7 +203,9 @@ impl Engine {
             for x in db.expired_log.drain(..) {
                 match x {
                     Expired::Key(k) => self.stream.del(i, &k),
-                    Expired::Fields(k, fields) => self.stream.hdel(i, &k, &fields),
+                    Expired::Fields { key, count, bulks } => {
+                        self.stream.hdel(i, &key, count, &bulks)
+                    }
                 }
             }
         }

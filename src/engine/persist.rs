@@ -79,7 +79,7 @@ impl Engine {
         self.aof.fsync_now();
         for i in 0..self.ks.dbs.len() {
             self.touch_db(i);
-            self.ks.dbs[i].clear();
+            self.ks.dbs[i].clear(true);
         }
         Ok(self.aof.manifest.clone())
     }

@@ -29,11 +29,16 @@ const EXPIRE_MAX_ROUNDS: usize = 16;
 const FIELD_EXPIRE_BUDGET: usize = 10_000;
 
 /// What expiry removed, for the write stream: a whole key (recorded as DEL) or fields of
-/// a hash (recorded as HDEL).
+/// a hash (recorded as HDEL). Field names are kept already encoded as RESP bulk strings,
+/// so a million expired fields cost one buffer, not a million names.
 #[derive(Debug, Clone)]
 pub enum Expired {
     Key(Key),
-    Fields(Key, Vec<Key>),
+    Fields {
+        key: Key,
+        count: usize,
+        bulks: Vec<u8>,
+    },
 }
 
 /// A value and its absolute expiry in Unix milliseconds (0: none).
@@ -74,6 +79,8 @@ pub struct Db {
     pub expired_log: Vec<Expired>,
     /// The snapshots being walked over this database, usually none (see `snapshot.rs`).
     snaps: Vec<DbSnap>,
+    /// Which removals free big values on the lazy-free thread (`lazyfree-lazy-*`).
+    pub lazy: crate::lazyfree::Policy,
 }
 
 /// Counters reported by INFO.
@@ -122,7 +129,7 @@ impl Db {
             return None;
         }
         if self.fields_due(idx, now) && self.expire_fields(idx, now, usize::MAX, st) {
-            self.remove_index(idx);
+            self.remove_emptied(idx);
             return None;
         }
         Some(&mut self.map[idx])
@@ -144,6 +151,9 @@ impl Db {
     /// Removes up to `limit` expired fields of the hash at `idx`, noting them for the
     /// write stream; returns true if the hash is now empty (the caller removes or reuses
     /// the key).
+    ///
+    /// A table whose every field is due is left as it is and reported empty: the caller
+    /// removes the key with `remove_emptied`, which frees it on the lazy-free thread.
     fn expire_fields(&mut self, idx: usize, now: i64, limit: usize, st: &mut KsStats) -> bool {
         // A snapshot entry not yet written is set aside in its pre-change form first.
         self.snaps_spill_before_change(idx, now);
@@ -152,17 +162,32 @@ impl Db {
         let Value::Hash(h) = &mut e.val else {
             return false;
         };
-        let mut fields = Vec::new();
+        if limit == usize::MAX && h.all_due(now as u64) {
+            // The whole hash goes: one DEL says so, where naming every field would cost
+            // as much as removing them one by one (Redis's HDEL of the last field removes
+            // the key, so both logs replay alike).
+            st.expired_fields += h.len() as u64;
+            if log {
+                self.expired_log.push(Expired::Key(k.clone()));
+            }
+            return true;
+        }
+        let (mut count, mut bulks) = (0, Vec::new());
         let n = h.remove_expired(now as u64, limit, |f| {
             if log {
-                fields.push(Key::from(f));
+                count += 1;
+                crate::resp::encode::push_bulk(&mut bulks, f);
             }
         });
         st.expired_fields += n as u64;
         let (empty, timed) = (h.is_empty(), h.min_ttl() != 0);
         let k = k.clone();
         if log && n > 0 {
-            self.expired_log.push(Expired::Fields(k.clone(), fields));
+            self.expired_log.push(Expired::Fields {
+                key: k.clone(),
+                count,
+                bulks,
+            });
         }
         if !empty && !timed {
             self.untrack_fields(&k);
@@ -228,10 +253,9 @@ impl Db {
                     if self.log_expired {
                         self.expired_log.push(Expired::Key(key.into()));
                     }
-                    self.map[idx] = Entry {
-                        val: make(),
-                        exp: 0,
-                    };
+                    let old = std::mem::replace(&mut self.map[idx].val, make());
+                    self.map[idx].exp = 0;
+                    crate::lazyfree::free_value(old, self.lazy.expire);
                 } else if self.fields_due(idx, now) && self.expire_fields(idx, now, usize::MAX, st)
                 {
                     // Every field expired: the key is gone, and a new value takes its place.
@@ -239,10 +263,9 @@ impl Db {
                         self.expires.swap_remove(key);
                     }
                     self.untrack_fields(key);
-                    self.map[idx] = Entry {
-                        val: make(),
-                        exp: 0,
-                    };
+                    let old = std::mem::replace(&mut self.map[idx].val, make());
+                    self.map[idx].exp = 0;
+                    crate::lazyfree::free_value(old, true);
                 }
                 idx
             }
@@ -274,7 +297,9 @@ impl Db {
                     self.untrack_fields(key);
                 }
                 let old = self.map[idx].exp;
-                self.map[idx] = Entry { val, exp };
+                let old_val = std::mem::replace(&mut self.map[idx].val, val);
+                self.map[idx].exp = exp;
+                crate::lazyfree::free_value(old_val, self.lazy.server_del);
                 if old != 0 && exp == 0 {
                     self.expires.swap_remove(key);
                 } else if old == 0 && exp != 0 {
@@ -297,12 +322,31 @@ impl Db {
                 if has_field_ttls(&self.map[idx].val) {
                     self.untrack_fields(key);
                 }
-                self.map[idx].val = val;
+                let old = std::mem::replace(&mut self.map[idx].val, val);
+                crate::lazyfree::free_value(old, self.lazy.server_del);
             }
             None => {
                 self.map.push_new(key, Entry { val, exp: 0 });
             }
         }
+    }
+
+    /// Removes `key` and frees its value, on the lazy-free thread if `lazy` and it is big;
+    /// false if there was no such key.
+    pub fn delete(&mut self, key: &[u8], lazy: bool) -> bool {
+        match self.remove(key) {
+            Some(e) => {
+                crate::lazyfree::free_value(e.val, lazy);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes `key` as a side effect of a command (Redis's `dbDelete`): lazily under
+    /// `lazyfree-lazy-server-del`.
+    pub fn delete_server(&mut self, key: &[u8]) -> bool {
+        self.delete(key, self.lazy.server_del)
     }
 
     /// Removes `key`; returns its entry if it existed (expired or not).
@@ -325,6 +369,13 @@ impl Db {
         e
     }
 
+    /// Removes the hash at `idx` that field expiry emptied (or found wholly due), freeing
+    /// it on the lazy-free thread if it is big.
+    fn remove_emptied(&mut self, idx: usize) {
+        let e = self.remove_index(idx);
+        crate::lazyfree::free_value(e.val, true);
+    }
+
     /// Removes the expired entry at `idx`, noting its key for the write stream.
     fn expire_index(&mut self, idx: usize, now: i64) {
         let (k, e, pending) = self.swap_remove_index(idx);
@@ -335,6 +386,7 @@ impl Db {
         if self.log_expired {
             self.expired_log.push(Expired::Key(k));
         }
+        crate::lazyfree::free_value(e.val, self.lazy.expire);
     }
 
     /// Swap-removes the entry at `idx` from the table and the field-expiry set, keeping
@@ -362,10 +414,18 @@ impl Db {
         true
     }
 
-    pub fn clear(&mut self) {
-        self.map = KeyMap::new();
-        self.expires = IndexSet::new();
-        self.hexpires = IndexSet::new();
+    /// Removes every key. With `lazy`, the tables go to the lazy-free thread whole, so a
+    /// FLUSHALL ASYNC of millions of keys returns at once.
+    pub fn clear(&mut self, lazy: bool) {
+        let map = std::mem::take(&mut self.map);
+        let sets = (
+            std::mem::take(&mut self.expires),
+            std::mem::take(&mut self.hexpires),
+        );
+        if lazy && map.len() > crate::lazyfree::THRESHOLD {
+            let keys = map.len() as u64;
+            crate::lazyfree::drop_later((map, sets), keys);
+        }
         self.snaps_break();
     }
 
@@ -458,7 +518,7 @@ impl Db {
                 let emptied = self.expire_fields(idx, now, budget, st);
                 budget = budget.saturating_sub((st.expired_fields - n0) as usize);
                 if emptied {
-                    self.remove_index(idx);
+                    self.remove_emptied(idx);
                 }
             }
             if hit * 4 < sample {
@@ -489,6 +549,13 @@ impl Keyspace {
 
     /// SWAPDB: the two databases trade places. Snapshots walking either would now see
     /// keys under the wrong index, so they break and their consumers start again.
+    /// Applies the `lazyfree-lazy-*` directives to every database.
+    pub fn set_lazy(&mut self, p: crate::lazyfree::Policy) {
+        for db in &mut self.dbs {
+            db.lazy = p;
+        }
+    }
+
     pub fn swap_dbs(&mut self, x: usize, y: usize) {
         self.dbs.swap(x, y);
         self.dbs[x].snaps_break();

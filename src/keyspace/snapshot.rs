@@ -374,7 +374,7 @@ mod tests {
         ks.dbs[0].set(b"a", str_val(1), 0);
         let s = ks.snapshot_begin();
         assert!(!ks.snapshot_broken(&s));
-        ks.dbs[1].clear();
+        ks.dbs[1].clear(false);
         assert!(ks.snapshot_broken(&s));
         ks.snapshot_end(s);
         let s = ks.snapshot_begin();

@@ -65,6 +65,9 @@ struct TableTtls {
     heap: BinaryHeap<Reverse<(u64, u32)>>,
     /// Fields with a deadline.
     timed: usize,
+    /// No field's deadline is later than this: the latest deadline ever set, which may
+    /// have gone since. Tells in O(1) that every field of a table is due.
+    latest: u64,
 }
 
 impl TableTtls {
@@ -84,14 +87,19 @@ impl TableTtls {
     fn push(&mut self, at: u64, pos: usize) {
         self.heap.push(Reverse((at, pos as u32)));
         if self.heap.len() > 2 * self.timed + 32 {
-            self.heap = self
-                .at
-                .iter()
-                .enumerate()
-                .filter(|&(_, &a)| a != 0)
-                .map(|(i, &a)| Reverse((a, i as u32)))
-                .collect();
+            self.push_all();
         }
+    }
+
+    /// Rebuilds the heap from `at`, with no stale entries.
+    fn push_all(&mut self) {
+        self.heap = self
+            .at
+            .iter()
+            .enumerate()
+            .filter(|&(_, &a)| a != 0)
+            .map(|(i, &a)| Reverse((a, i as u32)))
+            .collect();
     }
 
     /// The soonest deadline, and the position of a field that has it.
@@ -146,6 +154,7 @@ impl Table {
         if std::mem::replace(&mut t.at[i], at) == 0 {
             t.timed += 1;
         }
+        t.latest = t.latest.max(at);
         t.push(at, i);
         t.clean_top();
     }
@@ -181,6 +190,61 @@ impl Table {
                 self.ttl = None;
             }
         }
+    }
+}
+
+/// Expired fields a table removes one by one before it considers one pass over all of
+/// them cheaper (plus 1/256 of its length: a heap pop costs about what a pass over 256
+/// deadline words does).
+const BULK_EXPIRE_MIN: usize = 64;
+
+impl Table {
+    /// Removes up to `limit` fields due at `now` in one pass, keeping the order of the
+    /// rest; the removed pairs are freed on the lazy-free thread. See
+    /// `Hash::remove_expired`.
+    fn remove_expired_bulk(
+        &mut self,
+        now: u64,
+        limit: usize,
+        mut gone: impl FnMut(&[u8]),
+    ) -> usize {
+        let Some(mut ttl) = self.ttl.take() else {
+            return 0;
+        };
+        let due = |at: u64| at != 0 && at <= now;
+        let mut taken = 0;
+        let mut pos = 0;
+        // `retain` keeps the order and rebuilds the index from the cached hashes; taking
+        // elements out one by one (`extract_if`) costs a cache miss each in the index.
+        // Values go to the lazy-free thread; names are dropped here (most are inline).
+        let mut removed: Vec<Bytes> = Vec::new();
+        self.map.retain(|f, v| {
+            let take = taken < limit && due(ttl.at[pos]);
+            pos += 1;
+            if take {
+                taken += 1;
+                gone(f);
+                if v.len() > crate::types::bytes::INLINE_MAX {
+                    removed.push(std::mem::replace(v, Bytes::from(&b""[..])));
+                }
+            }
+            !take
+        });
+        let mut left = limit;
+        ttl.at.retain(|&at| {
+            let take = left > 0 && due(at);
+            left -= take as usize;
+            !take
+        });
+        ttl.timed -= taken;
+        if ttl.timed > 0 {
+            ttl.push_all();
+            self.ttl = Some(ttl);
+        }
+        if removed.len() > crate::lazyfree::THRESHOLD {
+            crate::lazyfree::drop_later(removed, 1);
+        }
+        taken
     }
 }
 
@@ -243,6 +307,19 @@ impl Hash {
         match self {
             Hash::Listpack(lp) => lp.min_ttl(),
             Hash::Table(t) => t.ttl.as_ref().and_then(|t| t.first()).map_or(0, |e| e.0),
+        }
+    }
+
+    /// True if every field of a table is known to be due at `now`, so the whole hash
+    /// expires (the keyspace then drops it at once instead of field by field). False for
+    /// a compact hash: it is small enough to go field by field.
+    pub fn all_due(&self, now: u64) -> bool {
+        match self {
+            Hash::Listpack(_) => false,
+            Hash::Table(t) => t
+                .ttl
+                .as_ref()
+                .is_some_and(|x| x.timed == t.map.len() && x.latest <= now),
         }
     }
 
@@ -336,12 +413,19 @@ impl Hash {
         }
     }
 
-    /// Removes up to `limit` fields whose deadline is at or before `now`, soonest first,
-    /// passing each name to `gone`; returns how many went.
+    /// Removes up to `limit` fields whose deadline is at or before `now`, passing each
+    /// name to `gone`; returns how many went.
+    ///
+    /// A table takes the soonest deadlines off its heap one by one, at O(log n) each. When
+    /// more than a few percent of its fields are due (a million fields set to expire at
+    /// once), it switches to one pass over the deadline words that keeps the survivors in
+    /// order and hands the removed pairs to the lazy-free thread: the loop pays a
+    /// sequential scan instead of a million heap pops, hash-index updates and frees.
     pub fn remove_expired(&mut self, now: u64, limit: usize, mut gone: impl FnMut(&[u8])) -> usize {
         match self {
             Hash::Listpack(lp) => lp.remove_expired(now, limit, gone),
             Hash::Table(t) => {
+                let one_by_one = limit.min(BULK_EXPIRE_MIN + t.map.len() / 256);
                 let mut n = 0;
                 while n < limit {
                     let Some((at, i)) = t.ttl.as_ref().and_then(|x| x.first()) else {
@@ -349,6 +433,9 @@ impl Hash {
                     };
                     if at > now {
                         break;
+                    }
+                    if n == one_by_one {
+                        return n + t.remove_expired_bulk(now, limit - n, gone);
                     }
                     gone(t.map.get_index(i).expect("in range").0);
                     t.remove_at(i);
@@ -470,6 +557,74 @@ mod tests {
         max_entries: 4,
         max_value: 8,
     };
+
+    /// Many fields due at once take the one-pass path: exactly the due fields go, the
+    /// rest keep their deadlines, and a limit is honoured.
+    #[test]
+    fn bulk_expiry_matches_one_by_one() {
+        let n = 5000u64;
+        let mut x = 7u64;
+        let mut rnd = move |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        for (now, limit) in [(500, usize::MAX), (900, 700), (2000, usize::MAX), (0, 10)] {
+            let mut h = Hash::new();
+            let mut model: Vec<(Vec<u8>, u64)> = Vec::new();
+            for i in 0..n {
+                let f = format!("f{i}-{}", "x".repeat((i % 30) as usize)).into_bytes();
+                h.insert(&f, b"v", LIM);
+                let at = if rnd(4) == 0 { 0 } else { 1 + rnd(1000) };
+                if at != 0 {
+                    h.set_ttl(&f, at);
+                }
+                model.push((f, at));
+            }
+            let mut gone = Vec::new();
+            let removed = h.remove_expired(now, limit, |f| gone.push(f.to_vec()));
+            let due: Vec<&Vec<u8>> = model
+                .iter()
+                .filter(|(_, at)| *at != 0 && *at <= now)
+                .map(|(f, _)| f)
+                .collect();
+            assert_eq!(removed, due.len().min(limit));
+            assert_eq!(gone.len(), removed);
+            assert!(gone.iter().all(|f| due.contains(&f)));
+            assert_eq!(h.len(), n as usize - removed);
+            if limit == usize::MAX {
+                // A table's order is its own (removal moves the last field into the hole).
+                let mut left: Vec<Vec<u8>> = h.iter().map(|(f, _)| f.to_vec()).collect();
+                let mut want: Vec<Vec<u8>> = model
+                    .iter()
+                    .filter(|(_, at)| *at == 0 || *at > now)
+                    .map(|(f, _)| f.clone())
+                    .collect();
+                left.sort();
+                want.sort();
+                assert!(left == want, "survivors at {now}");
+                for (f, at) in &model {
+                    if *at == 0 || *at > now {
+                        assert_eq!(h.ttl(f), Some(*at));
+                    }
+                }
+                let soonest = model.iter().map(|m| m.1).filter(|&a| a > now).min();
+                assert_eq!(h.min_ttl(), soonest.unwrap_or(0));
+            }
+            assert!(!h.all_due(now.max(1)) || h.is_empty() || limit != usize::MAX);
+        }
+        // Every field timed and past: the whole table is due.
+        let mut h = Hash::new();
+        for i in 0..100 {
+            h.insert(format!("f{i}").as_bytes(), b"v", LIM);
+            h.set_ttl(format!("f{i}").as_bytes(), 10 + i);
+        }
+        assert!(!h.all_due(50));
+        assert!(h.all_due(109));
+        h.persist(b"f3");
+        assert!(!h.all_due(1000));
+    }
 
     #[test]
     fn insertion_order_and_update_in_place() {
