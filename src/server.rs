@@ -69,6 +69,19 @@ pub struct Server {
     net: Net,
 }
 
+/// Redis 7.0's refusal of a non-loopback client while `protected-mode` is on and no
+/// password is set, word for word (typo included): scripts match on it.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// The peers protected mode lets in: exactly 127.0.0.1 and ::1, as Redis 7.0 compares
+/// them (another 127.x address, or 127.0.0.1 mapped into IPv6, is outside).
+fn is_loopback_peer(addr: &std::net::SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+    }
+}
+
 impl Server {
     /// Creates the server around `eng` and binds its listeners. Fails if no address could
     /// be bound.
@@ -213,6 +226,15 @@ impl Server {
             self.eng.stats.connections_received += 1;
             if self.net.count() >= self.eng.config.maxclients {
                 let _ = sock.write(b"-ERR max number of clients reached\r\n");
+                self.eng.stats.rejected_connections += 1;
+                continue;
+            }
+            if self.eng.config.protected_mode
+                && self.eng.config.requirepass.is_none()
+                && !is_loopback_peer(&addr)
+            {
+                debug!("Denied {addr}: protected mode");
+                let _ = sock.write(PROTECTED_MODE_DENIED);
                 self.eng.stats.rejected_connections += 1;
                 continue;
             }

@@ -317,3 +317,80 @@ fn mass_field_expiry_is_reclaimed_in_one_pass() {
         "{info}"
     );
 }
+
+/// Connects to `port` on 127.0.0.1 from the source address 127.0.0.2, which Redis 7.0's
+/// protected mode counts as a non-loopback peer, and reads until the server closes or
+/// `wait` passes.
+fn from_127_0_0_2(port: u16, send: &[u8], wait: Duration) -> Vec<u8> {
+    use socket2::{Domain, Socket, Type};
+    use std::io::{Read, Write};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    s.bind(
+        &"127.0.0.2:0"
+            .parse::<std::net::SocketAddr>()
+            .unwrap()
+            .into(),
+    )
+    .unwrap();
+    s.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .unwrap();
+    let mut t: std::net::TcpStream = s.into();
+    t.set_read_timeout(Some(wait)).unwrap();
+    if !send.is_empty() {
+        t.write_all(send).unwrap();
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match t.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+        if !send.is_empty() && got.ends_with(b"\r\n") {
+            break;
+        }
+    }
+    got
+}
+
+/// protected-mode yes with no password: a peer other than 127.0.0.1 / ::1 gets Redis's
+/// -DENIED text (byte for byte, checked against redis-server when it is installed) and
+/// is closed; a password, `protected-mode no` or a loopback peer let it in.
+#[test]
+fn protected_mode_denies_outside_peers_without_a_password() {
+    let srv = Server::start(&["--appendonly", "no"]);
+    let wait = Duration::from_secs(5);
+    let denied = from_127_0_0_2(srv.port, b"", wait);
+    assert!(
+        denied.starts_with(b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user."),
+        "{}",
+        String::from_utf8_lossy(&denied)
+    );
+    assert!(denied.ends_with(b"accepting connections from the outside.\r\n"));
+    if let Some(redis) = Server::start_redis() {
+        assert_eq!(denied, from_127_0_0_2(redis.port, b"", wait));
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server missing in CI"
+        );
+    }
+    let mut c = srv.connect();
+    let info = c.cmd("INFO stats");
+    assert!(info.contains("rejected_connections:1\r\n"), "{info}");
+    // Off at run time: let in.
+    assert_eq!(c.cmd("CONFIG SET protected-mode no"), "+OK\r\n");
+    assert_eq!(from_127_0_0_2(srv.port, b"PING\r\n", wait), b"+PONG\r\n");
+    // On again, with a password: let in, and asked to authenticate.
+    assert_eq!(
+        c.cmd("CONFIG SET protected-mode yes requirepass pw"),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        from_127_0_0_2(srv.port, b"GET k\r\n", wait),
+        b"-NOAUTH Authentication required.\r\n"
+    );
+    // From the start, by config: outside peers welcome.
+    let open = Server::start(&["--appendonly", "no", "--protected-mode", "no"]);
+    assert_eq!(from_127_0_0_2(open.port, b"PING\r\n", wait), b"+PONG\r\n");
+}
