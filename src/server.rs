@@ -341,6 +341,8 @@ impl Server {
                 conn.paused = true;
                 break;
             }
+            // Checked per command: an AUTH earlier in the same pipeline lifts the limits.
+            conn.parser.unauthenticated = !conn.cl.authenticated;
             match conn.parser.parse(&conn.rbuf[..conn.rlen]) {
                 Parsed::Command(src) => {
                     let buf: &[u8] = match src {

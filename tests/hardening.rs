@@ -394,3 +394,53 @@ fn protected_mode_denies_outside_peers_without_a_password() {
     let open = Server::start(&["--appendonly", "no", "--protected-mode", "no"]);
     assert_eq!(from_127_0_0_2(open.port, b"PING\r\n", wait), b"+PONG\r\n");
 }
+
+/// Before AUTH a client may send at most 10 arguments of at most 16 KB each (Redis's
+/// limits, same texts), and is closed otherwise; after AUTH the usual limits apply, even
+/// later in the same pipeline.
+#[test]
+fn unauthenticated_clients_send_only_small_requests() {
+    let srv = Server::start(&["--appendonly", "no", "--requirepass", "pw"]);
+    let mut c = srv.connect();
+    c.send_raw(b"*11\r\n");
+    assert_eq!(
+        c.read_to_close(),
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
+    let mut c = srv.connect();
+    c.send_raw(b"*2\r\n$3\r\nGET\r\n$16385\r\n");
+    assert_eq!(
+        c.read_to_close(),
+        b"-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
+    // 16 KB exactly is fine (and answered NOAUTH).
+    let mut c = srv.connect();
+    let big = "x".repeat(16 * 1024);
+    assert_eq!(
+        c.cmdv(&["GET", &big]),
+        "-NOAUTH Authentication required.\r\n"
+    );
+    // AUTH then a big command in one write.
+    let mut c = srv.connect();
+    let mut batch = Client::encode(&[b"AUTH", b"pw"]);
+    let args: Vec<Vec<u8>> = (0..20).map(|i| format!("f{i}").into_bytes()).collect();
+    let mut hset: Vec<&[u8]> = vec![b"HSET", b"h"];
+    for a in &args {
+        hset.push(a);
+        hset.push(big.as_bytes());
+    }
+    batch.extend(Client::encode(&hset));
+    c.send_raw(&batch);
+    assert_eq!(c.read_reply(), b"+OK\r\n");
+    assert_eq!(c.read_reply(), b":20\r\n");
+    let redis = common::which("redis-server")
+        .and_then(|bin| Server::start_redis_bin(&bin, &["--requirepass", "pw"]));
+    if let Some(redis) = redis {
+        let mut r = redis.connect();
+        r.send_raw(b"*11\r\n");
+        assert_eq!(
+            r.read_to_close(),
+            b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+        );
+    }
+}

@@ -16,6 +16,12 @@ use memchr::memchr;
 pub const MAX_INLINE: usize = 64 * 1024;
 /// Largest multibulk argument count accepted (Redis: INT_MAX).
 pub const MAX_MULTIBULK: i64 = i32::MAX as i64;
+/// Before a client authenticates it may send only small commands, so a stranger cannot
+/// make the server buffer megabytes: at most this many arguments (Redis: 10; AUTH and
+/// HELLO ... AUTH fit) ...
+pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
+/// ... each at most this long (Redis: 16 KB).
+pub const UNAUTH_MAX_BULK: usize = 16 * 1024;
 
 /// Where the arguments of a parsed command live.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -56,6 +62,8 @@ pub struct Parser {
     pub inline: Vec<u8>,
     /// Maximum bulk length (`proto-max-bulk-len`).
     pub max_bulk: usize,
+    /// The client has not authenticated yet: the `UNAUTH_*` limits apply.
+    pub unauthenticated: bool,
 }
 
 impl Parser {
@@ -110,6 +118,9 @@ impl Parser {
                     Some(n) if n <= MAX_MULTIBULK => n,
                     _ => return Parsed::Error("Protocol error: invalid multibulk length"),
                 };
+                if n > UNAUTH_MAX_MULTIBULK && self.unauthenticated {
+                    return Parsed::Error("Protocol error: unauthenticated multibulk length");
+                }
                 self.pos = line_end + 2;
                 if n <= 0 {
                     // `*0` and `*-1` are empty commands: skip them silently, as Redis does.
@@ -144,6 +155,9 @@ impl Parser {
                             Some(n) if n >= 0 && (n as u64) <= self.max_bulk as u64 => n as usize,
                             _ => return Parsed::Error("Protocol error: invalid bulk length"),
                         };
+                        if len > UNAUTH_MAX_BULK && self.unauthenticated {
+                            return Parsed::Error("Protocol error: unauthenticated bulk length");
+                        }
                         self.pos = line_end + 2;
                         self.bulk_len = Some(len);
                         len
