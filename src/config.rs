@@ -267,6 +267,7 @@ const IMPLEMENTED: &[&str] = &[
     "daemonize",
     "enable-debug-command",
     "protected-mode",
+    "client-output-buffer-limit",
     "lazyfree-lazy-eviction",
     "lazyfree-lazy-expire",
     "lazyfree-lazy-server-del",
@@ -386,6 +387,9 @@ pub struct Config {
     pub pidfile: String,
     pub lazyfree: crate::lazyfree::Policy,
     pub protected_mode: bool,
+    /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica and
+    /// pubsub classes are stored for CONFIG GET until those clients exist.
+    pub obuf_normal: ObufLimit,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
     /// `daemonize yes` was asked for (and is not supported).
@@ -507,6 +511,7 @@ impl Default for Config {
             pidfile: String::new(),
             lazyfree: Default::default(),
             protected_mode: true,
+            obuf_normal: ObufLimit::default(),
             ignored: vec![],
             daemonize_requested: false,
         };
@@ -647,6 +652,12 @@ impl Config {
             .find(|(n, _)| *n == canon)
             .map(|(_, d)| *d)
             .unwrap_or("");
+        if canon == "client-output-buffer-limit" {
+            let current = self.values.get(canon).map_or(default, |s| s.as_str());
+            let merged = merge_obuf_limits(current, value)?;
+            self.values.insert(canon, merged);
+            return Ok(());
+        }
         let v = validate(canon, value, default)?;
         if canon == "daemonize" && v == "yes" {
             // Forking needs unsafe code; run in the foreground and let the supervisor detach.
@@ -692,6 +703,7 @@ impl Config {
         self.pidfile = get("pidfile");
         let yes = |n: &str| get(n) == "yes";
         self.protected_mode = yes("protected-mode");
+        self.obuf_normal = obuf_limit_of(&get("client-output-buffer-limit"), "normal");
         self.lazyfree = crate::lazyfree::Policy {
             expire: yes("lazyfree-lazy-expire"),
             server_del: yes("lazyfree-lazy-server-del"),
@@ -765,6 +777,79 @@ impl Config {
         *self = next;
         Ok(())
     }
+}
+
+/// One class's output buffer limits: a client whose unsent output passes `hard` bytes,
+/// or stays above `soft` bytes for `soft_secs` seconds, is disconnected. 0 disables each.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ObufLimit {
+    pub hard: usize,
+    pub soft: usize,
+    pub soft_secs: u64,
+}
+
+impl ObufLimit {
+    pub fn is_set(&self) -> bool {
+        self.hard > 0 || self.soft > 0
+    }
+}
+
+/// The client classes of `client-output-buffer-limit`, in the order CONFIG GET lists them.
+const OBUF_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
+
+/// Applies `class hard soft secs` groups in `value` over `current` (all three classes),
+/// with Redis's validation and messages; returns the normalized text. Empty: no change.
+fn merge_obuf_limits(current: &str, value: &str) -> Result<String, String> {
+    let mut limits: Vec<[i64; 3]> = OBUF_CLASSES
+        .iter()
+        .map(|c| {
+            let l = obuf_limit_of(current, c);
+            [l.hard as i64, l.soft as i64, l.soft_secs as i64]
+        })
+        .collect();
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.".into());
+    }
+    for group in words.chunks(4) {
+        let class = match group[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => {
+                return Err("Invalid client class specified in buffer limit configuration.".into());
+            }
+        };
+        let bad = || "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(group[1]).filter(|&n| n >= 0).ok_or_else(bad)?;
+        let soft = parse_memory(group[2]).filter(|&n| n >= 0).ok_or_else(bad)?;
+        let secs = group[3]
+            .parse::<i64>()
+            .ok()
+            .filter(|&n| n >= 0)
+            .ok_or_else(bad)?;
+        limits[class] = [hard, soft, secs];
+    }
+    Ok(OBUF_CLASSES
+        .iter()
+        .zip(&limits)
+        .map(|(c, [h, s, t])| format!("{c} {h} {s} {t}"))
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// The limits of `class` in a normalized `client-output-buffer-limit` text.
+fn obuf_limit_of(text: &str, class: &str) -> ObufLimit {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .chunks(4)
+        .find(|g| g.len() == 4 && g[0] == class)
+        .map(|g| ObufLimit {
+            hard: g[1].parse().unwrap_or(0),
+            soft: g[2].parse().unwrap_or(0),
+            soft_secs: g[3].parse().unwrap_or(0),
+        })
+        .unwrap_or_default()
 }
 
 /// Quotes a command-line value so the config-line splitter gives it back unchanged.

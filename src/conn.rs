@@ -28,6 +28,8 @@ pub struct Conn {
     pub queued_write: bool,
     /// Killed by CLIENT KILL or an error: close at the next opportunity.
     pub kill: bool,
+    /// Since when the output has been over the soft `client-output-buffer-limit`.
+    pub obuf_soft_since: Option<std::time::Instant>,
 }
 
 impl Conn {
@@ -44,6 +46,7 @@ impl Conn {
             paused: false,
             queued_write: false,
             kill: false,
+            obuf_soft_since: None,
         }
     }
 

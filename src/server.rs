@@ -50,6 +50,9 @@ pub struct Net {
     free_slots: Vec<usize>,
     /// Slots of MONITOR clients.
     monitors: Vec<usize>,
+    /// The normal class's `client-output-buffer-limit`, copied from the config before
+    /// commands run (MONITOR feeds are checked against it).
+    obuf_normal: crate::config::ObufLimit,
     /// Slots with output to write at the end of the iteration.
     pending_write: Vec<usize>,
     /// Slots whose replies wait for an AOF batch to become safe.
@@ -67,6 +70,31 @@ pub struct Net {
 pub struct Server {
     pub eng: Engine,
     net: Net,
+}
+
+/// True if `conn`'s unsent output is past `limit`: at or over the hard limit, or at or over
+/// the soft limit continuously for more than its seconds (counted from the first time it
+/// was seen there), as Redis judges it. Logs the disconnection Redis's way.
+fn over_output_limit(conn: &mut Conn, limit: crate::config::ObufLimit) -> bool {
+    let used = conn.pending_out();
+    let hard = limit.hard > 0 && used >= limit.hard;
+    let mut soft = false;
+    if limit.soft > 0 && used >= limit.soft {
+        let now = Instant::now();
+        let since = *conn.obuf_soft_since.get_or_insert(now);
+        soft = now.duration_since(since).as_secs() > limit.soft_secs;
+    } else {
+        conn.obuf_soft_since = None;
+    }
+    if hard || soft {
+        warn!(
+            "Client id={} addr={} name={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            conn.cl.id,
+            conn.cl.addr,
+            String::from_utf8_lossy(&conn.cl.name)
+        );
+    }
+    hard || soft
 }
 
 /// Redis 7.0's refusal of a non-loopback client while `protected-mode` is on and no
@@ -106,6 +134,7 @@ impl Server {
                 conns: Vec::new(),
                 free_slots: Vec::new(),
                 monitors: Vec::new(),
+                obuf_normal: Default::default(),
                 pending_write: Vec::new(),
                 held: Vec::new(),
                 released_at: 0,
@@ -333,11 +362,20 @@ impl Server {
     /// Runs every complete command in the connection's buffer.
     fn process(&mut self, conn: &mut Conn) {
         self.eng.cmd_clock = Instant::now();
+        let limit = self.eng.config.obuf_normal;
+        self.net.obuf_normal = limit;
         loop {
             if conn.cl.close_after_reply || conn.kill {
                 break;
             }
-            if conn.pending_out() > OUTPUT_PAUSE_LIMIT {
+            if limit.is_set() {
+                // The operator's limit decides: past it the client is closed, as in Redis.
+                if over_output_limit(conn, limit) {
+                    conn.kill = true;
+                    break;
+                }
+            } else if conn.pending_out() > OUTPUT_PAUSE_LIMIT {
+                // No limit set: stop running its commands until it reads (backpressure).
                 conn.paused = true;
                 break;
             }
@@ -372,6 +410,9 @@ impl Server {
                     break;
                 }
             }
+        }
+        if limit.is_set() && !conn.kill && over_output_limit(conn, limit) {
+            conn.kill = true;
         }
         conn.compact();
     }
@@ -627,21 +668,30 @@ impl Clients for Net {
     }
 
     /// A MONITOR client cannot be paused like a command client, so one that stops
-    /// reading is disconnected once its backlog passes `MONITOR_OUTPUT_LIMIT`.
+    /// reading is disconnected at the normal class's output limit, or, with none set,
+    /// once its backlog passes `MONITOR_OUTPUT_LIMIT`.
     fn feed_monitors(&mut self, line: &[u8]) {
         for i in 0..self.monitors.len() {
             let slot = self.monitors[i];
             let Some(Some(conn)) = self.conns.get_mut(slot) else {
                 continue;
             };
-            if conn.pending_out() > MONITOR_OUTPUT_LIMIT {
-                if !conn.kill {
-                    warn!(
-                        "Closing MONITOR client that stopped reading (addr={}, {} bytes pending)",
-                        conn.cl.addr,
-                        conn.pending_out()
-                    );
-                }
+            if conn.kill {
+                continue;
+            }
+            let over = if self.obuf_normal.is_set() {
+                over_output_limit(conn, self.obuf_normal)
+            } else if conn.pending_out() > MONITOR_OUTPUT_LIMIT {
+                warn!(
+                    "Closing MONITOR client that stopped reading (addr={}, {} bytes pending)",
+                    conn.cl.addr,
+                    conn.pending_out()
+                );
+                true
+            } else {
+                false
+            };
+            if over {
                 conn.kill = true;
             } else {
                 conn.out.extend_from_slice(line);

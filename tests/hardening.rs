@@ -444,3 +444,116 @@ fn unauthenticated_clients_send_only_small_requests() {
         );
     }
 }
+
+/// Reads until the server closes the connection (a reset counts: it closed with our
+/// requests unread); returns how many bytes arrived. Panics after 10 s of silence.
+fn bytes_until_closed(c: &mut Client) -> usize {
+    use std::io::Read;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0;
+    loop {
+        match c.stream.read(&mut buf) {
+            Ok(0) => return n,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("still open after {n} bytes: {e}"),
+        }
+    }
+}
+
+/// `client-output-buffer-limit`: CONFIG SET/GET speak Redis's format and errors; a normal
+/// client past the hard limit, or over the soft limit for longer than its seconds, is
+/// closed and logged, while a client that reads its replies is not.
+#[test]
+fn output_buffer_limits_close_clients_that_do_not_read() {
+    let srv = Server::start(&["--appendonly", "no"]);
+    let mut c = srv.connect();
+    let get = |c: &mut Client| c.cmd("CONFIG GET client-output-buffer-limit");
+    assert_eq!(
+        get(&mut c),
+        "*2\r\n$26\r\nclient-output-buffer-limit\r\n$67\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60\r\n"
+    );
+    let err = |what: &str| {
+        format!(
+            "-ERR CONFIG SET failed (possibly related to argument 'client-output-buffer-limit') - {what}\r\n"
+        )
+    };
+    for (value, want) in [
+        (
+            "foo 1 2 3",
+            err("Invalid client class specified in buffer limit configuration."),
+        ),
+        (
+            "normal 1 2",
+            err("Wrong number of arguments in buffer limit configuration."),
+        ),
+        (
+            "normal x 2 3",
+            err("Error in hard, soft or soft_seconds setting in buffer limit configuration."),
+        ),
+        (
+            "normal -1 2 3",
+            err("Error in hard, soft or soft_seconds setting in buffer limit configuration."),
+        ),
+        ("replica 1 2 3", "+OK\r\n".to_string()),
+        ("normal 64mb 8mb 1", "+OK\r\n".to_string()),
+    ] {
+        assert_eq!(
+            c.cmdv(&["CONFIG", "SET", "client-output-buffer-limit", value]),
+            want,
+            "{value}"
+        );
+    }
+    assert!(
+        get(&mut c).contains("normal 67108864 8388608 1 slave 1 2 3 pubsub 33554432 8388608 60")
+    );
+
+    let mb = "v".repeat(1 << 20);
+    assert_eq!(c.cmdv(&["SET", "big", &mb]), "+OK\r\n");
+    // Reading each 1 MB reply: fine.
+    for _ in 0..10 {
+        assert_eq!(c.cmd("GET big").len(), (1 << 20) + 12);
+    }
+    // 80 replies pipelined and never read pass the 64 MB hard limit.
+    let mut greedy = srv.connect();
+    greedy.send_raw(&b"GET big\r\n".repeat(80));
+    std::thread::sleep(Duration::from_millis(300));
+    let got = bytes_until_closed(&mut greedy);
+    assert!(got < 65 << 20, "closed before its replies: {got} bytes");
+    // 30 replies left unread (more than the kernel's socket buffers take, so over the
+    // 8 MB soft limit): a command within the second is fine, one after it closes.
+    let mut slow = srv.connect();
+    slow.send_raw(&b"GET big\r\n".repeat(30));
+    std::thread::sleep(Duration::from_millis(200));
+    slow.send_raw(b"PING\r\n");
+    std::thread::sleep(Duration::from_millis(2200));
+    slow.send_raw(b"PING\r\n");
+    let got = bytes_until_closed(&mut slow);
+    assert!(got < 30 * ((1 << 20) + 12), "{got} bytes");
+    assert!(
+        srv.log_text()
+            .contains("scheduled to be closed ASAP for overcoming of output buffer limits."),
+        "{}",
+        srv.log_text()
+    );
+    // Back to no limit: a client that does not read is paused, not closed.
+    assert_eq!(
+        c.cmdv(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 0 0 0"
+        ]),
+        "+OK\r\n"
+    );
+    let mut paused = srv.connect();
+    paused.send_raw(&b"GET big\r\n".repeat(8));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(c.cmd("PING"), "+PONG\r\n");
+    let mut n = 0;
+    for _ in 0..8 {
+        n += paused.read_reply().len();
+    }
+    assert_eq!(n, 8 * ((1 << 20) + 12));
+}
