@@ -384,6 +384,8 @@ pub struct Config {
     pub appendonly: bool,
     pub appendfsync: FsyncPolicy,
     pub timeout: u64,
+    /// `tcp-keepalive` seconds (0: off).
+    pub tcp_keepalive: u64,
     pub pidfile: String,
     pub lazyfree: crate::lazyfree::Policy,
     pub protected_mode: bool,
@@ -508,6 +510,7 @@ impl Default for Config {
             appendonly: true,
             appendfsync: FsyncPolicy::EverySec,
             timeout: 0,
+            tcp_keepalive: 300,
             pidfile: String::new(),
             lazyfree: Default::default(),
             protected_mode: true,
@@ -700,6 +703,7 @@ impl Config {
             _ => FsyncPolicy::EverySec,
         };
         self.timeout = num("timeout").max(0) as u64;
+        self.tcp_keepalive = num("tcp-keepalive").max(0) as u64;
         self.pidfile = get("pidfile");
         let yes = |n: &str| get(n) == "yes";
         self.protected_mode = yes("protected-mode");

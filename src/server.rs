@@ -72,6 +72,19 @@ pub struct Server {
     net: Net,
 }
 
+/// `tcp-keepalive`: probes after `secs` idle seconds, then every third of that, and the
+/// peer is dead after 3 unanswered probes, as Redis's `anetKeepAlive` sets them. A dead
+/// peer's connection is closed by the kernel instead of lingering for hours.
+fn set_keepalive(sock: &mio::net::TcpStream, secs: u64) {
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(secs))
+        .with_interval(Duration::from_secs((secs / 3).max(1)))
+        .with_retries(3);
+    if let Err(e) = socket2::SockRef::from(sock).set_tcp_keepalive(&ka) {
+        debug!("Setting TCP keepalive: {e}");
+    }
+}
+
 /// True if `conn`'s unsent output is past `limit`: at or over the hard limit, or at or over
 /// the soft limit continuously for more than its seconds (counted from the first time it
 /// was seen there), as Redis judges it. Logs the disconnection Redis's way.
@@ -268,6 +281,9 @@ impl Server {
                 continue;
             }
             let _ = sock.set_nodelay(true);
+            if self.eng.config.tcp_keepalive > 0 {
+                set_keepalive(&sock, self.eng.config.tcp_keepalive);
+            }
             let slot = match self.net.free_slots.pop() {
                 Some(s) => s,
                 None => {

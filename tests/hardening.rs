@@ -557,3 +557,82 @@ fn output_buffer_limits_close_clients_that_do_not_read() {
     }
     assert_eq!(n, 8 * ((1 << 20) + 12));
 }
+
+/// The kernel's view of the server side of a connection (`/proc/net/tcp`): the timer
+/// kind and seconds left (`tr:tm->when`; kind 2 is the keepalive timer). None if the
+/// socket is not listed.
+fn server_side_timer(srv_port: u16, client: &Client) -> Option<(u32, u64)> {
+    let client_port = client.stream.local_addr().unwrap().port();
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let local = format!("0100007F:{srv_port:04X}");
+    let remote = format!("0100007F:{client_port:04X}");
+    table.lines().skip(1).find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if f.get(1) != Some(&local.as_str()) || f.get(2) != Some(&remote.as_str()) {
+            return None;
+        }
+        let (kind, when) = f.get(5)?.split_once(':')?;
+        Some((
+            u32::from_str_radix(kind, 16).ok()?,
+            u64::from_str_radix(when, 16).ok()? / 100,
+        ))
+    })
+}
+
+/// maxclients, timeout, tcp-keepalive, client-query-buffer-limit: each does what Redis's
+/// does.
+#[test]
+fn connection_limits_and_timers() {
+    // maxclients: the third client is told and closed.
+    let srv = Server::start(&["--appendonly", "no", "--maxclients", "2"]);
+    let (mut a, _b) = (srv.connect(), srv.connect());
+    let mut third = srv.connect();
+    assert_eq!(
+        third.read_to_close(),
+        b"-ERR max number of clients reached\r\n"
+    );
+    assert_eq!(a.cmd("PING"), "+PONG\r\n");
+    assert!(a.cmd("INFO stats").contains("rejected_connections:1\r\n"));
+    drop(srv);
+
+    // timeout: an idle client is closed after about a second; a busy one is not.
+    let srv = Server::start(&["--appendonly", "no", "--timeout", "1"]);
+    let (mut idle, mut busy) = (srv.connect(), srv.connect());
+    assert_eq!(idle.cmd("PING"), "+PONG\r\n");
+    for _ in 0..12 {
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(busy.cmd("PING"), "+PONG\r\n");
+    }
+    assert!(idle.is_closed());
+    drop(srv);
+
+    // tcp-keepalive: the server side of a connection carries a keepalive timer of the
+    // configured seconds (300 by default), none with 0.
+    for (secs, want) in [("300", Some(300)), ("45", Some(45)), ("0", None)] {
+        let srv = Server::start(&["--appendonly", "no", "--tcp-keepalive", secs]);
+        let mut c = srv.connect();
+        assert_eq!(c.cmd("PING"), "+PONG\r\n");
+        let timer = server_side_timer(srv.port, &c).expect("socket in /proc/net/tcp");
+        match want {
+            Some(s) => assert!(
+                timer.0 == 2 && timer.1 <= s && timer.1 + 5 >= s,
+                "{timer:?}"
+            ),
+            None => assert_eq!(timer.0, 0, "{timer:?}"),
+        }
+    }
+
+    // client-query-buffer-limit: a request growing past it closes the client unanswered.
+    let srv = Server::start(&["--appendonly", "no", "--client-query-buffer-limit", "1mb"]);
+    let mut c = srv.connect();
+    c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n");
+    c.send_raw(&vec![b'x'; 1_500_000]);
+    assert_eq!(bytes_until_closed(&mut c), 0);
+    let mut c = srv.connect();
+    let almost = "x".repeat(900_000);
+    assert_eq!(c.cmdv(&["SET", "k", &almost]), "+OK\r\n");
+    assert!(
+        srv.log_text()
+            .contains("Closing client that reached max query buffer length")
+    );
+}
