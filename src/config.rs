@@ -268,6 +268,12 @@ const IMPLEMENTED: &[&str] = &[
     "enable-debug-command",
     "protected-mode",
     "client-output-buffer-limit",
+    "maxmemory",
+    "maxmemory-policy",
+    "maxmemory-samples",
+    "maxmemory-eviction-tenacity",
+    "lfu-log-factor",
+    "lfu-decay-time",
     "lazyfree-lazy-eviction",
     "lazyfree-lazy-expire",
     "lazyfree-lazy-server-del",
@@ -392,6 +398,7 @@ pub struct Config {
     /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica and
     /// pubsub classes are stored for CONFIG GET until those clients exist.
     pub obuf_normal: ObufLimit,
+    pub maxmemory: MaxMemory,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
     /// `daemonize yes` was asked for (and is not supported).
@@ -515,6 +522,7 @@ impl Default for Config {
             lazyfree: Default::default(),
             protected_mode: true,
             obuf_normal: ObufLimit::default(),
+            maxmemory: MaxMemory::default(),
             ignored: vec![],
             daemonize_requested: false,
         };
@@ -708,6 +716,14 @@ impl Config {
         let yes = |n: &str| get(n) == "yes";
         self.protected_mode = yes("protected-mode");
         self.obuf_normal = obuf_limit_of(&get("client-output-buffer-limit"), "normal");
+        self.maxmemory = MaxMemory {
+            bytes: num("maxmemory").max(0) as u64,
+            policy: Policy::parse(&get("maxmemory-policy")).unwrap_or_default(),
+            samples: num("maxmemory-samples").clamp(1, 64) as usize,
+            tenacity: num("maxmemory-eviction-tenacity").clamp(0, 100) as u64,
+            lfu_log_factor: num("lfu-log-factor").max(0) as u64,
+            lfu_decay_time: num("lfu-decay-time").max(0) as u64,
+        };
         self.lazyfree = crate::lazyfree::Policy {
             expire: yes("lazyfree-lazy-expire"),
             server_del: yes("lazyfree-lazy-server-del"),
@@ -780,6 +796,66 @@ impl Config {
         next.daemonize_requested = self.daemonize_requested;
         *self = next;
         Ok(())
+    }
+}
+
+/// `maxmemory` and how to get under it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MaxMemory {
+    /// 0: no limit.
+    pub bytes: u64,
+    pub policy: Policy,
+    /// Keys sampled per database per eviction round (`maxmemory-samples`).
+    pub samples: usize,
+    /// `maxmemory-eviction-tenacity`: how long one command may spend evicting.
+    pub tenacity: u64,
+    pub lfu_log_factor: u64,
+    pub lfu_decay_time: u64,
+}
+
+/// `maxmemory-policy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Policy {
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+    AllkeysLru,
+    AllkeysLfu,
+    AllkeysRandom,
+    #[default]
+    NoEviction,
+}
+
+impl Policy {
+    pub fn parse(s: &str) -> Option<Policy> {
+        Some(match s {
+            "volatile-lru" => Policy::VolatileLru,
+            "volatile-lfu" => Policy::VolatileLfu,
+            "volatile-random" => Policy::VolatileRandom,
+            "volatile-ttl" => Policy::VolatileTtl,
+            "allkeys-lru" => Policy::AllkeysLru,
+            "allkeys-lfu" => Policy::AllkeysLfu,
+            "allkeys-random" => Policy::AllkeysRandom,
+            "noeviction" => Policy::NoEviction,
+            _ => return None,
+        })
+    }
+
+    /// Candidates come from the keys with a deadline only.
+    pub fn volatile(self) -> bool {
+        matches!(
+            self,
+            Policy::VolatileLru
+                | Policy::VolatileLfu
+                | Policy::VolatileRandom
+                | Policy::VolatileTtl
+        )
+    }
+
+    /// Access clocks hold LFU counters rather than LRU seconds.
+    pub fn lfu(self) -> bool {
+        matches!(self, Policy::VolatileLfu | Policy::AllkeysLfu)
     }
 }
 

@@ -176,7 +176,7 @@ impl Server {
             {
                 return Err(e);
             }
-            self.eng.now_ms = unix_ms();
+            self.eng.set_now(unix_ms());
             let clients_active = !events.is_empty();
             for ev in events.iter() {
                 let t = ev.token().0;

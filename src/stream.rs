@@ -109,6 +109,11 @@ impl WriteStream {
         self.record(db, [&b"DEL"[..], key].into_iter());
     }
 
+    /// Bytes held by the buffer (left out of `maxmemory` accounting).
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity() + self.prop.capacity()
+    }
+
     /// `HDEL key fields...` in `db`: `count` hash fields removed by expiry, given as
     /// encoded bulk strings.
     pub fn hdel(&mut self, db: usize, key: &[u8], count: usize, bulks: &[u8]) {

@@ -168,6 +168,11 @@ impl Aof {
 
     /// Commands are being logged.
     #[inline]
+    /// Bytes held by the write buffer (left out of `maxmemory` accounting).
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity()
+    }
+
     pub fn logging(&self) -> bool {
         self.state != AofState::Off
     }

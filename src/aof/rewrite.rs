@@ -198,11 +198,11 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry, now: u64) {
             }
         }
     }
-    if e.exp != 0 {
+    if e.exp() != 0 {
         let mut t = [0u8; 20];
         push_record(
             buf,
-            [&b"PEXPIREAT"[..], key, fmt_i64(e.exp, &mut t)].into_iter(),
+            [&b"PEXPIREAT"[..], key, fmt_i64(e.exp(), &mut t)].into_iter(),
         );
     }
 }

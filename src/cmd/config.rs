@@ -62,6 +62,7 @@ fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     eng.config.set_many(&pairs)?;
     log::set_max_level(eng.config.loglevel);
     eng.ks.set_lazy(eng.config.lazyfree);
+    eng.refresh_access();
     if eng.config.appendfsync != was_policy {
         eng.set_fsync_policy(eng.config.appendfsync);
     }

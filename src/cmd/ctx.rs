@@ -98,6 +98,16 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// INFO's keyspace_hits / keyspace_misses.
+#[inline]
+fn count_hit(st: &mut KsStats, hit: bool) {
+    if hit {
+        st.hits += 1;
+    } else {
+        st.misses += 1;
+    }
+}
+
 /// The hash in a looked-up entry; WRONGTYPE if the entry holds something else.
 fn as_hash(e: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
     match e {
@@ -115,14 +125,22 @@ impl DbView<'_> {
         self.db.get(key, self.now, self.st)
     }
 
+    /// `get` without counting as an access for eviction (Redis's LOOKUP_NOTOUCH).
+    pub fn peek(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.db.peek(key, self.now, self.st)
+    }
+
+    /// `get_read` without counting as an access for eviction.
+    pub fn peek_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let r = self.db.peek(key, self.now, self.st);
+        count_hit(self.st, r.is_some());
+        r
+    }
+
     /// A read lookup that counts keyspace hits and misses for INFO.
     pub fn get_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let r = self.db.get(key, self.now, self.st);
-        if r.is_some() {
-            self.st.hits += 1;
-        } else {
-            self.st.misses += 1;
-        }
+        count_hit(self.st, r.is_some());
         r
     }
 

@@ -226,7 +226,7 @@ fn dataset_digest(c: &mut Ctx) -> [u8; 20] {
                 continue;
             }
             let vd = value_digest(&e.val);
-            let exp = e.exp.to_be_bytes();
+            let exp = e.exp().to_be_bytes();
             xor_into(&mut acc, &hash160(&[&idx, k, &vd, &exp]));
         }
     }

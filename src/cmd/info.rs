@@ -180,12 +180,19 @@ fn memory(c: &Ctx, f: &mut Fields) {
         .add("used_memory_peak_human", human_bytes(peak))
         .add("total_system_memory", total)
         .add("total_system_memory_human", human_bytes(total))
-        .add("maxmemory", 0)
-        .add("maxmemory_human", "0B")
-        .add("maxmemory_policy", "noeviction")
+        .add("maxmemory", c.eng.config.maxmemory.bytes)
+        .add("maxmemory_human", human_bytes(c.eng.config.maxmemory.bytes))
+        .add(
+            "maxmemory_policy",
+            c.eng.config.get("maxmemory-policy").unwrap_or("noeviction"),
+        )
         .add(
             "mem_fragmentation_ratio",
             format!("{:.2}", rss as f64 / used.max(1) as f64),
+        )
+        .add(
+            "mem_not_counted_for_evict",
+            used.saturating_sub(c.eng.used_for_maxmemory()),
         )
         .add("mem_allocator", "libc")
         .add("lazyfree_pending_objects", crate::lazyfree::pending())
@@ -267,7 +274,7 @@ fn stats(c: &Ctx, f: &mut Fields) {
         .add("rejected_connections", s.rejected_connections)
         .add("expired_subkeys", ks.expired_fields)
         .add("expired_keys", ks.expired)
-        .add("evicted_keys", 0)
+        .add("evicted_keys", c.eng.evictor.evicted)
         .add("keyspace_hits", ks.hits)
         .add("keyspace_misses", ks.misses)
         .add("pubsub_channels", 0)

@@ -103,7 +103,7 @@ fn remove_keys(c: &mut Ctx, a: &Args, lazy: bool) -> CmdResult {
 /// EXISTS / TOUCH key [key ...] -> how many exist (repeats count again).
 pub fn exists(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
-    let n = a.iter().skip(1).filter(|k| db.get(k).is_some()).count();
+    let n = a.iter().skip(1).filter(|k| db.peek(k).is_some()).count();
     out.int(n as i64);
     Ok(())
 }
@@ -111,7 +111,7 @@ pub fn exists(c: &mut Ctx, a: &Args) -> CmdResult {
 /// TYPE key -> string, hash or none.
 pub fn type_(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
-    let t = db.get(a.get(1)).map_or("none", |e| e.val.type_name());
+    let t = db.peek(a.get(1)).map_or("none", |e| e.val.type_name());
     out.simple(t);
     Ok(())
 }
@@ -213,7 +213,8 @@ fn rename_impl(c: &mut Ctx, a: &Args, nx: bool) -> CmdResult {
         c.out.int(0);
         return Ok(());
     }
-    let Entry { val, exp } = db.db.remove(src).expect("checked");
+    let moved = db.db.remove(src).expect("checked");
+    let (exp, val) = (moved.exp(), moved.val);
     db.db.delete_server(dst);
     db.db.set(dst, val, exp);
     c.dirty(1);
@@ -286,7 +287,8 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         target.remove(dst);
     }
-    target.set(dst, e.val, e.exp);
+    let exp = e.exp();
+    target.set(dst, e.val, exp);
     if dst_db != c.cl.db {
         c.eng.touch_key(dst_db, dst);
     }
@@ -311,7 +313,8 @@ pub fn move_(c: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     let e = ks.dbs[c.cl.db].remove(key).expect("checked");
-    ks.dbs[to].set(key, e.val, e.exp);
+    let exp = e.exp();
+    ks.dbs[to].set(key, e.val, exp);
     c.eng.touch_key(to, key);
     c.dirty(1);
     c.out.int(1);
@@ -334,7 +337,7 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
         c.out.int(0);
         return Ok(());
     };
-    let current = (e.exp != 0).then_some(e.exp);
+    let current = (e.exp() != 0).then_some(e.exp());
     if cond.refuses(current, when) {
         c.out.int(0);
         return Ok(());
@@ -376,7 +379,7 @@ pub fn pexpireat(c: &mut Ctx, a: &Args) -> CmdResult {
 /// The expiry of `key` for TTL-like replies: -2 missing, -1 none, else absolute ms.
 fn expiry_of(c: &mut Ctx, key: &[u8]) -> i64 {
     let mut db = c.db();
-    db.get_read(key).map_or(-2, |e| e.ttl_or_none())
+    db.peek_read(key).map_or(-2, |e| e.ttl_or_none())
 }
 
 /// TTL key -> seconds left (rounded), -1 or -2.
@@ -417,7 +420,7 @@ pub fn pexpiretime(c: &mut Ctx, a: &Args) -> CmdResult {
 /// PERSIST key -> 1 if an expiry was removed.
 pub fn persist(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut db = c.db();
-    let had = db.get(a.get(1)).is_some_and(|e| e.exp != 0);
+    let had = db.get(a.get(1)).is_some_and(|e| e.exp() != 0);
     if had {
         db.db.set_expire(a.get(1), 0);
         c.dirty(1);
@@ -457,7 +460,7 @@ fn with_object(
     f: impl FnOnce(&Entry, &mut crate::resp::reply::Reply) -> CmdResult,
 ) -> CmdResult {
     let (mut db, out) = c.db_out();
-    match db.get(a.get(2)) {
+    match db.peek(a.get(2)) {
         Some(e) => f(e, out),
         None => {
             out.null();
@@ -482,42 +485,42 @@ fn object_refcount(c: &mut Ctx, a: &Args) -> CmdResult {
     })
 }
 
-/// OBJECT IDLETIME key: access times are not tracked.
+/// OBJECT IDLETIME key: seconds since the key was last used (not under an LFU policy,
+/// whose counters take the clock's place). A key whose deadline is over 17 years away
+/// keeps no clock (see `keyspace/entry.rs`) and reads as just used.
 fn object_idletime(c: &mut Ctx, a: &Args) -> CmdResult {
-    with_object(c, a, |_, out| {
-        out.int(0);
+    let mm = c.eng.config.maxmemory;
+    let clock = crate::keyspace::entry::lru_clock(c.eng.now_ms);
+    with_object(c, a, |e, out| {
+        if mm.policy.lfu() {
+            return Err(CmdError::err(
+                "An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ));
+        }
+        let idle = e
+            .clock()
+            .map_or(0, |c| crate::keyspace::entry::idle_secs(clock, c));
+        out.int(idle as i64);
         Ok(())
     })
 }
 
-/// OBJECT FREQ key: only meaningful under an LFU policy, which ferrokv does not have.
+/// OBJECT FREQ key: the key's logarithmic access counter, decayed to now (LFU policies
+/// only).
 fn object_freq(c: &mut Ctx, a: &Args) -> CmdResult {
-    with_object(c, a, |_, _| {
-        Err(CmdError::err(
-            "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-        ))
+    let (mm, now) = (c.eng.config.maxmemory, c.eng.now_ms);
+    with_object(c, a, |e, out| {
+        if !mm.policy.lfu() {
+            return Err(CmdError::err(
+                "An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+            ));
+        }
+        let freq = e.clock().map_or(crate::keyspace::entry::lfu::INIT, |c| {
+            crate::keyspace::entry::lfu::decayed(c, now, mm.lfu_decay_time)
+        });
+        out.int(freq as i64);
+        Ok(())
     })
-}
-
-/// Bytes a key costs: its table entry (key stored inline when short), the index slot, the
-/// key's heap bytes if long, the value's heap, and an expiry index slot if it has a TTL.
-pub fn key_memory(key: &[u8], e: &Entry) -> usize {
-    use crate::types::bytes::INLINE_MAX;
-    // The keyspace slot: key and entry, and the index's share (a 4-byte position and a
-    // control byte per slot, slots at most 7/8 full and on average 3/4).
-    let slot = std::mem::size_of::<crate::types::bytes::Bytes>() + std::mem::size_of::<Entry>() + 7;
-    let key_heap = if key.len() > INLINE_MAX {
-        crate::types::alloc_size(key.len())
-    } else {
-        0
-    };
-    // A key with a deadline is also in the expiry set: hash, key, index share.
-    let ttl = if e.exp != 0 {
-        8 + 24 + 12 + key_heap
-    } else {
-        0
-    };
-    slot + key_heap + e.val.heap_bytes() + ttl
 }
 
 /// MEMORY HELP.
@@ -552,7 +555,7 @@ fn memory_usage(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
     let key = a.get(2);
     match db.get(key) {
-        Some(e) => out.int(key_memory(key, e) as i64),
+        Some(e) => out.int(crate::keyspace::entry::key_memory(key, e) as i64),
         None => out.null(),
     }
     Ok(())

@@ -264,6 +264,10 @@ pub fn dispatch(
         let e = CmdError::Custom("NOAUTH Authentication required.".into());
         return refuse(eng, clients, cl, out, found, args, &e);
     }
+    if eng.config.maxmemory.bytes > 0 && !eng.evict() && refused_on_oom(cmd, cl) {
+        let e = CmdError::Custom("OOM command not allowed when used memory > 'maxmemory'.".into());
+        return refuse(eng, clients, cl, out, found, args, &e);
+    }
     if eng.aof.write_blocked() && denied_by_disk_error(cmd, cl) {
         let text = format!(
             "MISCONF Errors writing to the AOF file: {}",
@@ -285,6 +289,25 @@ pub fn dispatch(
         return;
     }
     execute(eng, clients, cl, out, found, args);
+}
+
+/// Over `maxmemory` with nothing left to evict, Redis refuses commands that may grow
+/// memory (`denyoom`), an EXEC holding one, and anything a MULTI would queue (a queue
+/// grows memory too) except the transaction's own controls.
+fn refused_on_oom(cmd: &Command, cl: &ClientState) -> bool {
+    if cmd.flags & flags::DENYOOM != 0 {
+        return true;
+    }
+    let Some(m) = cl.multi.as_ref() else {
+        return false;
+    };
+    if cmd.flags & flags::EXEC != 0 {
+        return m.queued.iter().any(|(buf, ranges)| {
+            let a = Args { buf, ranges };
+            resolve(&a).is_ok_and(|r| r.cmd.flags & flags::DENYOOM != 0)
+        });
+    }
+    cmd.flags & flags::TX_CONTROL == 0
 }
 
 /// Redis refuses writes, PING, and an EXEC holding writes while the AOF cannot be

@@ -250,7 +250,7 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
             c.propagate(&[b"PEXPIREAT", key, fmt_i64(at, &mut t)]);
         }
         c.dirty(1);
-    } else if o.persist && db.get(key).is_some_and(|e| e.exp != 0) {
+    } else if o.persist && db.get(key).is_some_and(|e| e.exp() != 0) {
         db.db.set_expire(key, 0);
         c.dirty(1);
         c.propagate(&[b"PERSIST", key]);

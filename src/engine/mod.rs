@@ -8,6 +8,7 @@
 //! The engine knows nothing of connections or commands: it does not import `cmd` or
 //! `server`, and persistence (`aof/`) does not import it.
 
+pub mod evict;
 pub mod persist;
 pub mod watch;
 
@@ -125,6 +126,8 @@ pub struct Engine {
     /// End of the previous command (start of the next) for commandstats timing: one clock
     /// read per command instead of two.
     pub cmd_clock: Instant,
+    /// `maxmemory` eviction state (see `evict.rs`).
+    pub evictor: evict::Evictor,
 }
 
 impl Engine {
@@ -135,7 +138,7 @@ impl Engine {
         let now = unix_ms();
         let mut ks = Keyspace::new(config.databases);
         ks.set_lazy(config.lazyfree);
-        Engine {
+        let mut eng = Engine {
             ks,
             aof: Aof::new(&config),
             config,
@@ -158,6 +161,19 @@ impl Engine {
             run_id,
             lastsave: now / 1000,
             cmd_clock: Instant::now(),
+            evictor: Default::default(),
+        };
+        eng.refresh_access();
+        eng
+    }
+
+    /// Moves the engine's clock (once per loop iteration and timer run): expiry checks
+    /// and the access clocks lookups write follow it.
+    pub fn set_now(&mut self, now_ms: i64) {
+        let second = now_ms / 1000 != self.now_ms / 1000;
+        self.now_ms = now_ms;
+        if second || self.config.maxmemory.policy.lfu() {
+            self.refresh_access();
         }
     }
 
@@ -241,10 +257,12 @@ impl Engine {
     /// Timer work of the engine: active expiry, AOF retries and automatic rewrite,
     /// memory peak, the ops/sec sample.
     pub fn cron(&mut self) {
-        self.now_ms = unix_ms();
+        self.set_now(unix_ms());
         if !self.loading && self.active_expire_enabled {
             self.ks.active_expire(self.now_ms, &mut self.rng);
         }
+        // Finish what a command's eviction had no time for.
+        self.evict();
         if self.aof.logging() {
             self.before_sleep();
             self.aof.retry_manifest();

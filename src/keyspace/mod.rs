@@ -10,7 +10,10 @@
 //! snapshots (the fork-less AOF rewrite, later RDB saves and replicas' full syncs) walk the
 //! same positions; their bookkeeping is in `snapshot.rs`.
 
+pub mod entry;
 pub mod snapshot;
+
+pub use entry::Entry;
 
 use indexmap::IndexSet;
 
@@ -41,28 +44,6 @@ pub enum Expired {
     },
 }
 
-/// A value and its absolute expiry in Unix milliseconds (0: none).
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub val: Value,
-    pub exp: i64,
-}
-
-impl Entry {
-    /// True if the key has a deadline at or before `now`. The one place that says what
-    /// "expired" means for a key: lookups, iteration (KEYS, SCAN, RANDOMKEY), the rewrite
-    /// and DEBUG DIGEST all ask here.
-    #[inline]
-    pub fn expired(&self, now: i64) -> bool {
-        self.exp != 0 && self.exp <= now
-    }
-
-    /// The deadline for TTL-like replies: -1 when the key has none, else absolute ms.
-    pub fn ttl_or_none(&self) -> i64 {
-        if self.exp == 0 { -1 } else { self.exp }
-    }
-}
-
 #[derive(Debug, Default, Clone)]
 pub struct Db {
     map: KeyMap<Entry>,
@@ -81,6 +62,64 @@ pub struct Db {
     snaps: Vec<DbSnap>,
     /// Which removals free big values on the lazy-free thread (`lazyfree-lazy-*`).
     pub lazy: crate::lazyfree::Policy,
+    /// How lookups update an entry's access clock (see `entry.rs`).
+    pub access: Access,
+}
+
+/// What a lookup writes into the entry's access clock: the LRU seconds (the default,
+/// so OBJECT IDLETIME is right whatever the policy) or, under an LFU policy, the
+/// decayed-and-incremented counter.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    Lru {
+        clock: u32,
+    },
+    Lfu {
+        now_ms: i64,
+        decay_minutes: u64,
+        log_factor: u64,
+        seed: u64,
+    },
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access::Lru { clock: 0 }
+    }
+}
+
+impl Access {
+    /// The clock a new or replaced entry starts with.
+    #[inline]
+    pub fn fresh(&self) -> u32 {
+        match *self {
+            Access::Lru { clock } => clock,
+            Access::Lfu { now_ms, .. } => {
+                entry::lfu::pack(entry::lfu::minutes(now_ms), entry::lfu::INIT)
+            }
+        }
+    }
+
+    /// The clock after one more access to an entry whose clock is `old`.
+    #[inline]
+    fn touched(&mut self, old: u32) -> u32 {
+        match self {
+            Access::Lru { clock } => *clock,
+            Access::Lfu {
+                now_ms,
+                decay_minutes,
+                log_factor,
+                seed,
+            } => {
+                // xorshift64: the increment is a coin toss, as Redis's rand().
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                let r = (*seed >> 11) as f64 / (1u64 << 53) as f64;
+                entry::lfu::touched(old, *now_ms, *decay_minutes, *log_factor, r)
+            }
+        }
+    }
 }
 
 /// Counters reported by INFO.
@@ -120,8 +159,27 @@ impl Db {
     }
 
     /// Looks `key` up, removing it first if its deadline has passed, and removing the
-    /// expired fields of a hash (the key too if none is left).
+    /// expired fields of a hash (the key too if none is left). A hit counts as an access
+    /// for eviction (the entry's clock moves).
     pub fn get(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> Option<&mut Entry> {
+        let idx = self.live_index(key, now, st)?;
+        let e = &mut self.map[idx];
+        if let Some(old) = e.clock() {
+            e.set_clock(self.access.touched(old));
+        }
+        Some(e)
+    }
+
+    /// `get` without touching the access clock: Redis's LOOKUP_NOTOUCH, for commands
+    /// that look at a key without using it (TYPE, EXISTS, TTL, OBJECT).
+    pub fn peek(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> Option<&mut Entry> {
+        let idx = self.live_index(key, now, st)?;
+        Some(&mut self.map[idx])
+    }
+
+    /// The position of `key` if it is live, after lazy expiry of the key or its fields.
+    #[inline]
+    fn live_index(&mut self, key: &[u8], now: i64, st: &mut KsStats) -> Option<usize> {
         let idx = self.map.get_index_of(key)?;
         if self.map[idx].expired(now) {
             self.expire_index(idx, now);
@@ -132,7 +190,7 @@ impl Db {
             self.remove_emptied(idx);
             return None;
         }
-        Some(&mut self.map[idx])
+        Some(idx)
     }
 
     /// True if the value at `idx` is a hash with a field deadline at or before `now`.
@@ -245,7 +303,7 @@ impl Db {
     ) -> &mut Entry {
         let idx = match self.map.get_index_of(key) {
             Some(idx) => {
-                let exp = self.map[idx].exp;
+                let exp = self.map[idx].exp();
                 if self.map[idx].expired(now) {
                     self.expires.swap_remove(key);
                     self.untrack_fields(key);
@@ -253,9 +311,9 @@ impl Db {
                     if self.log_expired {
                         self.expired_log.push(Expired::Key(key.into()));
                     }
-                    let old = std::mem::replace(&mut self.map[idx].val, make());
-                    self.map[idx].exp = 0;
-                    crate::lazyfree::free_value(old, self.lazy.expire);
+                    let fresh = Entry::new(make(), 0, self.access.fresh());
+                    let old = std::mem::replace(&mut self.map[idx], fresh);
+                    crate::lazyfree::free_value(old.val, self.lazy.expire);
                 } else if self.fields_due(idx, now) && self.expire_fields(idx, now, usize::MAX, st)
                 {
                     // Every field expired: the key is gone, and a new value takes its place.
@@ -263,19 +321,15 @@ impl Db {
                         self.expires.swap_remove(key);
                     }
                     self.untrack_fields(key);
-                    let old = std::mem::replace(&mut self.map[idx].val, make());
-                    self.map[idx].exp = 0;
-                    crate::lazyfree::free_value(old, true);
+                    let fresh = Entry::new(make(), 0, self.access.fresh());
+                    let old = std::mem::replace(&mut self.map[idx], fresh);
+                    crate::lazyfree::free_value(old.val, true);
                 }
                 idx
             }
-            None => self.map.push_new(
-                key,
-                Entry {
-                    val: make(),
-                    exp: 0,
-                },
-            ),
+            None => self
+                .map
+                .push_new(key, Entry::new(make(), 0, self.access.fresh())),
         };
         &mut self.map[idx]
     }
@@ -296,10 +350,10 @@ impl Db {
                 if has_field_ttls(&self.map[idx].val) {
                     self.untrack_fields(key);
                 }
-                let old = self.map[idx].exp;
-                let old_val = std::mem::replace(&mut self.map[idx].val, val);
-                self.map[idx].exp = exp;
-                crate::lazyfree::free_value(old_val, self.lazy.server_del);
+                let old = self.map[idx].exp();
+                let fresh = Entry::new(val, exp, self.access.fresh());
+                let old_entry = std::mem::replace(&mut self.map[idx], fresh);
+                crate::lazyfree::free_value(old_entry.val, self.lazy.server_del);
                 if old != 0 && exp == 0 {
                     self.expires.swap_remove(key);
                 } else if old == 0 && exp != 0 {
@@ -307,7 +361,8 @@ impl Db {
                 }
             }
             None => {
-                self.map.push_new(key, Entry { val, exp });
+                self.map
+                    .push_new(key, Entry::new(val, exp, self.access.fresh()));
                 if exp != 0 {
                     self.expires.insert(key.into());
                 }
@@ -326,7 +381,8 @@ impl Db {
                 crate::lazyfree::free_value(old, self.lazy.server_del);
             }
             None => {
-                self.map.push_new(key, Entry { val, exp: 0 });
+                self.map
+                    .push_new(key, Entry::new(val, 0, self.access.fresh()));
             }
         }
     }
@@ -357,7 +413,7 @@ impl Db {
 
     fn remove_index(&mut self, idx: usize) -> Entry {
         let (k, e, pending) = self.swap_remove_index(idx);
-        if e.exp != 0 {
+        if e.exp() != 0 {
             self.expires.swap_remove(&k);
         }
         // Rare: the command hook copies a command's keys first, so only a removal outside
@@ -405,12 +461,13 @@ impl Db {
         let Some(e) = self.map.get_mut(key) else {
             return false;
         };
-        if e.exp == 0 && exp != 0 {
+        let old = e.exp();
+        e.set_exp(exp);
+        if old == 0 && exp != 0 {
             self.expires.insert(key.into());
-        } else if e.exp != 0 && exp == 0 {
+        } else if old != 0 && exp == 0 {
             self.expires.swap_remove(key);
         }
-        e.exp = exp;
         true
     }
 
@@ -427,6 +484,22 @@ impl Db {
             crate::lazyfree::drop_later((map, sets), keys);
         }
         self.snaps_break();
+    }
+
+    /// The `at`-th key of the table, or of the keys with a deadline if `volatile`, with
+    /// its entry: eviction's random sample.
+    pub fn sample(&self, at: usize, volatile: bool) -> Option<(&[u8], &Entry)> {
+        if volatile {
+            let k = self.expires.get_index(at)?;
+            self.map.get(k).map(|e| (&**k, e))
+        } else {
+            self.key_at(at)
+        }
+    }
+
+    /// The entry of `key`, expired or not, with no side effect.
+    pub fn peek_entry(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
     }
 
     /// The key at position `i`, for RANDOMKEY and SCAN.

@@ -250,7 +250,7 @@ mod tests {
     }
 
     fn show(e: &Entry) -> String {
-        format!("{:?}/{}", e.val, e.exp)
+        format!("{:?}/{}", e.val, e.exp())
     }
 
     /// What one consumer has been handed so far.
