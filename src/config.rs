@@ -405,7 +405,8 @@ pub struct Config {
     pub daemonize_requested: bool,
 }
 
-fn canonical(name: &str) -> Option<&'static str> {
+/// The table name of parameter `name` (lowercase), resolving old aliases.
+pub fn canonical(name: &str) -> Option<&'static str> {
     if let Some((_, to)) = ALIASES.iter().find(|(a, _)| *a == name) {
         return Some(to);
     }

@@ -165,6 +165,8 @@ fn list(c: &mut Ctx, a: &Args) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
+    // A set: CLIENT LIST ID with a million ids over thousands of clients was quadratic.
+    let ids: Option<std::collections::HashSet<u64>> = ids.map(|v| v.into_iter().collect());
     let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
     let mut lines: Vec<(u64, String)> = Vec::new();
     c.clients.each(&mut |cl, qbuf, obl| {

@@ -50,8 +50,18 @@ fn set(c: &mut Ctx, a: &Args) -> CmdResult {
         .chunks(2)
         .map(|p| (p[0].as_str(), p[1].as_str()))
         .collect();
-    for (i, (n, _)) in pairs.iter().enumerate() {
-        if pairs[..i].iter().any(|(m, _)| m.eq_ignore_ascii_case(n)) {
+    // Unknown names first, then repeats of a name (Redis 7.0 lets an alias and its
+    // target through together), in argument order as Redis checks them; a set keeps
+    // this linear in the number of names.
+    let mut seen = std::collections::HashSet::new();
+    for (n, _) in &pairs {
+        let lower = n.to_ascii_lowercase();
+        if crate::config::canonical(&lower).is_none() {
+            return Err(CmdError::Custom(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{n}'"
+            )));
+        }
+        if !seen.insert(lower) {
             return Err(CmdError::err(format!(
                 "CONFIG SET failed (possibly related to argument '{n}') - duplicate parameter"
             )));

@@ -72,12 +72,13 @@ pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
             Ok(())
         }
         "sleep" if a.len() == 3 => {
-            let secs: f64 = std::str::from_utf8(a.get(2))
+            // try_from: a number too big for a Duration (1e30) is an error, not a panic.
+            let d = std::str::from_utf8(a.get(2))
                 .ok()
-                .and_then(|s| s.parse().ok())
-                .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                .and_then(|s| s.parse::<f64>().ok())
+                .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
                 .ok_or(CmdError::NotFloat)?;
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            std::thread::sleep(d);
             c.out.ok();
             Ok(())
         }

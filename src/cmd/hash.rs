@@ -364,14 +364,18 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
             emit(out, f, &v);
         }
     } else {
-        // Distinct picks: a partial Fisher-Yates over positions.
+        // Distinct picks: a partial Fisher-Yates over positions, with only the swapped
+        // positions remembered, so two picks from a million fields cost two steps (a full
+        // list of positions made it O(fields)).
         let n = count as usize;
-        let mut pos: Vec<usize> = (0..len).collect();
+        let mut moved: std::collections::HashMap<usize, usize> = Default::default();
         header(out, n);
         for i in 0..n {
             let j = i + rng.below((len - i) as u64) as usize;
-            pos.swap(i, j);
-            let (f, v) = at(pos[i]);
+            let pick = moved.get(&j).copied().unwrap_or(j);
+            let here = moved.get(&i).copied().unwrap_or(i);
+            moved.insert(j, here);
+            let (f, v) = at(pick);
             emit(out, f, &v);
         }
     }

@@ -472,14 +472,15 @@ impl Db {
     }
 
     /// Removes every key. With `lazy`, the tables go to the lazy-free thread whole, so a
-    /// FLUSHALL ASYNC of millions of keys returns at once.
+    /// FLUSHALL ASYNC returns at once however many keys there are or however big one
+    /// of them is.
     pub fn clear(&mut self, lazy: bool) {
         let map = std::mem::take(&mut self.map);
         let sets = (
             std::mem::take(&mut self.expires),
             std::mem::take(&mut self.hexpires),
         );
-        if lazy && map.len() > crate::lazyfree::THRESHOLD {
+        if lazy && !map.is_empty() {
             let keys = map.len() as u64;
             crate::lazyfree::drop_later((map, sets), keys);
         }

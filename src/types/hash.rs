@@ -57,7 +57,8 @@ pub struct Table {
 /// current while `at[position]` still equals its deadline (if a different field now sits
 /// there with the same deadline, expiring it is just as right). Stale entries are popped
 /// whenever they reach the top, so the top is always current and `min` exact, and the
-/// heap is rebuilt from `at` when stale entries outnumber current ones.
+/// heap is rebuilt from `at` when stale entries outnumber current ones and a sixteenth of
+/// the fields.
 #[derive(Debug, Clone, Default)]
 struct TableTtls {
     /// `at[i]` is the deadline of the field at position `i` (0: none).
@@ -86,7 +87,11 @@ impl TableTtls {
 
     fn push(&mut self, at: u64, pos: usize) {
         self.heap.push(Reverse((at, pos as u32)));
-        if self.heap.len() > 2 * self.timed + 32 {
+        // A rebuild reads every field's word, so it waits until that many pushes paid
+        // for it (a sixteenth of the fields, a byte of stale entry per field at most):
+        // with a few timed fields in a big table, rebuilding at `2 * timed` made every
+        // few deadline changes cost a pass over the table.
+        if self.heap.len() > 2 * self.timed + 32 + self.at.len() / 16 {
             self.push_all();
         }
     }
@@ -417,7 +422,7 @@ impl Hash {
     /// name to `gone`; returns how many went.
     ///
     /// A table takes the soonest deadlines off its heap one by one, at O(log n) each. When
-    /// more than a few percent of its fields are due (a million fields set to expire at
+    /// the call is unbounded and more than a few percent of its fields are due (a million fields set to expire at
     /// once), it switches to one pass over the deadline words that keeps the survivors in
     /// order and hands the removed pairs to the lazy-free thread: the loop pays a
     /// sequential scan instead of a million heap pops, hash-index updates and frees.
@@ -425,7 +430,13 @@ impl Hash {
         match self {
             Hash::Listpack(lp) => lp.remove_expired(now, limit, gone),
             Hash::Table(t) => {
-                let one_by_one = limit.min(BULK_EXPIRE_MIN + t.map.len() / 256);
+                // Only an unbounded call (a lookup) may take the pass: the active cycle's
+                // budget is smaller than a pass over a big table costs.
+                let one_by_one = if limit == usize::MAX {
+                    BULK_EXPIRE_MIN + t.map.len() / 256
+                } else {
+                    limit
+                };
                 let mut n = 0;
                 while n < limit {
                     let Some((at, i)) = t.ttl.as_ref().and_then(|x| x.first()) else {
