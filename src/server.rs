@@ -190,7 +190,7 @@ impl Server {
             self.eng.set_now(unix_ms());
             let clients_active = !events.is_empty() || !self.net.more_input.is_empty();
             for slot in std::mem::take(&mut self.net.more_input) {
-                self.handle_read(slot);
+                self.handle_read(slot, true);
             }
             for ev in events.iter() {
                 let t = ev.token().0;
@@ -200,7 +200,7 @@ impl Server {
                     continue;
                 }
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                    self.handle_read(t);
+                    self.handle_read(t, ev.is_read_closed() || ev.is_error());
                 }
                 if ev.is_writable() {
                     self.write_conn(t);
@@ -331,8 +331,11 @@ impl Server {
     }
 
     /// Reads what the socket has and runs the complete commands, until the socket would
-    /// block, the client is paused by backpressure, or it must close.
-    fn handle_read(&mut self, slot: usize) {
+    /// block, the client is paused by backpressure, or it must close. With `eof_hint`
+    /// (the peer may have hung up, or an earlier turn stopped early) it reads on past a
+    /// short read to see the end of the stream: a client that sent its last bytes and
+    /// its FIN together raises no further event, and was left open forever.
+    fn handle_read(&mut self, slot: usize, eof_hint: bool) {
         let Some(mut conn) = self.net.take(slot) else {
             return;
         };
@@ -372,7 +375,7 @@ impl Server {
                         break;
                     }
                     self.process(&mut conn);
-                    if drained {
+                    if drained && !eof_hint {
                         break;
                     }
                 }
@@ -539,7 +542,7 @@ impl Server {
             conn.paused = false;
             self.net.conns[slot] = Some(conn);
             if resume {
-                self.handle_read(slot);
+                self.handle_read(slot, true);
             }
             return;
         }

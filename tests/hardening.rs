@@ -636,3 +636,29 @@ fn connection_limits_and_timers() {
             .contains("Closing client that reached max query buffer length")
     );
 }
+
+/// Clients that send their last bytes (half a command, or a whole one) and hang up at
+/// once are closed: data and FIN arriving together raise one event only.
+#[test]
+fn clients_hanging_up_right_after_sending_are_closed() {
+    let srv = Server::start(&["--appendonly", "no"]);
+    let mut c = srv.connect();
+    for i in 0..50 {
+        let mut q = srv.connect();
+        if i % 2 == 0 {
+            q.send_raw(b"*3\r\n$3\r\nSET\r\n$4\r\nhalf");
+        } else {
+            q.send_raw(b"PING\r\n");
+        }
+        q.stream.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+    let start = Instant::now();
+    loop {
+        let info = c.cmd("INFO clients");
+        if info.contains("connected_clients:1\r\n") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{info}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
