@@ -56,6 +56,7 @@ impl Conn {
     }
 
     /// Drops bytes of finished commands from the front of the read buffer.
+    #[inline]
     pub fn compact(&mut self) {
         let n = self.parser.consumed();
         if n == 0 {

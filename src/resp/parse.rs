@@ -99,6 +99,7 @@ impl Parser {
     }
 
     /// Tries to parse the next command from `buf` (the whole read buffer).
+    #[inline]
     pub fn parse(&mut self, buf: &[u8]) -> Parsed {
         loop {
             if self.multibulk_left == 0 {
