@@ -240,53 +240,56 @@ fn add_lowered(add: &mut impl FnMut(u8, u8), lo: u8, hi: u8) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    /// Redis's matcher, restated as plain recursion (exponential, for small inputs only):
-    /// the reference the linear matcher is checked against.
-    fn reference(p: &[u8], s: &[u8], nocase: bool, depth: usize) -> bool {
-        if depth > super::MAX_STAR_GROUPS {
-            return false;
-        }
-        let (mut p, mut s) = (p, s);
-        while !p.is_empty() && !s.is_empty() {
-            match p[0] {
-                b'*' => {
-                    while p.len() > 1 && p[1] == b'*' {
-                        p = &p[1..];
-                    }
-                    if p.len() == 1 {
-                        return true;
-                    }
-                    return (0..s.len()).any(|i| reference(&p[1..], &s[i..], nocase, depth + 1));
-                }
-                b'[' => match super::class(p, 1, s[0], nocase) {
-                    Some(next) => {
-                        p = &p[next - 1..];
-                        s = &s[1..];
-                    }
-                    None => return false,
-                },
-                _ => match super::token(p, 0, s[0], nocase) {
-                    Some(next) => {
-                        p = &p[next - 1..];
-                        s = &s[1..];
-                    }
-                    None => return false,
-                },
-            }
-            p = &p[1..];
-            if s.is_empty() {
-                while !p.is_empty() && p[0] == b'*' {
+/// Redis's matcher, restated as plain recursion (exponential, for small inputs only):
+/// the reference the linear matcher is checked against, by the unit tests below and by
+/// the glob fuzz target (`src/fuzz.rs`). It shares the byte-level tokens with `Glob`, so
+/// what it checks is the star and backtracking logic, and, through long classes, the bit
+/// sets against scanning.
+pub(crate) fn reference(p: &[u8], s: &[u8], nocase: bool, depth: usize) -> bool {
+    if depth > MAX_STAR_GROUPS {
+        return false;
+    }
+    let (mut p, mut s) = (p, s);
+    while !p.is_empty() && !s.is_empty() {
+        match p[0] {
+            b'*' => {
+                while p.len() > 1 && p[1] == b'*' {
                     p = &p[1..];
                 }
-                break;
+                if p.len() == 1 {
+                    return true;
+                }
+                return (0..s.len()).any(|i| reference(&p[1..], &s[i..], nocase, depth + 1));
             }
+            b'[' => match class(p, 1, s[0], nocase) {
+                Some(next) => {
+                    p = &p[next - 1..];
+                    s = &s[1..];
+                }
+                None => return false,
+            },
+            _ => match token(p, 0, s[0], nocase) {
+                Some(next) => {
+                    p = &p[next - 1..];
+                    s = &s[1..];
+                }
+                None => return false,
+            },
         }
-        p.is_empty() && s.is_empty()
+        p = &p[1..];
+        if s.is_empty() {
+            while !p.is_empty() && p[0] == b'*' {
+                p = &p[1..];
+            }
+            break;
+        }
     }
+    p.is_empty() && s.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{glob_match, reference};
 
     #[test]
     fn patterns() {

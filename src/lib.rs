@@ -21,6 +21,7 @@ mod config;
 mod conn;
 mod engine;
 mod error;
+pub mod fuzz;
 mod glob;
 mod keymap;
 mod keyspace;

@@ -107,7 +107,14 @@ impl Parser {
                     return Parsed::Incomplete;
                 }
                 if buf[self.pos] != b'*' {
-                    return self.parse_inline(buf);
+                    match self.parse_inline(buf) {
+                        Some(r) => return r,
+                        // A blank line: go on with what follows, in this loop (not by
+                        // recursion, which a pipeline of blank lines made as deep as it
+                        // was long: a stack overflow wherever the call was not optimized
+                        // into a jump).
+                        None => continue,
+                    }
                 }
                 let Some(line_end) = find_crlf(buf, self.pos) else {
                     if buf.len() - self.pos > MAX_INLINE {
@@ -176,13 +183,14 @@ impl Parser {
         }
     }
 
-    /// Parses one inline command line (`SET k "a b"\r\n`).
-    fn parse_inline(&mut self, buf: &[u8]) -> Parsed {
+    /// Parses one inline command line (`SET k "a b"\r\n`); None if the line was blank
+    /// (skipped).
+    fn parse_inline(&mut self, buf: &[u8]) -> Option<Parsed> {
         let Some(nl) = memchr(b'\n', &buf[self.pos..]) else {
             if buf.len() - self.pos > MAX_INLINE {
-                return Parsed::Error("Protocol error: too big inline request");
+                return Some(Parsed::Error("Protocol error: too big inline request"));
             }
-            return Parsed::Incomplete;
+            return Some(Parsed::Incomplete);
         };
         let mut line = &buf[self.pos..self.pos + nl];
         if line.last() == Some(&b'\r') {
@@ -192,14 +200,16 @@ impl Parser {
         self.args.clear();
         self.inline.clear();
         if !split_inline(line, &mut self.inline, &mut self.args) {
-            return Parsed::Error("Protocol error: unbalanced quotes in request");
+            return Some(Parsed::Error(
+                "Protocol error: unbalanced quotes in request",
+            ));
         }
         if self.args.is_empty() {
             // An empty line: nothing to run (redis-cli and telnet users send these).
             self.start = self.pos;
-            return self.parse(buf);
+            return None;
         }
-        Parsed::Command(ArgSource::Inline)
+        Some(Parsed::Command(ArgSource::Inline))
     }
 }
 
