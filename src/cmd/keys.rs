@@ -541,12 +541,15 @@ fn memory_help(c: &mut Ctx, _a: &Args) -> CmdResult {
 /// MEMORY USAGE key [SAMPLES n].
 fn memory_usage(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut i = 3;
+    // Redis's default: five nested elements stand for all of them.
+    let mut samples = 5;
     while i < a.len() {
         if a.is(i, "samples") && i + 1 < a.len() {
             let n = arg_i64(a.get(i + 1))?;
             if n < 0 {
                 return Err(CmdError::Syntax);
             }
+            samples = n as usize;
             i += 2;
         } else {
             return Err(CmdError::Syntax);
@@ -554,8 +557,8 @@ fn memory_usage(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let (mut db, out) = c.db_out();
     let key = a.get(2);
-    match db.get(key) {
-        Some(e) => out.int(crate::keyspace::entry::key_memory(key, e) as i64),
+    match db.peek(key) {
+        Some(e) => out.int(crate::keyspace::entry::key_memory(key, e, samples) as i64),
         None => out.null(),
     }
     Ok(())

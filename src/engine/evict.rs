@@ -170,7 +170,7 @@ impl Engine {
         let Some(e) = self.ks.dbs[db].remove(key) else {
             return 0;
         };
-        let bytes = crate::keyspace::entry::key_memory(key, &e);
+        let bytes = crate::keyspace::entry::key_memory(key, &e, 5);
         crate::lazyfree::free_value(e.val, self.config.lazyfree.eviction);
         if self.stream.active() {
             self.drain_expired();

@@ -115,7 +115,7 @@ impl Entry {
 
 /// Bytes a key costs: its table entry (key stored inline when short), the index slot, the
 /// key's heap bytes if long, the value's heap, and an expiry index slot if it has a TTL.
-pub fn key_memory(key: &[u8], e: &Entry) -> usize {
+pub fn key_memory(key: &[u8], e: &Entry, samples: usize) -> usize {
     use crate::types::bytes::INLINE_MAX;
     // The keyspace slot: key and entry, and the index's share (a 4-byte position and a
     // control byte per slot, slots at most 7/8 full and on average 3/4).
@@ -131,7 +131,7 @@ pub fn key_memory(key: &[u8], e: &Entry) -> usize {
     } else {
         0
     };
-    slot + key_heap + e.val.heap_bytes() + ttl
+    slot + key_heap + e.val.heap_bytes(samples) + ttl
 }
 
 /// The LRU clock at `now_ms`: seconds, modulo 2^24 (194 days), as Redis's `LRU_CLOCK`.

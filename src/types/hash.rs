@@ -505,6 +505,13 @@ impl Hash {
 
     /// Bytes allocated for the hash: the pair storage plus out-of-line strings.
     pub fn heap_bytes(&self) -> usize {
+        self.heap_bytes_sampled(0)
+    }
+
+    /// `heap_bytes`, with a table's out-of-line strings estimated from its first
+    /// `samples` fields (0: all), as MEMORY USAGE's SAMPLES does in Redis: summing five
+    /// million fields took tens of milliseconds.
+    pub fn heap_bytes_sampled(&self, samples: usize) -> usize {
         let pair = std::mem::size_of::<(Bytes, Bytes)>();
         match self {
             Hash::Listpack(lp) => lp.heap_bytes(),
@@ -523,12 +530,21 @@ impl Hash {
                     + m.capacity() * (pair + 8)
                     + slots * 9
                     + ttls
-                    + m.iter()
-                        .map(|(f, x)| f.heap_bytes() + x.heap_bytes())
-                        .sum::<usize>()
+                    + strings_estimate(m, samples)
             }
         }
     }
+}
+
+/// Out-of-line bytes of a table's strings: exact with `samples` 0 or at least the length,
+/// else the first `samples` fields' average times the length.
+fn strings_estimate(m: &IndexMap<Bytes, Bytes>, samples: usize) -> usize {
+    let each = |(f, x): (&Bytes, &Bytes)| f.heap_bytes() + x.heap_bytes();
+    if samples == 0 || samples >= m.len() {
+        return m.iter().map(each).sum();
+    }
+    let seen: usize = m.iter().take(samples).map(each).sum();
+    seen * m.len() / samples
 }
 
 /// Iterates field/value pairs in storage order.

@@ -41,11 +41,12 @@ impl Value {
         }
     }
 
-    /// Approximate heap bytes used by the value (for MEMORY USAGE).
-    pub fn heap_bytes(&self) -> usize {
+    /// Approximate heap bytes used by the value (for MEMORY USAGE), nested elements
+    /// estimated from `samples` of them (0: all), as Redis's SAMPLES option.
+    pub fn heap_bytes(&self, samples: usize) -> usize {
         match self {
             Value::Str(s) => s.heap_bytes(),
-            Value::Hash(h) => h.heap_bytes(),
+            Value::Hash(h) => h.heap_bytes_sampled(samples),
         }
     }
 }
