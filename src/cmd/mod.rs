@@ -482,12 +482,46 @@ fn monitor_line(cl: &ClientState, args: &Args) -> Vec<u8> {
         cl.db,
         cl.addr
     );
-    for a in args.iter() {
+    for (i, a) in args.iter().enumerate() {
         line.push(' ');
-        repr_into(&mut line, a);
+        if redacted(args, i) {
+            line.push_str("\"(redacted)\"");
+        } else {
+            repr_into(&mut line, a);
+        }
     }
     line.push_str("\r\n");
     line.into_bytes()
+}
+
+/// Argument `i` is a secret MONITOR must not show, as Redis redacts them: AUTH's
+/// username and password, HELLO's after AUTH. (ACL SETUSER, an admin command, is not
+/// shown at all.)
+fn redacted(args: &Args, i: usize) -> bool {
+    if i == 0 {
+        return false;
+    }
+    if args.is(0, "auth") {
+        return true;
+    }
+    if !args.is(0, "hello") {
+        return false;
+    }
+    // HELLO's options as its handler reads them: AUTH user pass, SETNAME name.
+    let mut j = 2;
+    while j < args.len() {
+        if args.is(j, "auth") && j + 2 < args.len() {
+            if i == j + 1 || i == j + 2 {
+                return true;
+            }
+            j += 3;
+        } else if args.is(j, "setname") {
+            j += 2;
+        } else {
+            break;
+        }
+    }
+    false
 }
 
 /// Appends `s` quoted and escaped the way Redis's `sdscatrepr` does.
