@@ -1084,8 +1084,10 @@ impl Acl {
     /// with the file's rules or a fresh `on nopass ~* &* +@all`); the caller disconnects
     /// the clients of the other users, which no longer exist. On any error nothing
     /// changes and the text lists every problem, as Redis's does.
-    pub fn load_file(&mut self, path: &str) -> Result<(), String> {
-        let text = std::fs::read(path).map_err(|e| {
+    /// `path` is where the file is, `name` the `aclfile` setting that messages show.
+    pub fn load_file(&mut self, name: &str, file: &std::path::Path) -> Result<(), String> {
+        let path = name;
+        let text = std::fs::read(file).map_err(|e| {
             format!(
                 "Error loading ACLs, opening file '{path}': {}",
                 crate::aof::strerror(&e)
@@ -1162,17 +1164,18 @@ impl Acl {
 
     /// ACL SAVE: the ACL LIST lines written to a temporary file, then renamed over
     /// `path`, so a crash leaves the old file or the new one.
-    pub fn save_file(&self, path: &str) -> std::io::Result<()> {
+    pub fn save_file(&self, path: &std::path::Path) -> std::io::Result<()> {
         let mut text = Vec::new();
         for line in self.list() {
             text.extend_from_slice(&line);
             text.push(b'\n');
         }
-        let tmp = format!(
-            "{path}.tmp-{}-{}",
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(
+            ".tmp-{}-{}",
             std::process::id(),
             crate::engine::unix_ms()
-        );
+        ));
         let r = std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, path));
         if r.is_err() {
             let _ = std::fs::remove_file(&tmp);

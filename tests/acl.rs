@@ -605,3 +605,41 @@ fn monitor_hides_passwords() {
         "{lines:?}"
     );
 }
+
+/// A relative `aclfile` is inside `dir`, as for Redis, which changes into `dir`.
+#[test]
+fn relative_aclfile_is_in_dir() {
+    let dir = TempDir::new("aclrel");
+    std::fs::write(dir.path().join("users.acl"), "user rel on >r ~* +@all\n").unwrap();
+    let s = Server::start_in(
+        dir.path(),
+        &["--appendonly", "no", "--aclfile", "users.acl"],
+    );
+    let mut c = login(&s, "rel", "r");
+    assert_eq!(c.cmd("ACL SETUSER more on nopass"), "+OK\r\n");
+    assert_eq!(c.cmd("ACL SAVE"), "+OK\r\n");
+    let text = std::fs::read_to_string(dir.path().join("users.acl")).unwrap();
+    assert!(
+        text.contains("user more on nopass resetchannels -@all\n"),
+        "{text}"
+    );
+    // A missing file stops the server at start, as in Redis.
+    std::fs::remove_file(dir.path().join("users.acl")).unwrap();
+    let out = std::process::Command::new(common::ferrokv_bin())
+        .args([
+            "--port",
+            "0",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--aclfile",
+            "users.acl",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("Aborting Redis startup because of ACL errors: Error loading ACLs, opening file 'users.acl': No such file or directory"),
+        "{log}"
+    );
+}

@@ -73,10 +73,16 @@ pub fn startup(config: &Config) -> Result<Acl, String> {
     acl.load_config_users(&config.users)
         .map_err(|e| format!("{e}\nCritical error while loading ACLs. Exiting."))?;
     if !aclfile.is_empty() {
-        acl.load_file(aclfile)
+        acl.load_file(aclfile, &aclfile_path(config, aclfile))
             .map_err(|e| format!("Aborting Redis startup because of ACL errors: {e}"))?;
     }
     Ok(acl)
+}
+
+/// Where the ACL file is: a relative `aclfile` is inside `dir`, where Redis (which
+/// changes into `dir`) finds it.
+fn aclfile_path(config: &Config, aclfile: &str) -> std::path::PathBuf {
+    config.dir.join(aclfile)
 }
 
 /// Calls `f(position, read, write)` for every key of the command, from its key specs:
@@ -391,9 +397,10 @@ fn setuser(c: &mut Ctx, a: &Args) -> CmdResult {
 
 const NO_ACLFILE: &str = "This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
 
-fn aclfile(c: &Ctx) -> Result<String, CmdError> {
+/// The `aclfile` setting and the file's path; an error if none is configured.
+fn aclfile(c: &Ctx) -> Result<(String, std::path::PathBuf), CmdError> {
     match c.eng.config.get("aclfile") {
-        Some(f) if !f.is_empty() => Ok(f.to_string()),
+        Some(f) if !f.is_empty() => Ok((f.to_string(), aclfile_path(&c.eng.config, f))),
         _ => Err(CmdError::err(NO_ACLFILE)),
     }
 }
@@ -402,8 +409,8 @@ fn aclfile(c: &Ctx) -> Result<String, CmdError> {
 /// file's errors. Clients of users other than default are disconnected: their users
 /// were replaced.
 fn load(c: &mut Ctx, _a: &Args) -> CmdResult {
-    let path = aclfile(c)?;
-    c.eng.acl.load_file(&path).map_err(CmdError::err)?;
+    let (name, path) = aclfile(c)?;
+    c.eng.acl.load_file(&name, &path).map_err(CmdError::err)?;
     kill_user_clients(c, &|u| !u.is_default());
     c.out.ok();
     Ok(())
@@ -411,7 +418,7 @@ fn load(c: &mut Ctx, _a: &Args) -> CmdResult {
 
 /// ACL SAVE: writes ACL LIST's lines to the ACL file (a temporary file renamed over it).
 fn save(c: &mut Ctx, _a: &Args) -> CmdResult {
-    let path = aclfile(c)?;
+    let (_, path) = aclfile(c)?;
     if let Err(e) = c.eng.acl.save_file(&path) {
         log::warn!(
             "Writing ACL file for ACL SAVE: {}",
