@@ -27,6 +27,8 @@ pub struct ClientState {
     pub db: usize,
     pub resp3: bool,
     pub authenticated: bool,
+    /// The ACL user commands run as (default until AUTH / HELLO AUTH).
+    pub user: crate::acl::UserRef,
     pub created: Instant,
     pub last_interaction: Instant,
     pub multi: Option<MultiState>,
@@ -58,6 +60,7 @@ impl ClientState {
             db: 0,
             resp3: false,
             authenticated,
+            user: crate::acl::UserRef::DEFAULT,
             created: now,
             last_interaction: now,
             multi: None,

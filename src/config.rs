@@ -250,6 +250,9 @@ const IMPLEMENTED: &[&str] = &[
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "requirepass",
+    "aclfile",
+    "acllog-max-len",
+    "acl-pubsub-default",
     "maxclients",
     "hz",
     "client-query-buffer-limit",
@@ -403,6 +406,9 @@ pub struct Config {
     pub ignored: Vec<String>,
     /// `daemonize yes` was asked for (and is not supported).
     pub daemonize_requested: bool,
+    /// `user <name> rules...` directives, in order, without the `user` word: loaded into
+    /// the ACL table at startup.
+    pub users: Vec<Vec<Vec<u8>>>,
 }
 
 /// The table name of parameter `name` (lowercase), resolving old aliases.
@@ -526,6 +532,7 @@ impl Default for Config {
             maxmemory: MaxMemory::default(),
             ignored: vec![],
             daemonize_requested: false,
+            users: vec![],
         };
         c.refresh_typed();
         c
@@ -626,6 +633,19 @@ impl Config {
                     ))
                 })?;
                 self.load_text(&inc, depth + 1)?;
+                continue;
+            }
+            if name == "user" {
+                if args.is_empty() {
+                    return Err(fail("Bad directive or wrong number of arguments".into()));
+                }
+                // Kept as bytes: passwords need not be UTF-8.
+                self.users.push(
+                    ranges[1..]
+                        .iter()
+                        .map(|&(a, b)| buf[a..b].to_vec())
+                        .collect(),
+                );
                 continue;
             }
             if FILE_ONLY_DIRECTIVES.contains(&name.as_str()) {
@@ -795,6 +815,7 @@ impl Config {
         next.refresh_typed();
         next.ignored.clone_from(&self.ignored);
         next.daemonize_requested = self.daemonize_requested;
+        next.users = std::mem::take(&mut self.users);
         *self = next;
         Ok(())
     }

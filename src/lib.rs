@@ -12,6 +12,7 @@
 // it (see src/alloc.rs).
 #![deny(unsafe_code)]
 
+mod acl;
 #[allow(unsafe_code)]
 mod alloc;
 mod aof;
@@ -32,6 +33,7 @@ mod num;
 mod rand;
 mod resp;
 mod server;
+mod sha256;
 mod stream;
 mod types;
 
@@ -119,8 +121,15 @@ pub fn main() {
     {
         warn!("Failed to write PID file '{}': {e}", config.pidfile);
     }
+    let acl = match cmd::acl::startup(&config) {
+        Ok(a) => a,
+        Err(e) => {
+            error!("{e}");
+            std::process::exit(1);
+        }
+    };
     let port = config.port;
-    let eng = engine::Engine::new(config, cmd::count());
+    let eng = engine::Engine::new(config, cmd::count(), acl);
     let mut srv = match server::Server::new(eng) {
         Ok(s) => s,
         Err(e) => {

@@ -286,7 +286,7 @@ impl Server {
                 continue;
             }
             if self.eng.config.protected_mode
-                && self.eng.config.requirepass.is_none()
+                && self.eng.acl.default_nopass()
                 && !is_loopback_peer(&addr)
             {
                 debug!("Denied {addr}: protected mode");
@@ -323,7 +323,7 @@ impl Server {
                 addr.to_string(),
                 laddr,
                 sock.as_raw_fd(),
-                self.eng.config.requirepass.is_none(),
+                self.eng.acl.default_open(),
             );
             debug!("Accepted {addr}");
             self.net.conns[slot] = Some(Conn::new(sock, cl, self.eng.config.proto_max_bulk_len));
@@ -422,7 +422,7 @@ impl Server {
                 break;
             }
             // Checked per command: an AUTH earlier in the same pipeline lifts the limits.
-            conn.parser.unauthenticated = !conn.cl.authenticated;
+            conn.parser.unauthenticated = !conn.cl.authenticated && !self.eng.acl.default_open();
             match conn.parser.parse(&conn.rbuf[..conn.rlen]) {
                 Parsed::Command(src) => {
                     let buf: &[u8] = match src {

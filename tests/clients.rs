@@ -1,7 +1,7 @@
 //! Real client libraries against ferrokv: the hashes tutorial's Python (redis-py + hiredis,
 //! RESP2 and RESP3, pipelines and MULTI/EXEC) and Node.js (ioredis) examples, its
-//! redis-cli commands compared with a real redis-server, and redis-py's and ioredis's hash
-//! field expiration methods.
+//! redis-cli commands compared with a real redis-server, redis-py's and ioredis's hash
+//! field expiration methods, and both logging in as an ACL user.
 //!
 //! The scripts live in tests/clients/; their dependencies (tests/clients/.venv,
 //! tests/clients/node_modules, redis-server/redis-cli) come from `scripts/setup-test-deps`.
@@ -92,13 +92,31 @@ fn run_script(program: &Path, args: &[String], server_logs: &[&Server]) {
     }
 }
 
+/// The ACL user the acl.py / acl.mjs scripts log in as, given on the command line.
+const ACL_USER: &[&str] = &[
+    "--user",
+    "app",
+    "on",
+    ">app-pw",
+    "~app:*",
+    "+@all",
+    "-@dangerous",
+];
+
 /// Runs a redis-py script from tests/clients against a fresh server (AOF off).
 fn run_python(test: &str, script: &str) {
+    run_python_with(test, script, &[]);
+}
+
+/// `run_python` with extra server arguments.
+fn run_python_with(test: &str, script: &str, extra: &[&str]) {
     let python = root().join("tests/clients/.venv/bin/python");
     if !require(test, python.is_file(), "tests/clients/.venv") {
         return;
     }
-    let server = Server::start(&["--appendonly", "no"]);
+    let mut args = vec!["--appendonly", "no"];
+    args.extend_from_slice(extra);
+    let server = Server::start(&args);
     run_script(
         &python,
         &[format!("tests/clients/{script}"), server.port.to_string()],
@@ -118,8 +136,19 @@ fn redis_py_field_expiration() {
     run_python("redis_py_field_expiration", "field_ttl.py");
 }
 
+/// redis-py logs in with a username and password (AUTH user pass, HELLO 3 AUTH).
+#[test]
+fn redis_py_acl_user() {
+    run_python_with("redis_py_acl_user", "acl.py", ACL_USER);
+}
+
 /// Runs an ioredis script from tests/clients against a fresh server (AOF off).
 fn run_node(test: &str, script: &str) {
+    run_node_with(test, script, &[]);
+}
+
+/// `run_node` with extra server arguments.
+fn run_node_with(test: &str, script: &str, extra: &[&str]) {
     let node = common::which("node");
     let modules = root().join("tests/clients/node_modules/ioredis");
     if !require(test, node.is_some(), "node")
@@ -127,12 +156,20 @@ fn run_node(test: &str, script: &str) {
     {
         return;
     }
-    let server = Server::start(&["--appendonly", "no"]);
+    let mut args = vec!["--appendonly", "no"];
+    args.extend_from_slice(extra);
+    let server = Server::start(&args);
     run_script(
         Path::new(&node.unwrap()),
         &[format!("tests/clients/{script}"), server.port.to_string()],
         &[&server],
     );
+}
+
+/// ioredis logs in with a username and password, in RESP2 and RESP3.
+#[test]
+fn ioredis_acl_user() {
+    run_node_with("ioredis_acl_user", "acl.mjs", ACL_USER);
 }
 
 #[test]

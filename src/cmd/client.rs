@@ -33,10 +33,10 @@ static SUBCOMMANDS: &[Command] = &[
     Command { name: "client|help", arity: 2, flags: LOADING | STALE, handler: client_help, summary: "Lists the CLIENT subcommands.", ..CLIENT },
 ];
 
-/// Formats one CLIENT LIST / CLIENT INFO line (without the trailing newline).
-/// `qbuf` and `obl` are the unprocessed input and unsent output bytes (0 for the caller,
-/// whose buffers are in use while it runs).
-fn client_line(cl: &ClientState, qbuf: usize, obl: usize) -> String {
+/// Formats one CLIENT LIST / CLIENT INFO line (without the trailing newline), for a
+/// client logged in as `user`. `qbuf` and `obl` are the unprocessed input and unsent
+/// output bytes (0 for the caller, whose buffers are in use while it runs).
+pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> String {
     let flags = if cl.monitor {
         "O"
     } else if cl.multi.is_some() {
@@ -45,7 +45,7 @@ fn client_line(cl: &ClientState, qbuf: usize, obl: usize) -> String {
         "N"
     };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         cl.id,
         cl.addr,
         cl.laddr,
@@ -59,6 +59,7 @@ fn client_line(cl: &ClientState, qbuf: usize, obl: usize) -> String {
         qbuf,
         obl,
         cl.last_cmd,
+        String::from_utf8_lossy(user),
         if cl.resp3 { 3 } else { 2 },
         String::from_utf8_lossy(&cl.lib_name),
         String::from_utf8_lossy(&cl.lib_ver),
@@ -125,7 +126,7 @@ fn setinfo(c: &mut Ctx, a: &Args) -> CmdResult {
 
 /// CLIENT INFO.
 fn info(c: &mut Ctx, _a: &Args) -> CmdResult {
-    let mut line = client_line(c.cl, 0, 0);
+    let mut line = client_line(c.cl, c.eng.acl.name(c.cl.user), 0, 0);
     line.push('\n');
     c.out.verbatim(line.as_bytes());
     Ok(())
@@ -169,13 +170,14 @@ fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     let ids: Option<std::collections::HashSet<u64>> = ids.map(|v| v.into_iter().collect());
     let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
     let mut lines: Vec<(u64, String)> = Vec::new();
+    let acl = &c.eng.acl;
     c.clients.each(&mut |cl, qbuf, obl| {
         if keep(cl.id) {
-            lines.push((cl.id, client_line(cl, qbuf, obl)));
+            lines.push((cl.id, client_line(cl, acl.name(cl.user), qbuf, obl)));
         }
     });
     if keep(c.cl.id) {
-        lines.push((c.cl.id, client_line(c.cl, 0, 0)));
+        lines.push((c.cl.id, client_line(c.cl, acl.name(c.cl.user), 0, 0)));
     }
     lines.sort_by_key(|(id, _)| *id);
     let mut text = String::new();
@@ -228,7 +230,7 @@ fn client_help(c: &mut Ctx, _a: &Args) -> CmdResult {
 fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     let old_form = a.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
-    let mut user_ok = true;
+    let mut user = None;
     let mut type_ok = true;
     if old_form {
         addr = Some(a.text(2));
@@ -259,7 +261,10 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
                 }
                 type_ok = t == "normal";
             } else if a.is(i, "user") {
-                user_ok = v == "default";
+                match c.eng.acl.lookup(a.get(i + 1)) {
+                    Some(r) => user = Some(r),
+                    None => return Err(CmdError::err(format!("No such user '{v}'"))),
+                }
             } else if a.is(i, "skipme") {
                 skipme = match v.to_ascii_lowercase().as_str() {
                     "yes" => true,
@@ -273,7 +278,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     let matches = |cl: &ClientState| {
-        user_ok
+        user.is_none_or(|u| u == cl.user)
             && type_ok
             && id.is_none_or(|x| x == cl.id)
             && addr.as_ref().is_none_or(|x| *x == cl.addr)

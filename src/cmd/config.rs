@@ -69,7 +69,15 @@ fn set(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let eng = &mut *c.eng;
     let (was_on, was_policy) = (eng.config.appendonly, eng.config.appendfsync);
+    let was_pass = eng.config.requirepass.clone();
     eng.config.set_many(&pairs)?;
+    if eng.config.requirepass != was_pass {
+        // `requirepass` is the default user's password (empty: nopass), as in Redis.
+        let pass = eng.config.requirepass.clone();
+        eng.acl
+            .set_default_password(pass.as_deref().map(str::as_bytes));
+    }
+    eng.acl.pubsub_all = eng.config.get("acl-pubsub-default") == Some("allchannels");
     log::set_max_level(eng.config.loglevel);
     eng.ks.set_lazy(eng.config.lazyfree);
     eng.refresh_access();

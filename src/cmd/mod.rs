@@ -4,10 +4,12 @@
 //! handlers; `table.rs` says what a row holds.
 //!
 //! The request path: the loop parses a command and calls `dispatch`, which resolves it
-//! (name, subcommand, arity), checks authentication, the AOF's health and MULTI, then
+//! (name, subcommand, arity), checks authentication, the user's ACL permissions (one
+//! branch for a user that may run anything), the AOF's health and MULTI, then
 //! `execute` runs the handler. A write's records reach the write stream here, after the
 //! handler; the loop hands them to the AOF before any reply is written.
 
+pub mod acl;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -51,6 +53,7 @@ static TABLES: &[&[Command]] = &[
     server::COMMANDS,
     client::COMMANDS,
     config::COMMANDS,
+    acl::COMMANDS,
     command::COMMANDS,
     debug::COMMANDS,
     scripting::COMMANDS,
@@ -239,8 +242,9 @@ pub fn help(c: &mut Ctx, lines: &[&str]) -> crate::error::CmdResult {
     Ok(())
 }
 
-/// Runs one command a client sent: resolves it, checks authentication, the AOF's health
-/// and transaction state, then queues it (inside MULTI) or executes it.
+/// Runs one command a client sent: resolves it, checks authentication, ACL permissions,
+/// memory, the AOF's health and transaction state, then queues it (inside MULTI) or
+/// executes it.
 pub fn dispatch(
     eng: &mut Engine,
     clients: &mut dyn Clients,
@@ -260,9 +264,18 @@ pub fn dispatch(
         let e = CmdError::Arity(cmd.name.to_string());
         return refuse(eng, clients, cl, out, found, args, &e);
     }
-    if !cl.authenticated && cmd.flags & flags::NO_AUTH == 0 {
+    if !cl.authenticated && cmd.flags & flags::NO_AUTH == 0 && !eng.acl.default_open() {
         let e = CmdError::Custom("NOAUTH Authentication required.".into());
         return refuse(eng, clients, cl, out, found, args, &e);
+    }
+    // One branch for a user that may run anything (the default user, usually).
+    if !eng.acl.unrestricted(cl.user)
+        && let Err(d) = acl::check(eng, cl.user, found, args)
+    {
+        // Redis names the refused command in the log's client info.
+        cl.last_cmd = cmd.name;
+        acl::log_command_denial(eng, cl, found, args, d);
+        return refuse(eng, clients, cl, out, found, args, &acl::noperm(found, d));
     }
     if eng.config.maxmemory.bytes > 0 && !eng.evict() && refused_on_oom(cmd, cl) {
         let e = CmdError::Custom("OOM command not allowed when used memory > 'maxmemory'.".into());
@@ -447,6 +460,15 @@ pub fn call_queued(c: &mut Ctx, args: &Args) {
     let Ok(found) = resolve(args) else {
         return;
     };
+    // Checked again: the user's rules may have changed since it was queued.
+    if !c.eng.acl.unrestricted(c.cl.user)
+        && let Err(d) = acl::check(c.eng, c.cl.user, found, args)
+    {
+        acl::log_command_denial(c.eng, c.cl, found, args, d);
+        c.eng.stats.total_error_replies += 1;
+        c.out.error(&acl::noperm_in_exec(d));
+        return;
+    }
     execute(c.eng, c.clients, c.cl, c.out.buf, found, args);
 }
 
@@ -460,12 +482,46 @@ fn monitor_line(cl: &ClientState, args: &Args) -> Vec<u8> {
         cl.db,
         cl.addr
     );
-    for a in args.iter() {
+    for (i, a) in args.iter().enumerate() {
         line.push(' ');
-        repr_into(&mut line, a);
+        if redacted(args, i) {
+            line.push_str("\"(redacted)\"");
+        } else {
+            repr_into(&mut line, a);
+        }
     }
     line.push_str("\r\n");
     line.into_bytes()
+}
+
+/// Argument `i` is a secret MONITOR must not show, as Redis redacts them: AUTH's
+/// username and password, HELLO's after AUTH. (ACL SETUSER, an admin command, is not
+/// shown at all.)
+fn redacted(args: &Args, i: usize) -> bool {
+    if i == 0 {
+        return false;
+    }
+    if args.is(0, "auth") {
+        return true;
+    }
+    if !args.is(0, "hello") {
+        return false;
+    }
+    // HELLO's options as its handler reads them: AUTH user pass, SETNAME name.
+    let mut j = 2;
+    while j < args.len() {
+        if args.is(j, "auth") && j + 2 < args.len() {
+            if i == j + 1 || i == j + 2 {
+                return true;
+            }
+            j += 3;
+        } else if args.is(j, "setname") {
+            j += 2;
+        } else {
+            break;
+        }
+    }
+    false
 }
 
 /// Appends `s` quoted and escaped the way Redis's `sdscatrepr` does.

@@ -70,40 +70,46 @@ pub fn reset(c: &mut Ctx, _a: &Args) -> CmdResult {
     c.cl.resp3 = false;
     c.out.resp3 = false;
     c.cl.name.clear();
-    c.cl.authenticated = c.eng.config.requirepass.is_none();
+    c.cl.user = crate::acl::UserRef::DEFAULT;
+    c.cl.authenticated = c.eng.acl.default_open();
     c.out.simple("RESET");
     Ok(())
 }
 
-fn check_password(c: &Ctx, user: Option<&[u8]>, pass: &[u8]) -> bool {
-    let user_ok = user.is_none_or(|u| u == b"default");
-    match &c.eng.config.requirepass {
-        Some(p) => user_ok && p.as_bytes() == pass,
-        None => user_ok,
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// Logs the client in as `user` if the password matches (AUTH, HELLO AUTH); a failure
+/// is recorded in the ACL log under the command's name as typed.
+fn log_in(c: &mut Ctx, cmd_name: &[u8], user: &[u8], pass: &[u8]) -> CmdResult {
+    match c.eng.acl.authenticate(user, pass) {
+        Some(r) => {
+            c.cl.user = r;
+            c.cl.authenticated = true;
+            Ok(())
+        }
+        None => {
+            super::acl::log_denial(c.eng, c.cl, crate::acl::Reason::Auth, cmd_name, user);
+            Err(CmdError::Custom(WRONGPASS.into()))
+        }
     }
 }
-
-const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 /// AUTH [username] password.
 pub fn auth(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    if a.len() == 2 && c.eng.config.requirepass.is_none() {
+    if a.len() == 2 && c.eng.acl.default_nopass() {
         return Err(CmdError::err(
             "AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
-    let (user, pass) = if a.len() == 3 {
-        (Some(a.get(1)), a.get(2))
+    let (user, pass): (&[u8], &[u8]) = if a.len() == 3 {
+        (a.get(1), a.get(2))
     } else {
-        (None, a.get(1))
+        (b"default", a.get(1))
     };
-    if !check_password(c, user, pass) {
-        return Err(CmdError::Custom(WRONGPASS.into()));
-    }
-    c.cl.authenticated = true;
+    log_in(c, a.get(0), user, pass)?;
     c.out.ok();
     Ok(())
 }
@@ -140,10 +146,7 @@ pub fn hello(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     if let Some((u, p)) = auth {
-        if !check_password(c, Some(u), p) {
-            return Err(CmdError::Custom(WRONGPASS.into()));
-        }
-        c.cl.authenticated = true;
+        log_in(c, a.get(0), u, p)?;
     }
     if !c.cl.authenticated {
         return Err(CmdError::Custom("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time".into()));

@@ -4,7 +4,7 @@
 //! command touches one file. A row says everything about its command in one place: name,
 //! arity, flags, ACL categories, key specifications, usage line, summary, handler, and its
 //! subcommands as rows of their own. COMMAND INFO / DOCS / GETKEYS, WATCH, the snapshot's
-//! copy-before-write and (later) ACL all read the rows, never a second list.
+//! copy-before-write and the ACL rules all read the rows, never a second list.
 //!
 //! Key specifications follow Redis 7's model: where the search for keys begins (an argument
 //! index, or after a keyword) and how keys are found from there (a range, or a count

@@ -14,6 +14,7 @@ pub mod watch;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use crate::acl::Acl;
 use crate::aof::Aof;
 use crate::aof::rewrite::Rewrite;
 use crate::config::Config;
@@ -128,11 +129,14 @@ pub struct Engine {
     pub cmd_clock: Instant,
     /// `maxmemory` eviction state (see `evict.rs`).
     pub evictor: evict::Evictor,
+    /// ACL users and the ACL log.
+    pub acl: Acl,
 }
 
 impl Engine {
-    /// An empty engine for `config`, with statistics for `commands` command ids.
-    pub fn new(config: Config, commands: usize) -> Engine {
+    /// An empty engine for `config`, with statistics for `commands` command ids and the
+    /// users of `acl`.
+    pub fn new(config: Config, commands: usize, acl: Acl) -> Engine {
         let mut rng = Rng::from_entropy();
         let run_id = rng.hex40();
         let now = unix_ms();
@@ -162,6 +166,7 @@ impl Engine {
             lastsave: now / 1000,
             cmd_clock: Instant::now(),
             evictor: Default::default(),
+            acl,
         };
         eng.refresh_access();
         eng
