@@ -311,16 +311,24 @@ fn refused_on_oom(cmd: &Command, cl: &ClientState) -> bool {
     if cmd.flags & flags::DENYOOM != 0 {
         return true;
     }
-    let Some(m) = cl.multi.as_ref() else {
+    if cl.multi.is_none() {
         return false;
-    };
+    }
     if cmd.flags & flags::EXEC != 0 {
-        return m.queued.iter().any(|(buf, ranges)| {
-            let a = Args { buf, ranges };
-            resolve(&a).is_ok_and(|r| r.cmd.flags & flags::DENYOOM != 0)
-        });
+        return queued_any(cl, |c| c.flags & flags::DENYOOM != 0);
     }
     cmd.flags & flags::TX_CONTROL == 0
+}
+
+/// True if a command queued in the client's transaction is one `pred` picks (Redis keeps
+/// the queued commands' flags for EXEC's checks).
+fn queued_any(cl: &ClientState, pred: impl Fn(&Command) -> bool) -> bool {
+    cl.multi.as_ref().is_some_and(|m| {
+        m.queued.iter().any(|(buf, ranges)| {
+            let a = Args { buf, ranges };
+            resolve(&a).is_ok_and(|r| pred(r.cmd))
+        })
+    })
 }
 
 /// Redis refuses writes, PING, and an EXEC holding writes while the AOF cannot be
@@ -329,13 +337,7 @@ fn denied_by_disk_error(cmd: &Command, cl: &ClientState) -> bool {
     if cmd.is_write() || cmd.flags & flags::DENY_ON_DISK_ERROR != 0 {
         return true;
     }
-    cmd.flags & flags::EXEC != 0
-        && cl.multi.as_ref().is_some_and(|m| {
-            m.queued.iter().any(|(buf, ranges)| {
-                let a = Args { buf, ranges };
-                resolve(&a).is_ok_and(|r| r.cmd.is_write())
-            })
-        })
+    cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())
 }
 
 /// Redis's refusal of a command that was found but may not run (arity, authentication,
