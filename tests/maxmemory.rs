@@ -243,3 +243,46 @@ fn evictions_reach_the_aof_and_replay() {
         "replay removes what was evicted"
     );
 }
+
+/// Keys evicted while a fork-less rewrite has them pending are first copied to the new
+/// base, and that copy waits in the rewrite's batch: it must not count as used memory
+/// (Redis leaves its fork's copy-on-write out too), or each eviction frees almost
+/// nothing and the evictor empties the keyspace to make room for a few writes.
+#[test]
+fn evictions_during_a_rewrite_free_what_they_evict() {
+    let srv = Server::start(&["--appendonly", "yes", "--appendfsync", "no"]);
+    let mut c = srv.connect();
+    while info_field(&mut c, "persistence", "aof_rewrite_in_progress") != "0" {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    limited(&mut c, "allkeys-random", 20_000);
+    let v = "x".repeat(VALUE);
+    let pipelined = |c: &mut Client, prefix: &str, n: usize| {
+        for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+            let mut req = Vec::new();
+            for i in chunk {
+                let k = format!("{prefix}{i}");
+                req.extend(Client::encode(&[b"SET", k.as_bytes(), v.as_bytes()]));
+            }
+            c.send_raw(&req);
+            for _ in chunk {
+                assert_eq!(String::from_utf8_lossy(&c.read_reply()), "+OK\r\n");
+            }
+        }
+    };
+    pipelined(&mut c, "a", 24_000);
+    let before = evicted(&mut c);
+    assert!(before > 0, "the fill reached maxmemory");
+    let rewrites: u64 = info_field(&mut c, "persistence", "aof_rewrites")
+        .parse()
+        .unwrap();
+    assert!(c.cmd("BGREWRITEAOF").starts_with('+'));
+    pipelined(&mut c, "b", 4_000);
+    let during = info_field(&mut c, "persistence", "aof_rewrite_in_progress");
+    common::wait_rewrites(&mut c, rewrites + 1, 30);
+    let n = evicted(&mut c) - before;
+    assert!(
+        (3_000..=6_000).contains(&n),
+        "4000 writes of one key's size evicted {n} keys (rewrite still running after them: {during})"
+    );
+}

@@ -166,13 +166,13 @@ impl Aof {
         }
     }
 
-    /// Commands are being logged.
-    #[inline]
     /// Bytes held by the write buffer (left out of `maxmemory` accounting).
     pub fn buffered(&self) -> usize {
         self.buf.capacity()
     }
 
+    /// Commands are being logged.
+    #[inline]
     pub fn logging(&self) -> bool {
         self.state != AofState::Off
     }

@@ -61,6 +61,10 @@ const KEYS_PER_CLOCK: usize = 32;
 const FIELDS_PER_RECORD: usize = 64;
 /// Batch size at which the temp file is written (one write of this size fits a slice).
 const WRITE_AT: usize = 128 * 1024;
+/// Batch size at which copy-before-write writes the temp file itself: a burst of writes
+/// or evictions of pending keys between two slices must not grow the batch without
+/// bound (evicting a key would then free nothing: its copy waits in the batch).
+const COPY_WRITE_AT: usize = 4 * WRITE_AT;
 
 /// Where a rewrite is.
 enum Phase {
@@ -92,6 +96,8 @@ pub struct Rewrite {
     synced_at: u64,
     /// Persisting the manifest that names the incr file opened at the start.
     manifest_job: Option<JoinHandle<io::Result<()>>>,
+    /// A write of the temp file by copy-before-write failed; the next step abandons.
+    write_error: Option<io::Error>,
     pub started: Instant,
     pub keys: u64,
     pub bytes: u64,
@@ -310,6 +316,7 @@ impl Rewrite {
             syncer: super::fsync::Fsyncer::start(),
             synced_at: 0,
             manifest_job,
+            write_error: None,
             started: Instant::now(),
             keys: 0,
             bytes: 0,
@@ -338,7 +345,19 @@ impl Rewrite {
     pub fn copy_before_write(&mut self, ks: &mut Keyspace, db: usize, key: &[u8], now: i64) {
         if let Some((k, e)) = ks.snapshot_take(&self.snap, db, key) {
             self.write_entry(db, k, e, now);
+            if self.buf.len() >= COPY_WRITE_AT
+                && self.write_error.is_none()
+                && let Err(e) = self.write_batch()
+            {
+                self.write_error = Some(e);
+            }
         }
+    }
+
+    /// Bytes held by the batch buffer (left out of `maxmemory` accounting, like the
+    /// AOF's own buffer).
+    pub fn buffered(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Does one slice of the rewrite; called once per loop iteration. Gives the rewrite
@@ -400,8 +419,10 @@ impl Rewrite {
             Phase::Writing => {
                 let slice = if busy { SLICE_BUSY } else { SLICE_IDLE };
                 let deadline = Instant::now() + slice;
-                let done = self.write_slice(ks, now, deadline);
-                let r = if done || self.buf.len() >= WRITE_AT {
+                let done = self.write_error.is_none() && self.write_slice(ks, now, deadline);
+                let r = if let Some(e) = self.write_error.take() {
+                    Err(e)
+                } else if done || self.buf.len() >= WRITE_AT {
                     self.write_batch()
                 } else {
                     Ok(())
@@ -474,6 +495,7 @@ impl Rewrite {
     fn write_slice(&mut self, ks: &mut Keyspace, now: i64, deadline: Instant) -> bool {
         for (db, k, e, at) in ks.snapshot_spilled(&self.snap) {
             self.write_entry(db, &k, &e, at);
+            crate::lazyfree::free_value(e.val, true);
         }
         let mut n = 0;
         while let Some((db, k, e)) = ks.snapshot_next(&mut self.snap) {

@@ -113,12 +113,13 @@ impl Engine {
     }
 
     /// Memory counted against `maxmemory`: everything allocated but the write stream's
-    /// and the AOF's buffers (and the debug tap's), which Redis leaves out too (they
-    /// drain by themselves, and evicting keys to make room for their own DEL records
-    /// would never end).
+    /// and the AOF's buffers, the rewrite's batch (and the debug tap's), which Redis
+    /// leaves out too (they drain by themselves, and evicting keys to make room for their
+    /// own DEL records, or for their copies on the way to the new base, would never end).
     pub fn used_for_maxmemory(&self) -> u64 {
         let tap = self.tap.as_ref().map_or(0, |t| t.capacity());
-        let buffers = self.stream.buffered() + self.aof.buffered() + tap;
+        let rewrite = self.rewrite.as_ref().map_or(0, |r| r.buffered());
+        let buffers = self.stream.buffered() + self.aof.buffered() + tap + rewrite;
         (crate::alloc::allocated() as u64).saturating_sub(buffers as u64)
     }
 

@@ -420,7 +420,7 @@ impl Db {
         // a command's key list reaches a pending snapshot entry. No clock: everything is
         // written; the command's own record removes it.
         if pending != 0 {
-            self.snaps_spill(pending, &k, &e, 0);
+            self.snaps_spill(pending, k, e.clone(), 0);
         }
         e
     }
@@ -436,13 +436,15 @@ impl Db {
     fn expire_index(&mut self, idx: usize, now: i64) {
         let (k, e, pending) = self.swap_remove_index(idx);
         self.expires.swap_remove(&k);
-        if pending != 0 {
-            self.snaps_spill(pending, &k, &e, now);
-        }
         if self.log_expired {
-            self.expired_log.push(Expired::Key(k));
+            self.expired_log.push(Expired::Key(k.clone()));
         }
-        crate::lazyfree::free_value(e.val, self.lazy.expire);
+        if pending != 0 {
+            // The snapshot's consumer frees it once written (which leaves it out: expired).
+            self.snaps_spill(pending, k, e, now);
+        } else {
+            crate::lazyfree::free_value(e.val, self.lazy.expire);
+        }
     }
 
     /// Swap-removes the entry at `idx` from the table and the field-expiry set, keeping

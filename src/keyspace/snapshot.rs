@@ -103,13 +103,18 @@ impl Db {
         }
     }
 
-    /// Sets a removed entry aside for every snapshot in `mask`, with `clock`.
-    pub(super) fn snaps_spill(&mut self, mask: PendingMask, key: &Key, e: &Entry, clock: i64) {
-        for (i, s) in self.snaps.iter_mut().enumerate() {
+    /// Sets a removed entry aside for every snapshot in `mask`, with `clock`. The last of
+    /// them takes `e` itself: with one snapshot running (the usual case) the entry moves
+    /// instead of being copied, so removing it during a rewrite does not need its size
+    /// again in memory.
+    pub(super) fn snaps_spill(&mut self, mask: PendingMask, key: Key, e: Entry, clock: i64) {
+        let last = (PendingMask::BITS - 1 - mask.leading_zeros()) as usize;
+        for (i, s) in self.snaps.iter_mut().enumerate().take(last) {
             if mask & (1 << i) != 0 {
                 s.spill.push((key.clone(), e.clone(), clock));
             }
         }
+        self.snaps[last].spill.push((key, e, clock));
     }
 
     /// Before the entry at `idx` changes outside a command's key list (its hash fields
