@@ -265,6 +265,7 @@ const IMPLEMENTED: &[&str] = &[
     "auto-aof-rewrite-min-size",
     "save",
     "tcp-keepalive",
+    "tcp-backlog",
     "pidfile",
     "timeout",
     "daemonize",
@@ -395,6 +396,8 @@ pub struct Config {
     pub timeout: u64,
     /// `tcp-keepalive` seconds (0: off).
     pub tcp_keepalive: u64,
+    /// `tcp-backlog`: the listen queue length (the kernel caps it at somaxconn).
+    pub tcp_backlog: i32,
     pub pidfile: String,
     pub lazyfree: crate::lazyfree::Policy,
     pub protected_mode: bool,
@@ -525,6 +528,7 @@ impl Default for Config {
             appendfsync: FsyncPolicy::EverySec,
             timeout: 0,
             tcp_keepalive: 300,
+            tcp_backlog: 511,
             pidfile: String::new(),
             lazyfree: Default::default(),
             protected_mode: true,
@@ -733,6 +737,7 @@ impl Config {
         };
         self.timeout = num("timeout").max(0) as u64;
         self.tcp_keepalive = num("tcp-keepalive").max(0) as u64;
+        self.tcp_backlog = num("tcp-backlog").clamp(0, i32::MAX as i64) as i32;
         self.pidfile = get("pidfile");
         let yes = |n: &str| get(n) == "yes";
         self.protected_mode = yes("protected-mode");

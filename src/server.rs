@@ -44,6 +44,39 @@ const READ_BUDGET: usize = 64 * 1024;
 const MONITOR_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 /// Release an output buffer's memory after it drains if it grew beyond this.
 const OUTPUT_SHRINK: usize = 1024 * 1024;
+/// A listening socket on `sa` with a queue of `backlog` connections (`tcp-backlog`, as
+/// Redis; mio's own bind asks for 128, and a burst of more clients than that waits a
+/// second or more for the SYN retry), address reuse on, and IPv6 sockets IPv6-only so
+/// `bind * ::*` can listen on both.
+fn listen(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let sock = Socket::new(Domain::for_address(sa), Type::STREAM, None)?;
+    if sa.is_ipv6() {
+        sock.set_only_v6(true)?;
+    }
+    sock.set_reuse_address(true)?;
+    sock.bind(&sa.into())?;
+    sock.listen(backlog)?;
+    sock.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(sock.into()))
+}
+
+/// Redis's start-up warning when the kernel will shorten the configured listen queue.
+fn warn_if_backlog_capped(backlog: i32) {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/net/core/somaxconn") else {
+        return;
+    };
+    if let Ok(max) = text.trim().parse::<i32>()
+        && max < backlog
+    {
+        warn!(
+            "WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {max}."
+        );
+    }
+}
+
+/// Connections accepted per listener per loop iteration (Redis's `MAX_ACCEPTS_PER_CALL`).
+const MAX_ACCEPTS_PER_CALL: usize = 1000;
 /// Listener tokens count down from the top of the token space; clients use their slot.
 const LISTENER_TOKEN_BASE: usize = usize::MAX - 64;
 
@@ -70,6 +103,9 @@ pub struct Net {
     /// Slots that used their read budget with input maybe left in the socket: they read
     /// again next iteration (the poll is edge-triggered and will not say so again).
     more_input: Vec<usize>,
+    /// Listeners that still had connections waiting when `accept` stopped at
+    /// `MAX_ACCEPTS_PER_CALL` (edge-triggered: no new event would come for them).
+    more_accepts: Vec<usize>,
     next_client_id: u64,
     signal_flag: Arc<AtomicBool>,
     sigint_flag: Arc<AtomicBool>,
@@ -162,6 +198,7 @@ impl Server {
                 released_at: 0,
                 doomed: Vec::new(),
                 more_input: Vec::new(),
+                more_accepts: Vec::new(),
                 next_client_id: 1,
                 signal_flag,
                 sigint_flag,
@@ -177,7 +214,10 @@ impl Server {
         while self.eng.shutdown.is_none() {
             // A rewrite in progress works in slices between events, and clients with
             // input left over read it next: do not sleep.
-            let timeout = if self.eng.rewrite.is_some() || !self.net.more_input.is_empty() {
+            let timeout = if self.eng.rewrite.is_some()
+                || !self.net.more_input.is_empty()
+                || !self.net.more_accepts.is_empty()
+            {
                 Duration::ZERO
             } else {
                 next_tick.saturating_duration_since(Instant::now())
@@ -191,6 +231,9 @@ impl Server {
             let clients_active = !events.is_empty() || !self.net.more_input.is_empty();
             for slot in std::mem::take(&mut self.net.more_input) {
                 self.handle_read(slot, true);
+            }
+            for li in std::mem::take(&mut self.net.more_accepts) {
+                self.accept(li);
             }
             for ev in events.iter() {
                 let t = ev.token().0;
@@ -268,8 +311,11 @@ impl Server {
         }
     }
 
+    /// Accepts the connections waiting on listener `li`, at most `MAX_ACCEPTS_PER_CALL`
+    /// (as Redis), so a connection storm cannot keep the loop from serving the clients it
+    /// has; the rest are accepted on the next iterations.
     fn accept(&mut self, li: usize) {
-        loop {
+        for _ in 0..MAX_ACCEPTS_PER_CALL {
             let (mut sock, addr) = match self.net.listeners[li].0.accept() {
                 Ok(x) => x,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
@@ -328,6 +374,7 @@ impl Server {
             debug!("Accepted {addr}");
             self.net.conns[slot] = Some(Conn::new(sock, cl, self.eng.config.proto_max_bulk_len));
         }
+        self.net.more_accepts.push(li);
     }
 
     /// Reads what the socket has and runs the complete commands, until the socket would
@@ -613,7 +660,7 @@ fn bind(poll: &Poll, eng: &Engine) -> io::Result<Vec<(TcpListener, SocketAddr)>>
                 ));
             }
         };
-        match TcpListener::bind(sa) {
+        match listen(sa, config.tcp_backlog) {
             Ok(mut l) => {
                 poll.registry().register(
                     &mut l,
@@ -633,6 +680,7 @@ fn bind(poll: &Poll, eng: &Engine) -> io::Result<Vec<(TcpListener, SocketAddr)>>
             }
         }
     }
+    warn_if_backlog_capped(config.tcp_backlog);
     if listeners.is_empty() {
         return Err(io::Error::new(
             ErrorKind::AddrNotAvailable,

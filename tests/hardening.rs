@@ -581,6 +581,44 @@ fn server_side_timer(srv_port: u16, client: &Client) -> Option<(u32, u64)> {
 
 /// maxclients, timeout, tcp-keepalive, client-query-buffer-limit: each does what Redis's
 /// does.
+/// A burst of connections larger than one iteration accepts (1000, as Redis) is taken in
+/// over the next iterations: the listener is edge-triggered, so the rest must not wait
+/// for some later connection to wake it.
+#[test]
+fn a_connection_burst_is_accepted_over_several_iterations() {
+    let srv = Server::start(&[
+        "--appendonly",
+        "no",
+        "--enable-debug-command",
+        "yes",
+        "--tcp-backlog",
+        "2048",
+    ]);
+    let mut sleeper = srv.connect();
+    // While the loop sleeps, the kernel completes 1010 handshakes (within the listen
+    // backlog of 2048) that the loop then finds waiting at once.
+    sleeper.send_raw(&Client::encode(&[b"DEBUG", b"SLEEP", b"1"]));
+    std::thread::sleep(Duration::from_millis(100));
+    let t = std::time::Instant::now();
+    let mut burst: Vec<Client> = (0..1010).map(|_| srv.connect()).collect();
+    // Beyond the listen queue a connect waits a second for the SYN retry.
+    assert!(
+        t.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(sleeper.read_reply(), b"+OK\r\n");
+    for c in burst.iter_mut() {
+        c.stream
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        c.send_raw(b"PING\r\n");
+    }
+    for (i, c) in burst.iter_mut().enumerate() {
+        assert_eq!(c.read_reply(), b"+PONG\r\n", "connection {i}");
+    }
+}
+
 #[test]
 fn connection_limits_and_timers() {
     // maxclients: the third client is told and closed.
