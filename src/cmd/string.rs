@@ -427,6 +427,7 @@ pub fn append(c: &mut Ctx, a: &Args) -> CmdResult {
             let mut db = c.db();
             let s = db.string(key)?.expect("checked above");
             let bytes = s.edit();
+            Str::reserve_for(bytes, len + a.get(2).len());
             bytes.extend_from_slice(a.get(2));
             let n = bytes.len();
             c.out.int(n as i64);
@@ -499,6 +500,7 @@ pub fn setrange(c: &mut Ctx, a: &Args) -> CmdResult {
     let s = db.string(key)?.expect("exists now");
     let bytes = s.edit();
     if bytes.len() < offset + value.len() {
+        Str::reserve_for(bytes, offset + value.len());
         bytes.resize(offset + value.len(), 0);
     }
     bytes[offset..offset + value.len()].copy_from_slice(value);

@@ -115,6 +115,18 @@ impl Str {
         }
     }
 
+    /// Makes room in an edited string (`edit`) for a total length of `len`, greedily as
+    /// Redis's sds does: doubling while under 1 MB, then 1 MB at a time. A vector that
+    /// doubles would hold up to twice a big value's size after a single APPEND.
+    pub fn reserve_for(v: &mut Vec<u8>, len: usize) {
+        const STEP: usize = 1 << 20;
+        if len <= v.capacity() {
+            return;
+        }
+        let want = if len < STEP { len * 2 } else { len + STEP };
+        v.reserve_exact(want - v.len());
+    }
+
     pub fn encoding_name(&self) -> &'static str {
         let enc = match self {
             Str::Inline { enc, .. } | Str::Heap { enc, .. } => enc,
