@@ -137,7 +137,9 @@ impl Manifest {
                 FileKind::Incr => 'i',
                 FileKind::History => 'h',
             };
-            s.push_str(&format!("file {} seq {} type {t}\n", f.name, f.seq));
+            s.push_str("file ");
+            push_name(&mut s, &f.name);
+            s.push_str(&format!(" seq {} type {t}\n", f.seq));
         }
         s
     }
@@ -186,42 +188,62 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Splits a manifest line into words, honouring double quotes as Redis writes them.
+/// Appends a file name as Redis's manifest writer does: as it is when it is plain
+/// printable text, else double-quoted with escapes (`sdscatrepr`), so that a name with a
+/// space or a quote reads back as one word.
+fn push_name(out: &mut String, name: &str) {
+    let plain = |c: char| c.is_ascii_graphic() && c != '"' && c != '\\';
+    if !name.is_empty() && name.chars().all(plain) {
+        out.push_str(name);
+        return;
+    }
+    crate::cmd::repr_into(out, name.as_bytes());
+}
+
+/// Splits a manifest line into words, honouring double quotes and the escapes Redis
+/// writes inside them (`push_name`).
 fn split_words(line: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
-    let mut chars = line.chars().peekable();
+    let mut bytes = line.bytes().peekable();
     loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
+        while bytes.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            bytes.next();
         }
-        let Some(&c) = chars.peek() else {
+        let Some(&c) = bytes.peek() else {
             return Some(out);
         };
-        let mut w = String::new();
-        if c == '"' {
-            chars.next();
+        let mut w = Vec::new();
+        if c == b'"' {
+            bytes.next();
             loop {
-                match chars.next()? {
-                    '"' => break,
-                    '\\' => match chars.next()? {
-                        'n' => w.push('\n'),
-                        'r' => w.push('\r'),
-                        't' => w.push('\t'),
+                match bytes.next()? {
+                    b'"' => break,
+                    b'\\' => match bytes.next()? {
+                        b'n' => w.push(b'\n'),
+                        b'r' => w.push(b'\r'),
+                        b't' => w.push(b'\t'),
+                        b'a' => w.push(0x07),
+                        b'b' => w.push(0x08),
+                        b'x' => {
+                            let hex = [bytes.next()?, bytes.next()?];
+                            let hex = std::str::from_utf8(&hex).ok()?;
+                            w.push(u8::from_str_radix(hex, 16).ok()?);
+                        }
                         o => w.push(o),
                     },
                     o => w.push(o),
                 }
             }
         } else {
-            while let Some(&c) = chars.peek() {
-                if c.is_whitespace() {
+            while let Some(&c) = bytes.peek() {
+                if c.is_ascii_whitespace() {
                     break;
                 }
                 w.push(c);
-                chars.next();
+                bytes.next();
             }
         }
-        out.push(w);
+        out.push(String::from_utf8(w).ok()?);
     }
 }
 
@@ -239,6 +261,45 @@ mod tests {
         assert_eq!(m.max_seq(), 2);
         let q = Manifest::parse("file \"a b.aof\" seq 1 type i\n").unwrap();
         assert_eq!(q.incrs[0].name, "a b.aof");
+    }
+
+    #[test]
+    fn odd_names_round_trip() {
+        for name in [
+            "app only.aof",
+            "q\"uote\\d",
+            "tab\tnl\n",
+            "caf\u{e9}.aof",
+            "plain.aof",
+        ] {
+            let m = Manifest {
+                base: Some(AofFile {
+                    name: base_name(name, 1),
+                    seq: 1,
+                    kind: FileKind::Base,
+                }),
+                ..Default::default()
+            };
+            let back = Manifest::parse(&m.to_text()).unwrap();
+            assert_eq!(
+                back.base.unwrap().name,
+                base_name(name, 1),
+                "{}",
+                m.to_text()
+            );
+        }
+        assert!(
+            Manifest {
+                base: Some(AofFile {
+                    name: "a b".into(),
+                    seq: 1,
+                    kind: FileKind::Base
+                }),
+                ..Default::default()
+            }
+            .to_text()
+            .starts_with("file \"a b\" seq 1")
+        );
     }
 
     #[test]
