@@ -255,6 +255,9 @@ struct Reader {
     /// File offset of `buf[0]`.
     base: u64,
     eof: bool,
+    /// Read size: `CHUNK`, or less for a smaller file (an empty incr file must not cost
+    /// a zeroed 4 MB buffer).
+    chunk: usize,
 }
 
 impl Reader {
@@ -275,8 +278,8 @@ impl Reader {
                 self.end -= self.start;
                 self.start = 0;
             }
-            if self.buf.len() < need.max(CHUNK) {
-                self.buf.resize(need.max(CHUNK), 0);
+            if self.buf.len() < need.max(self.chunk) {
+                self.buf.resize(need.max(self.chunk), 0);
             }
             let n = self.file.read(&mut self.buf[self.end..])?;
             if n == 0 {
@@ -320,6 +323,7 @@ pub fn load_file(
     io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(io_err)?;
     let mut rd = Reader {
         file,
+        chunk: (file_len.saturating_add(1).min(CHUNK as u64) as usize).max(4096),
         buf: Vec::new(),
         start: 0,
         end: 0,
