@@ -75,6 +75,9 @@ pub fn drop_later<T: Send + 'static>(v: T, objects: u64) {
 pub fn effort(v: &Value) -> usize {
     match v {
         Value::Hash(h @ Hash::Table(_)) => h.len(),
+        Value::List(l) => l.allocations(),
+        Value::Set(s) => s.allocations(),
+        Value::ZSet(z) => z.allocations(),
         _ => 1,
     }
 }

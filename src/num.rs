@@ -69,6 +69,18 @@ pub fn arg_i64(s: &[u8]) -> Result<i64, crate::error::CmdError> {
     parse_i64(s).ok_or(crate::error::CmdError::NotInteger)
 }
 
+/// Appends a sorted-set score as Redis prints it. FOUNDATION STUB: Rust's shortest
+/// round-trip form (`inf`, `-inf`, `1e300`); issue 12 makes it byte-identical to Redis's
+/// `%.17g` replies. Any form here must parse back to the same double.
+pub fn push_score(buf: &mut Vec<u8>, score: f64) {
+    use std::io::Write;
+    if score.is_infinite() {
+        buf.extend_from_slice(if score > 0.0 { b"inf" } else { b"-inf" });
+    } else {
+        let _ = write!(buf, "{score:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -396,6 +396,9 @@ const SAMPLES: &[&str] = &[
     "eval s x a",
     "evalsha x 1 k v",
     "fcall f 1 k",
+    "llen k",
+    "scard k",
+    "zcard k",
     // Errors: unknown command or subcommand, no keys, arity.
     "nosuch a",
     "object foo k",

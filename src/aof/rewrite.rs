@@ -203,6 +203,26 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry, now: u64) {
                 write_field_ttls(buf, key, h, now);
             }
         }
+        Value::List(l) => write_chunked(buf, b"RPUSH", key, l.len(), l.iter()),
+        Value::Set(s) => write_chunked(buf, b"SADD", key, s.len(), s.iter()),
+        Value::ZSet(z) => {
+            let mut left = z.len();
+            let mut it = z.iter();
+            let mut score = Vec::with_capacity(24);
+            while left > 0 {
+                let n = left.min(FIELDS_PER_RECORD);
+                push_header(buf, 2 + 2 * n);
+                push_bulk(buf, b"ZADD");
+                push_bulk(buf, key);
+                for (m, s) in it.by_ref().take(n) {
+                    score.clear();
+                    crate::num::push_score(&mut score, s);
+                    push_bulk(buf, &score);
+                    push_bulk(buf, &m);
+                }
+                left -= n;
+            }
+        }
     }
     if e.exp() != 0 {
         let mut t = [0u8; 20];
@@ -210,6 +230,28 @@ pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry, now: u64) {
             buf,
             [&b"PEXPIREAT"[..], key, fmt_i64(e.exp(), &mut t)].into_iter(),
         );
+    }
+}
+
+/// Appends `<cmd> key e1 e2 ...` records of at most `FIELDS_PER_RECORD` elements each
+/// for the `len` elements of `items` (lists, sets).
+fn write_chunked<'a>(
+    buf: &mut Vec<u8>,
+    cmd: &[u8],
+    key: &[u8],
+    len: usize,
+    mut items: impl Iterator<Item = crate::types::listpack::Val<'a>>,
+) {
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(FIELDS_PER_RECORD);
+        push_header(buf, 2 + n);
+        push_bulk(buf, cmd);
+        push_bulk(buf, key);
+        for x in items.by_ref().take(n) {
+            push_bulk(buf, &x);
+        }
+        left -= n;
     }
 }
 

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::error::CmdError;
 use crate::keyspace::{Db, Entry, KsStats};
 use crate::resp::reply::Reply;
-use crate::types::{Hash, Str, Value};
+use crate::types::{Hash, List, Set, Str, Value, ZSet};
 
 /// The other connections, as far as commands may see them.
 pub trait Clients {
@@ -108,19 +108,64 @@ fn count_hit(st: &mut KsStats, hit: bool) {
     }
 }
 
-/// The hash in a looked-up entry; WRONGTYPE if the entry holds something else.
-fn as_hash(e: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
+/// An aggregate type a command can ask the keyspace for by type: `DbView::read`,
+/// `write` and `or_new` answer WRONGTYPE for a key holding anything else.
+pub trait Kind: Sized {
+    /// The value as this type, if it is one.
+    fn of(v: &mut Value) -> Option<&mut Self>;
+    /// A new empty value of this type.
+    fn fresh() -> Value;
+}
+
+macro_rules! kind {
+    ($t:ident, $variant:ident) => {
+        impl Kind for $t {
+            #[inline]
+            fn of(v: &mut Value) -> Option<&mut $t> {
+                match v {
+                    Value::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn fresh() -> Value {
+                Value::$variant($t::new())
+            }
+        }
+    };
+}
+kind!(Hash, Hash);
+kind!(List, List);
+kind!(Set, Set);
+kind!(ZSet, ZSet);
+
+#[inline]
+fn as_kind<T: Kind>(e: Option<&mut Entry>) -> Result<Option<&mut T>, CmdError> {
     match e {
         None => Ok(None),
-        Some(Entry {
-            val: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(CmdError::WrongType),
+        Some(e) => T::of(&mut e.val).map(Some).ok_or(CmdError::WrongType),
     }
 }
 
 impl DbView<'_> {
+    /// The `T` at `key` for reading (counts a keyspace hit or miss); WRONGTYPE if the key
+    /// holds another type.
+    pub fn read<T: Kind>(&mut self, key: &[u8]) -> Result<Option<&mut T>, CmdError> {
+        as_kind(self.get_read(key))
+    }
+
+    /// The `T` at `key` for a write that does not create it (no hit/miss counting, as
+    /// Redis's lookupKeyWrite); WRONGTYPE if the key holds another type.
+    pub fn write<T: Kind>(&mut self, key: &[u8]) -> Result<Option<&mut T>, CmdError> {
+        as_kind(self.get(key))
+    }
+
+    /// The `T` at `key` for writing, created empty if missing. A caller that may end up
+    /// adding nothing removes it again with `drop_if_empty`.
+    pub fn or_new<T: Kind>(&mut self, key: &[u8]) -> Result<&mut T, CmdError> {
+        let e = self.db.get_or_insert_with(key, self.now, self.st, T::fresh);
+        T::of(&mut e.val).ok_or(CmdError::WrongType)
+    }
+
     pub fn get(&mut self, key: &[u8]) -> Option<&mut Entry> {
         self.db.get(key, self.now, self.st)
     }
@@ -146,34 +191,24 @@ impl DbView<'_> {
 
     /// The hash at `key` for reading; WRONGTYPE if it holds something else.
     pub fn hash(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
-        as_hash(self.get_read(key))
+        self.read(key)
     }
 
     /// The hash at `key` for a write command that does not create it (no hit/miss
     /// counting, as Redis's lookupKeyWrite); WRONGTYPE if it holds something else.
     pub fn hash_write(&mut self, key: &[u8]) -> Result<Option<&mut Hash>, CmdError> {
-        as_hash(self.get(key))
+        self.write(key)
     }
 
     /// The hash at `key` for writing, created empty if missing.
     pub fn hash_or_new(&mut self, key: &[u8]) -> Result<&mut Hash, CmdError> {
-        let e = self
-            .db
-            .get_or_insert_with(key, self.now, self.st, || Value::Hash(Hash::new()));
-        match &mut e.val {
-            Value::Hash(h) => Ok(h),
-            _ => Err(CmdError::WrongType),
-        }
+        self.or_new(key)
     }
 
-    /// Removes `key` if it is an empty hash (the last field was deleted).
+    /// Removes `key` if it holds an aggregate (hash, list, set, sorted set) whose last
+    /// element was removed: Redis never keeps an empty one.
     pub fn drop_if_empty(&mut self, key: &[u8]) {
-        if let Some(Entry {
-            val: Value::Hash(h),
-            ..
-        }) = self.get(key)
-            && h.is_empty()
-        {
+        if self.get(key).is_some_and(|e| e.val.is_empty_aggregate()) {
             self.db.remove(key);
         }
     }

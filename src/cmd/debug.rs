@@ -211,6 +211,28 @@ fn value_digest(v: &Value) -> [u8; 20] {
             }
             acc
         }
+        // A list's order is its content: each element is chained into the digest.
+        Value::List(l) => {
+            let mut acc = hash160(&[b"list"]);
+            for x in l.iter() {
+                acc = hash160(&[&acc, &x]);
+            }
+            acc
+        }
+        Value::Set(s) => {
+            let mut acc = hash160(&[b"set"]);
+            for m in s.iter() {
+                xor_into(&mut acc, &hash160(&[&m]));
+            }
+            acc
+        }
+        Value::ZSet(z) => {
+            let mut acc = hash160(&[b"zset"]);
+            for (m, score) in z.iter() {
+                xor_into(&mut acc, &hash160(&[&m, &score.to_bits().to_be_bytes()]));
+            }
+            acc
+        }
     }
 }
 

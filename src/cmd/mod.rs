@@ -21,12 +21,15 @@ pub mod hash;
 pub mod hash_ttl;
 pub mod info;
 pub mod keys;
+pub mod list;
 pub mod replay;
 pub mod scripting;
 pub mod server;
+pub mod set;
 pub mod string;
 pub mod table;
 pub mod tx;
+pub mod zset;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -48,6 +51,9 @@ static TABLES: &[&[Command]] = &[
     hash::COMMANDS,
     hash_ttl::COMMANDS,
     string::COMMANDS,
+    list::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
     keys::COMMANDS,
     tx::COMMANDS,
     server::COMMANDS,

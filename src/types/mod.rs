@@ -1,11 +1,17 @@
 //! Value types stored in the keyspace. They know nothing of RESP or commands.
 pub mod bytes;
 pub mod hash;
+pub mod list;
 pub mod listpack;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
 pub use string::Str;
+pub use zset::ZSet;
 
 /// Bytes the system allocator really takes for a request of `n` bytes (glibc: an 8-byte
 /// header, 16-byte granularity, 32 bytes at least), so MEMORY USAGE matches RSS growth.
@@ -22,6 +28,9 @@ pub fn alloc_size(n: usize) -> usize {
 pub enum Value {
     Str(Str),
     Hash(Hash),
+    List(List),
+    Set(Set),
+    ZSet(ZSet),
 }
 
 impl Value {
@@ -30,6 +39,9 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -38,6 +50,9 @@ impl Value {
         match self {
             Value::Str(s) => s.encoding_name(),
             Value::Hash(h) => h.encoding_name(),
+            Value::List(l) => l.encoding_name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -47,6 +62,21 @@ impl Value {
         match self {
             Value::Str(s) => s.heap_bytes(),
             Value::Hash(h) => h.heap_bytes_sampled(samples),
+            Value::List(l) => l.heap_bytes_sampled(samples),
+            Value::Set(s) => s.heap_bytes_sampled(samples),
+            Value::ZSet(z) => z.heap_bytes_sampled(samples),
+        }
+    }
+
+    /// An aggregate left with no element (the last was removed): the key goes, as in
+    /// Redis. Strings are never "empty" in this sense.
+    pub fn is_empty_aggregate(&self) -> bool {
+        match self {
+            Value::Str(_) => false,
+            Value::Hash(h) => h.is_empty(),
+            Value::List(l) => l.is_empty(),
+            Value::Set(s) => s.is_empty(),
+            Value::ZSet(z) => z.is_empty(),
         }
     }
 }
