@@ -2,14 +2,12 @@
 //! knows the type; issue 12 replaces it with Redis's encodings (one listpack while small,
 //! a chain of listpack nodes when big), keeping this interface.
 
-use std::collections::VecDeque;
-
 use super::bytes::Bytes;
 use super::listpack::Val;
 
 #[derive(Debug, Clone, Default)]
 pub struct List {
-    items: VecDeque<Bytes>,
+    items: Box<Vec<Bytes>>,
 }
 
 impl List {

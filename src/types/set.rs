@@ -7,7 +7,7 @@ use super::listpack::Val;
 
 #[derive(Debug, Clone, Default)]
 pub struct Set {
-    members: Vec<Bytes>,
+    members: Box<Vec<Bytes>>,
 }
 
 impl Set {

@@ -8,7 +8,7 @@ use super::listpack::Val;
 #[derive(Debug, Clone, Default)]
 pub struct ZSet {
     /// (score, member), ordered by score then member.
-    items: Vec<(f64, Bytes)>,
+    items: Box<Vec<(f64, Bytes)>>,
 }
 
 impl ZSet {
