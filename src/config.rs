@@ -249,6 +249,7 @@ const IMPLEMENTED: &[&str] = &[
     "proto-max-bulk-len",
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
+    "list-max-listpack-size",
     "requirepass",
     "aclfile",
     "acllog-max-len",
@@ -387,6 +388,8 @@ pub struct Config {
     pub logfile: String,
     pub proto_max_bulk_len: usize,
     pub hash_limits: crate::types::hash::HashLimits,
+    /// Node size of lists, from `list-max-listpack-size`.
+    pub list_limits: crate::types::list::ListLimits,
     pub requirepass: Option<String>,
     pub maxclients: usize,
     pub hz: u32,
@@ -486,6 +489,8 @@ fn validate(name: &str, value: &str, default: &str) -> Result<String, String> {
             "hz" => (1, 500),
             "timeout" | "tcp-keepalive" => (0, i32::MAX as i64),
             "hash-max-listpack-entries" | "hash-max-listpack-value" => (0, i64::MAX),
+            "list-max-listpack-size" => (i32::MIN as i64, i32::MAX as i64),
+            "list-compress-depth" => (0, i32::MAX as i64),
             "auto-aof-rewrite-percentage" => (0, i32::MAX as i64),
             _ => (i64::MIN, i64::MAX),
         };
@@ -520,6 +525,7 @@ impl Default for Config {
                 max_entries: 512,
                 max_value: 64,
             },
+            list_limits: Default::default(),
             requirepass: None,
             maxclients: 10000,
             hz: 10,
@@ -724,6 +730,7 @@ impl Config {
         self.proto_max_bulk_len = num("proto-max-bulk-len").max(1) as usize;
         self.hash_limits.max_entries = num("hash-max-listpack-entries").max(0) as usize;
         self.hash_limits.max_value = num("hash-max-listpack-value").max(0) as usize;
+        self.list_limits = crate::types::list::ListLimits::new(num("list-max-listpack-size"));
         let pass = get("requirepass");
         self.requirepass = (!pass.is_empty()).then_some(pass);
         self.maxclients = num("maxclients").max(1) as usize;

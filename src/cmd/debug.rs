@@ -89,16 +89,29 @@ pub fn debug(c: &mut Ctx, a: &Args) -> CmdResult {
             Ok(())
         }
         "object" if a.len() == 3 => {
+            let fill = c.eng.config.list_limits.fill;
             let (mut db, out) = c.db_out();
             let Some(e) = db.get(a.get(2)) else {
                 return Err(CmdError::err("no such key"));
             };
             let ser = serialized_len(a.get(2), e);
-            out.simple(&format!(
+            let mut line = format!(
                 "Value at:0x{:x} refcount:1 encoding:{} serializedlength:{ser} lru:0 lru_seconds_idle:0",
                 e as *const Entry as usize,
                 e.val.encoding_name()
-            ));
+            );
+            if let Value::List(l) = &e.val {
+                // Redis 7.0's quicklist fields, then ferrokv's own form: a small list is
+                // one packed buffer (what Redis 7.2 calls a listpack).
+                let (nodes, bytes) = l.nodes();
+                line.push_str(&format!(
+                    " ql_nodes:{nodes} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:0 ql_uncompressed_size:{bytes} internal_encoding:{}",
+                    l.len() as f64 / nodes as f64,
+                    fill,
+                    if l.is_packed() { "listpack" } else { "quicklist" }
+                ));
+            }
+            out.simple(&line);
             Ok(())
         }
         "loadaof" if a.len() == 2 => {
