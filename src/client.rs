@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use crate::resp::args::OwnedArgs;
+use crate::types::bytes::Bytes;
 
 /// A transaction being queued after MULTI.
 #[derive(Debug, Default)]
@@ -12,6 +13,31 @@ pub struct MultiState {
     pub queued: Vec<OwnedArgs>,
     /// A command failed to queue (unknown, wrong arity): EXEC answers EXECABORT.
     pub aborted: bool,
+}
+
+/// What a client parked by a blocking command waits for.
+#[derive(Debug)]
+pub struct Blocked {
+    /// The command, run again once one of its keys has data.
+    pub args: OwnedArgs,
+    pub db: usize,
+    /// The keys it waits on.
+    pub keys: Vec<Bytes>,
+    /// The type a key must hold to serve it (`Value::type_name`): a key recreated with
+    /// another type leaves it waiting, as in Redis 7.0.
+    pub want: &'static str,
+    pub deadline: Option<Instant>,
+    /// The reply on timeout (or CLIENT UNBLOCK ... TIMEOUT).
+    pub on_timeout: TimeoutReply,
+}
+
+/// What a blocking command answers when its wait ends with nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutReply {
+    /// BLPOP, BRPOP, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP.
+    NullArray,
+    /// BLMOVE, BRPOPLPUSH.
+    NullBulk,
 }
 
 /// Per-client state visible to command handlers.
@@ -44,6 +70,8 @@ pub struct ClientState {
     /// Id of the last AOF batch holding one of this client's writes: its replies leave
     /// only once that batch is safe under the fsync policy (group commit).
     pub aof_ack: u64,
+    /// Parked by a blocking command (no reply yet, no further commands run).
+    pub blocked: Option<Box<Blocked>>,
 }
 
 impl ClientState {
@@ -69,6 +97,7 @@ impl ClientState {
             close_after_reply: false,
             last_cmd: "NULL",
             aof_ack: 0,
+            blocked: None,
         }
     }
 }

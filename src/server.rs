@@ -14,6 +14,7 @@
 //! Commands see the other connections only through the `cmd::Clients` view `Net` gives
 //! them (CLIENT LIST / KILL, MONITOR feeds, the client count).
 
+use std::collections::HashMap;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
@@ -106,6 +107,9 @@ pub struct Net {
     /// Listeners that still had connections waiting when `accept` stopped at
     /// `MAX_ACCEPTS_PER_CALL` (edge-triggered: no new event would come for them).
     more_accepts: Vec<usize>,
+    /// Slot of each client waiting in a blocking command, by client id (the engine
+    /// names waiters by id).
+    blocked_slots: HashMap<u64, usize>,
     next_client_id: u64,
     signal_flag: Arc<AtomicBool>,
     sigint_flag: Arc<AtomicBool>,
@@ -199,6 +203,7 @@ impl Server {
                 doomed: Vec::new(),
                 more_input: Vec::new(),
                 more_accepts: Vec::new(),
+                blocked_slots: HashMap::new(),
                 next_client_id: 1,
                 signal_flag,
                 sigint_flag,
@@ -220,7 +225,11 @@ impl Server {
             {
                 Duration::ZERO
             } else {
-                next_tick.saturating_duration_since(Instant::now())
+                let wake = match self.eng.blocking.next_deadline() {
+                    Some(d) => d.min(next_tick),
+                    None => next_tick,
+                };
+                wake.saturating_duration_since(Instant::now())
             };
             if let Err(e) = self.net.poll.poll(&mut events, Some(timeout))
                 && e.kind() != ErrorKind::Interrupted
@@ -248,6 +257,9 @@ impl Server {
                 if ev.is_writable() {
                     self.write_conn(t);
                 }
+            }
+            if self.eng.blocking.clients() > 0 {
+                self.expire_blocked();
             }
             if Instant::now() >= next_tick {
                 self.cron();
@@ -388,7 +400,7 @@ impl Server {
         };
         let mut closed = false;
         // Commands left in the buffer by an earlier pause run before reading more.
-        self.process(&mut conn);
+        self.process(slot, &mut conn);
         let mut budget = READ_BUDGET;
         while !conn.paused && !conn.cl.close_after_reply && !conn.kill {
             if budget == 0 {
@@ -421,7 +433,7 @@ impl Server {
                         closed = true;
                         break;
                     }
-                    self.process(&mut conn);
+                    self.process(slot, &mut conn);
                     if drained && !eof_hint {
                         break;
                     }
@@ -448,13 +460,14 @@ impl Server {
         }
     }
 
-    /// Runs every complete command in the connection's buffer.
-    fn process(&mut self, conn: &mut Conn) {
+    /// Runs every complete command in the connection's buffer (of the client in `slot`),
+    /// until it is paused, closing or waiting in a blocking command.
+    fn process(&mut self, slot: usize, conn: &mut Conn) {
         self.eng.cmd_clock = Instant::now();
         let limit = self.eng.config.obuf_normal;
         self.net.obuf_normal = limit;
         loop {
-            if conn.cl.close_after_reply || conn.kill {
+            if conn.cl.close_after_reply || conn.kill || conn.cl.blocked.is_some() {
                 break;
             }
             if limit.is_set() {
@@ -488,6 +501,15 @@ impl Server {
                         &args,
                     );
                     conn.parser.finish();
+                    if let Some(b) = &conn.cl.blocked {
+                        self.eng.blocking.add(conn.cl.id, b);
+                        self.net.blocked_slots.insert(conn.cl.id, slot);
+                    }
+                    if self.eng.blocking.has_ready() {
+                        // As Redis: waiters are served right after the command that
+                        // gave them data, before this client's next command.
+                        self.serve_blocked();
+                    }
                 }
                 Parsed::Incomplete => break,
                 Parsed::Error(e) => {
@@ -504,6 +526,92 @@ impl Server {
             conn.kill = true;
         }
         conn.compact();
+    }
+
+    /// Serves the clients waiting on keys that just changed, key by key in the order the
+    /// keys changed, and each key's waiters in the order they blocked: each one's command
+    /// runs again while the key holds data of the type it wants (a pop that empties it
+    /// ends the round for that key). Serving can fill other keys (BLMOVE pushes), which
+    /// are served in turn. A served client's pipelined commands run next iteration.
+    fn serve_blocked(&mut self) {
+        while self.eng.blocking.has_ready() {
+            for (db, key, waiters) in self.eng.blocking.take_ready() {
+                for id in waiters {
+                    let Some(&slot) = self.net.blocked_slots.get(&id) else {
+                        continue;
+                    };
+                    let now = self.eng.expiry_clock();
+                    let ks = &mut self.eng.ks;
+                    let held = ks.dbs[db]
+                        .peek(&key, now, &mut ks.stats)
+                        .map(|e| e.val.type_name());
+                    let Some(held) = held else {
+                        break; // Gone (emptied by an earlier waiter): nobody else gets it.
+                    };
+                    let Some(mut conn) = self.net.take(slot) else {
+                        continue;
+                    };
+                    if conn.cl.blocked.as_ref().is_none_or(|b| b.want != held) {
+                        self.net.conns[slot] = Some(conn);
+                        continue;
+                    }
+                    let b = conn.cl.blocked.take().expect("checked above");
+                    self.eng.blocking.remove(id, &b);
+                    self.net.blocked_slots.remove(&id);
+                    let args = Args {
+                        buf: &b.args.0,
+                        ranges: &b.args.1,
+                    };
+                    self.eng.cmd_clock = Instant::now();
+                    cmd::dispatch(
+                        &mut self.eng,
+                        &mut self.net,
+                        &mut conn.cl,
+                        &mut conn.out,
+                        &args,
+                    );
+                    if let Some(again) = conn.cl.blocked.as_mut() {
+                        // Nothing after all: it waits on, with its first deadline.
+                        again.deadline = b.deadline;
+                        self.eng.blocking.add(id, again);
+                        self.net.blocked_slots.insert(id, slot);
+                    } else {
+                        self.net.more_input.push(slot);
+                    }
+                    self.net.conns[slot] = Some(conn);
+                    self.net.queue_write(slot);
+                }
+            }
+        }
+    }
+
+    /// Ends the waits whose timeout has passed, with their timeout replies.
+    fn expire_blocked(&mut self) {
+        for (deadline, id) in self.eng.blocking.due(Instant::now()) {
+            let Some(&slot) = self.net.blocked_slots.get(&id) else {
+                continue;
+            };
+            let Some(Some(conn)) = self.net.conns.get_mut(slot) else {
+                continue;
+            };
+            if conn
+                .cl
+                .blocked
+                .as_ref()
+                .is_none_or(|b| b.deadline != Some(deadline))
+            {
+                continue;
+            }
+            let b = conn.cl.blocked.take().expect("checked above");
+            crate::cmd::blocking::reply_timeout(
+                &mut Reply::new(&mut conn.out, conn.cl.resp3),
+                b.on_timeout,
+            );
+            self.eng.blocking.remove(id, &b);
+            self.net.blocked_slots.remove(&id);
+            self.net.more_input.push(slot);
+            self.net.queue_write(slot);
+        }
     }
 
     fn protocol_error(&mut self, conn: &mut Conn, msg: &str) {
@@ -618,6 +726,10 @@ impl Server {
         };
         let _ = self.net.poll.registry().deregister(&mut conn.sock);
         self.eng.unwatch_all(&mut conn.cl);
+        if let Some(b) = conn.cl.blocked.take() {
+            self.eng.blocking.remove(conn.cl.id, &b);
+            self.net.blocked_slots.remove(&conn.cl.id);
+        }
         self.net.monitors.retain(|&m| m != slot);
         self.net.free_slots.push(slot);
         debug!(
@@ -757,6 +869,26 @@ impl Clients for Net {
 
     fn has_monitors(&self) -> bool {
         !self.monitors.is_empty()
+    }
+
+    fn can_block(&self) -> bool {
+        true
+    }
+
+    fn unblock(&mut self, id: u64, error: bool) -> Option<Box<crate::client::Blocked>> {
+        let slot = *self.blocked_slots.get(&id)?;
+        let conn = self.conns.get_mut(slot)?.as_mut()?;
+        let b = conn.cl.blocked.take()?;
+        self.blocked_slots.remove(&id);
+        let mut out = Reply::new(&mut conn.out, conn.cl.resp3);
+        if error {
+            out.error_text("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            crate::cmd::blocking::reply_timeout(&mut out, b.on_timeout);
+        }
+        self.more_input.push(slot);
+        self.queue_write(slot);
+        Some(b)
     }
 
     /// A MONITOR client cannot be paused like a command client, so one that stops

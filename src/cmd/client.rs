@@ -28,6 +28,7 @@ static SUBCOMMANDS: &[Command] = &[
     Command { name: "client|info", arity: 2, tips: &["nondeterministic_output"], handler: info, summary: "Describes the connection.", ..CLIENT },
     Command { name: "client|list", arity: -2, flags: ADMIN_CLIENT, tips: &["nondeterministic_output"], handler: list, usage: "[TYPE NORMAL | MASTER | REPLICA | PUBSUB] [ID client-id [client-id ...]]", summary: "Describes the connections.", ..CLIENT },
     Command { name: "client|kill", arity: -3, flags: ADMIN_CLIENT, handler: kill, usage: "ip:port | [ID client-id] [TYPE NORMAL | MASTER | SLAVE | REPLICA | PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES | NO]", summary: "Closes connections.", ..CLIENT },
+    Command { name: "client|unblock", arity: -3, flags: ADMIN_CLIENT, handler: unblock, usage: "client-id [TIMEOUT | ERROR]", summary: "Ends another client's wait in a blocking command.", ..CLIENT },
     Command { name: "client|no-evict", arity: 3, flags: ADMIN_CLIENT, handler: on_off, usage: "ON | OFF", summary: "Exempts the connection from client eviction (accepted, no effect).", ..CLIENT },
     Command { name: "client|no-touch", arity: 3, handler: on_off, usage: "ON | OFF", summary: "Leaves keys' access times alone (accepted, no effect).", ..CLIENT },
     Command { name: "client|help", arity: 2, flags: LOADING | STALE, handler: client_help, summary: "Lists the CLIENT subcommands.", ..CLIENT },
@@ -39,6 +40,8 @@ static SUBCOMMANDS: &[Command] = &[
 pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> String {
     let flags = if cl.monitor {
         "O"
+    } else if cl.blocked.is_some() {
+        "b"
     } else if cl.multi.is_some() {
         "x"
     } else {
@@ -227,6 +230,33 @@ fn client_help(c: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 /// CLIENT KILL addr | CLIENT KILL [ID id] [ADDR addr] [LADDR addr] [TYPE t] [USER u] [SKIPME yes/no].
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR] -> 1 if that client was waiting in a
+/// blocking command (it gets the timeout reply, or `-UNBLOCKED`), else 0.
+fn unblock(c: &mut Ctx, a: &Args) -> CmdResult {
+    let id = crate::num::arg_i64(a.get(2))?;
+    let error = match a.len() {
+        3 => false,
+        4 if a.is(3, "timeout") => false,
+        4 if a.is(3, "error") => true,
+        _ => {
+            return Err(CmdError::err(
+                "CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ));
+        }
+    };
+    let found = u64::try_from(id)
+        .ok()
+        .and_then(|id| c.clients.unblock(id, error).map(|b| (id, b)));
+    match found {
+        Some((id, b)) => {
+            c.eng.blocking.remove(id, &b);
+            c.out.int(1);
+        }
+        None => c.out.int(0),
+    }
+    Ok(())
+}
+
 fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     let old_form = a.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);

@@ -25,6 +25,12 @@ pub trait Clients {
     fn has_monitors(&self) -> bool;
     /// Sends a MONITOR line to every monitoring client.
     fn feed_monitors(&mut self, line: &[u8]);
+    /// A client may wait in a blocking command (not during replay).
+    fn can_block(&self) -> bool;
+    /// Ends the wait of blocked client `id` with the timeout reply or, if `error`, with
+    /// `-UNBLOCKED`; returns what it waited for (None: no such client waiting). The
+    /// caller removes the wait from the engine.
+    fn unblock(&mut self, id: u64, error: bool) -> Option<Box<crate::client::Blocked>>;
 }
 
 /// No other connections: AOF replay.
@@ -42,6 +48,12 @@ impl Clients for NoClients {
         false
     }
     fn feed_monitors(&mut self, _line: &[u8]) {}
+    fn can_block(&self) -> bool {
+        false
+    }
+    fn unblock(&mut self, _id: u64, _error: bool) -> Option<Box<crate::client::Blocked>> {
+        None
+    }
 }
 
 /// Everything a handler may touch.

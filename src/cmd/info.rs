@@ -162,9 +162,9 @@ fn clients(c: &Ctx, f: &mut Fields) {
         .add("maxclients", c.eng.config.maxclients)
         .add("client_recent_max_input_buffer", 0)
         .add("client_recent_max_output_buffer", 0)
-        .add("blocked_clients", 0)
+        .add("blocked_clients", c.eng.blocking.clients())
         .add("tracking_clients", 0)
-        .add("clients_in_timeout_table", 0);
+        .add("clients_in_timeout_table", c.eng.blocking.timed());
 }
 
 fn memory(c: &Ctx, f: &mut Fields) {

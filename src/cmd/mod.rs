@@ -10,6 +10,7 @@
 //! handler; the loop hands them to the AOF before any reply is written.
 
 pub mod acl;
+pub mod blocking;
 pub mod client;
 pub mod command;
 pub mod config;
@@ -434,7 +435,7 @@ pub fn execute(
             cl.aof_ack = eng.aof.batch_id;
         }
     }
-    if changed && !eng.watches.is_empty() {
+    if changed && (!eng.watches.is_empty() || !eng.blocking.is_empty()) {
         cmd.for_each_key(args, &mut |pos, _| eng.touch_key(db, args.get(pos)));
     }
     let end = Instant::now();

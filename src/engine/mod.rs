@@ -8,6 +8,7 @@
 //! The engine knows nothing of connections or commands: it does not import `cmd` or
 //! `server`, and persistence (`aof/`) does not import it.
 
+pub mod blocking;
 pub mod evict;
 pub mod persist;
 pub mod watch;
@@ -103,6 +104,8 @@ pub struct Engine {
     /// Per command and subcommand, by the id the command registry gives it.
     pub cmdstats: Vec<CmdStat>,
     pub watches: Watches,
+    /// Clients waiting in blocking commands.
+    pub blocking: blocking::Blocking,
     pub stream: WriteStream,
     /// DEBUG WRITE-STREAM: a copy of every record, for tests.
     pub tap: Option<Vec<u8>>,
@@ -152,6 +155,7 @@ impl Engine {
             stats: Stats::default(),
             cmdstats: vec![CmdStat::default(); commands],
             watches: Watches::default(),
+            blocking: Default::default(),
             stream: WriteStream::new(),
             tap: None,
             rewrite: None,

@@ -70,7 +70,7 @@ impl Engine {
     }
 
     /// A key in `db` was modified: fail the transactions watching it.
-    pub fn touch_key(&mut self, db: usize, key: &[u8]) {
+    pub(super) fn touch_watchers(&mut self, db: usize, key: &[u8]) {
         if self.watches.is_empty() {
             return;
         }
