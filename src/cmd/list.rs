@@ -8,11 +8,14 @@
 //! The blocking variants (BLPOP, BLMOVE, BLMPOP...) are built on `mpop_from` and
 //! `move_element` below.
 
+use super::blocking::parse_timeout;
 use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
+use crate::client::TimeoutReply;
 use crate::error::{CmdError, CmdResult};
 use crate::num::{arg_i64, fmt_i64, parse_i64};
 use crate::types::List;
+use crate::types::bytes::Bytes;
 use crate::types::list::End;
 
 const ROW_LIST: Command = Command {
@@ -47,6 +50,11 @@ pub static COMMANDS: &[Command] = &[
     Command { name: "lpos", arity: -3, flags: READONLY, keys: READ_KEYS, handler: lpos, usage: "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", summary: "Returns the indexes of elements equal to a value in a list.", ..ROW_LIST },
     Command { name: "lmove", arity: 5, flags: WRITE | DENYOOM, keys: MOVE_KEYS, handler: lmove, usage: "source destination LEFT | RIGHT LEFT | RIGHT", summary: "Moves an element from one end of a list to an end of another.", ..ROW_LIST },
     Command { name: "rpoplpush", arity: 3, flags: WRITE | DENYOOM, keys: MOVE_KEYS, handler: rpoplpush, usage: "source destination", summary: "Moves the last element of a list to the head of another.", ..ROW_LIST },
+    Command { name: "blpop", arity: -3, flags: WRITE | NOSCRIPT | BLOCKING, keys: &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)], handler: blpop, usage: "key [key ...] timeout", summary: "Pops the first element of the first non-empty list, waiting for one if none.", ..ROW_LIST },
+    Command { name: "brpop", arity: -3, flags: WRITE | NOSCRIPT | BLOCKING, keys: &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)], handler: brpop, usage: "key [key ...] timeout", summary: "Pops the last element of the first non-empty list, waiting for one if none.", ..ROW_LIST },
+    Command { name: "blmove", arity: 6, flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING, keys: MOVE_KEYS, handler: blmove, usage: "source destination LEFT | RIGHT LEFT | RIGHT timeout", summary: "Moves an element between lists, waiting for one if the source is empty.", ..ROW_LIST },
+    Command { name: "brpoplpush", arity: 4, flags: WRITE | DENYOOM | NOSCRIPT | BLOCKING, keys: MOVE_KEYS, handler: brpoplpush, usage: "source destination timeout", summary: "Moves the last element of a list to the head of another, waiting for one.", ..ROW_LIST },
+    Command { name: "blmpop", arity: -5, flags: WRITE | BLOCKING, keys: &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)], handler: blmpop, usage: "timeout numkeys key [key ...] LEFT | RIGHT [COUNT count]", summary: "Pops elements from the first non-empty list of several, waiting if all are empty.", ..ROW_LIST },
     Command { name: "lmpop", arity: -4, flags: WRITE, keys: &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)], handler: lmpop, usage: "numkeys key [key ...] LEFT | RIGHT [COUNT count]", summary: "Pops elements from the first non-empty list of several.", ..ROW_LIST },
 ];
 
@@ -423,10 +431,25 @@ pub fn move_element(
 /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] -> [key, [elements]] from the first
 /// non-empty list, or a null array.
 pub fn lmpop(c: &mut Ctx, a: &Args) -> CmdResult {
-    let numkeys = parse_i64(a.get(1))
+    let (keys, end, count) = mpop_args(a, 1)?;
+    for k in keys {
+        if mpop_from(c, a.get(k), end, count)? {
+            return Ok(());
+        }
+    }
+    c.out.null_array();
+    Ok(())
+}
+
+/// The arguments of LMPOP from `numkeys` at `first` on (BLMPOP has its timeout before):
+/// the positions of the keys, the end, and the count (1 if not given).
+fn mpop_args(a: &Args, first: usize) -> Result<(std::ops::Range<usize>, End, usize), CmdError> {
+    let numkeys = parse_i64(a.get(first))
         .filter(|n| *n >= 1)
         .ok_or_else(|| CmdError::err("numkeys should be greater than 0"))?;
-    let where_idx = (numkeys as usize).checked_add(2).filter(|&w| w < a.len());
+    let where_idx = (numkeys as usize)
+        .checked_add(first + 1)
+        .filter(|&w| w < a.len());
     let Some(where_idx) = where_idx else {
         return Err(CmdError::Syntax);
     };
@@ -446,14 +469,7 @@ pub fn lmpop(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         j += 1;
     }
-    let count = count.unwrap_or(1) as usize;
-    for k in 2..where_idx {
-        if mpop_from(c, a.get(k), end, count)? {
-            return Ok(());
-        }
-    }
-    c.out.null_array();
-    Ok(())
+    Ok((first + 1..where_idx, end, count.unwrap_or(1) as usize))
 }
 
 /// The core of LMPOP (and later BLMPOP): if `key` holds a non-empty list, pops up to
@@ -482,4 +498,99 @@ pub fn mpop_from(c: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<bool
     };
     c.propagate(&[name, key, fmt_i64(popped as i64, &mut tmp)]);
     Ok(true)
+}
+
+/// BLPOP key [key ...] timeout -> [key, element] from the first non-empty list, waiting
+/// up to timeout seconds (0: forever) for one; a null array on timeout.
+pub fn blpop(c: &mut Ctx, a: &Args) -> CmdResult {
+    blocking_pop(c, a, End::Head)
+}
+
+/// BRPOP key [key ...] timeout -> as BLPOP, from the tail.
+pub fn brpop(c: &mut Ctx, a: &Args) -> CmdResult {
+    blocking_pop(c, a, End::Tail)
+}
+
+/// BLPOP / BRPOP. The timeout is checked first and a WRONGTYPE key fails the command
+/// even when a later key has data, as in Redis. Logged as the LPOP / RPOP it did.
+fn blocking_pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
+    let last = a.len() - 1;
+    let timeout = parse_timeout(a.get(last), c.eng.now_ms)?;
+    let lim = c.eng.config.list_limits;
+    for k in 1..last {
+        let key = a.get(k);
+        let (mut db, out) = c.db_out();
+        let Some(l) = db.write::<List>(key)? else {
+            continue;
+        };
+        let Some(v) = l.pop(end, &lim) else {
+            continue;
+        };
+        db.drop_if_empty(key);
+        out.array(2);
+        out.bulk(key);
+        out.bulk(&v);
+        c.dirty(1);
+        let name: &[u8] = match end {
+            End::Head => b"LPOP",
+            End::Tail => b"RPOP",
+        };
+        c.propagate(&[name, key]);
+        return Ok(());
+    }
+    let keys = (1..last).map(|k| Bytes::from(a.get(k))).collect();
+    c.block(a, keys, timeout, "list", TimeoutReply::NullArray)
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout -> the element moved,
+/// waiting for the source to have one; null on timeout. Logged as LMOVE.
+pub fn blmove(c: &mut Ctx, a: &Args) -> CmdResult {
+    let from = end_arg(a, 3)?;
+    let to = end_arg(a, 4)?;
+    blocking_move(c, a, from, to, 5)
+}
+
+/// BRPOPLPUSH source destination timeout -> BLMOVE source destination RIGHT LEFT.
+pub fn brpoplpush(c: &mut Ctx, a: &Args) -> CmdResult {
+    blocking_move(c, a, End::Tail, End::Head, 3)
+}
+
+fn blocking_move(c: &mut Ctx, a: &Args, from: End, to: End, timeout_at: usize) -> CmdResult {
+    let timeout = parse_timeout(a.get(timeout_at), c.eng.now_ms)?;
+    let (src, dst) = (a.get(1), a.get(2));
+    match move_element(c, src, dst, from, to)? {
+        Some(v) => {
+            c.out.bulk(&v);
+            let side = |e: End| -> &[u8] {
+                match e {
+                    End::Head => b"LEFT",
+                    End::Tail => b"RIGHT",
+                }
+            };
+            c.propagate(&[b"LMOVE", src, dst, side(from), side(to)]);
+            Ok(())
+        }
+        None => c.block(
+            a,
+            vec![Bytes::from(src)],
+            timeout,
+            "list",
+            TimeoutReply::NullBulk,
+        ),
+    }
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count] -> as LMPOP, waiting
+/// if every list is empty; a null array on timeout.
+pub fn blmpop(c: &mut Ctx, a: &Args) -> CmdResult {
+    // Redis reads the numkeys, end and count before the timeout.
+    let (keys, end, count) = mpop_args(a, 2)?;
+    let timeout = parse_timeout(a.get(1), c.eng.now_ms)?;
+    for k in keys.clone() {
+        if mpop_from(c, a.get(k), end, count)? {
+            return Ok(());
+        }
+    }
+    let keys = keys.map(|k| Bytes::from(a.get(k))).collect();
+    c.block(a, keys, timeout, "list", TimeoutReply::NullArray)
 }
