@@ -5,6 +5,8 @@
 use super::bytes::Bytes;
 use super::listpack::Val;
 
+// Boxed so a Value stays 24 bytes (see keyspace::tests::entry_stays_small).
+#[allow(clippy::box_collection)]
 #[derive(Debug, Clone, Default)]
 pub struct Set {
     members: Box<Vec<Bytes>>,
