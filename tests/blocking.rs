@@ -133,7 +133,7 @@ fn timeouts_nulls_and_transactions() {
     assert_eq!(c.cmd("BRPOPLPUSH nothing dst 0.05"), "$-1\r\n");
     assert_eq!(c.cmd("BLMOVE nothing dst LEFT RIGHT 0.05"), "$-1\r\n");
     assert_eq!(c.cmd("BLMPOP 0.05 2 a b LEFT COUNT 2"), "*-1\r\n");
-    assert_eq!(c.cmd("HELLO 3").is_empty(), false);
+    assert!(!c.cmd("HELLO 3").is_empty());
     assert_eq!(c.cmd("BLPOP nothing 0.05"), "_\r\n");
     assert_eq!(c.cmd("BLMOVE nothing dst LEFT RIGHT 0.05"), "_\r\n");
     c.cmd("HELLO 2");
