@@ -813,6 +813,15 @@ impl Acl {
         }
     }
 
+    /// Some selector of the user reaches every key (`~*` / `allkeys`): SORT's BY and GET
+    /// read keys no argument names, which only such a user may do (as in Redis).
+    pub fn full_key_access(&self, r: UserRef) -> bool {
+        self.unrestricted(r)
+            || self
+                .user(r)
+                .is_some_and(|u| u.selectors.iter().any(|s| s.allkeys))
+    }
+
     /// The default user needs no password and is on: connections start authenticated
     /// (Redis's `authRequired` is false).
     pub fn default_open(&self) -> bool {

@@ -27,6 +27,7 @@ pub mod replay;
 pub mod scripting;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod table;
 pub mod tx;
@@ -55,6 +56,7 @@ static TABLES: &[&[Command]] = &[
     list::COMMANDS,
     set::COMMANDS,
     zset::COMMANDS,
+    sort::COMMANDS,
     keys::COMMANDS,
     tx::COMMANDS,
     server::COMMANDS,
