@@ -601,6 +601,7 @@ impl List {
         }
         if let List::Quick(q) = self {
             q.split_if_over(node, lim);
+            q.merge_neighbours(lim);
         }
         self.after_removal(lim);
     }
@@ -775,6 +776,9 @@ impl List {
                 }
                 q.nodes.retain(|b| !b.is_empty());
                 q.len -= gone;
+                if gone > 0 {
+                    q.merge_neighbours(lim);
+                }
                 gone
             }
         };
@@ -928,6 +932,24 @@ impl Quick {
             j = 0;
         }
         self.len -= n;
+    }
+
+    /// Merges neighbouring nodes whose elements fit in one node (after LSET, LINSERT or
+    /// LREM left small ones), so a list that shrank in the middle packs densely again.
+    fn merge_neighbours(&mut self, lim: &ListLimits) {
+        let mut i = 0;
+        while i + 1 < self.nodes.len() {
+            let (ca, _) = count_of(&self.nodes[i]);
+            let (cb, hb) = count_of(&self.nodes[i + 1]);
+            if lim.exceeds(self.nodes[i].len() + self.nodes[i + 1].len() - hb, ca + cb) {
+                i += 1;
+                continue;
+            }
+            let b = self.nodes.remove(i + 1).expect("in range");
+            let a = &mut self.nodes[i];
+            a.extend_from_slice(&b[hb..]);
+            set_count(a, ca + cb);
+        }
     }
 
     /// Splits node `i` until every piece is within the limit or holds one element.
