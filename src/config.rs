@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use crate::error::ConfigError;
 
-/// Every Redis 7 configuration parameter with ferrokv's default, sorted by name.
+/// Every Redis 7 configuration parameter with ferrokv's default, sorted by name, plus Redis
+/// 7.2's `set-max-listpack-entries` and `set-max-listpack-value` (compact sets of strings).
 const PARAMS: &[(&str, &str)] = &[
     ("acl-pubsub-default", "resetchannels"),
     ("aclfile", ""),
@@ -156,6 +157,8 @@ const PARAMS: &[(&str, &str)] = &[
     ("save", ""),
     ("server_cpulist", ""),
     ("set-max-intset-entries", "512"),
+    ("set-max-listpack-entries", "128"),
+    ("set-max-listpack-value", "64"),
     ("set-proc-title", "yes"),
     ("shutdown-on-sigint", "default"),
     ("shutdown-on-sigterm", "default"),
@@ -249,6 +252,9 @@ const IMPLEMENTED: &[&str] = &[
     "proto-max-bulk-len",
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
     "requirepass",
     "aclfile",
     "acllog-max-len",
@@ -387,6 +393,8 @@ pub struct Config {
     pub logfile: String,
     pub proto_max_bulk_len: usize,
     pub hash_limits: crate::types::hash::HashLimits,
+    /// `set-max-intset-entries`, `set-max-listpack-entries`, `set-max-listpack-value`.
+    pub set_limits: crate::types::set::SetLimits,
     pub requirepass: Option<String>,
     pub maxclients: usize,
     pub hz: u32,
@@ -485,7 +493,11 @@ fn validate(name: &str, value: &str, default: &str) -> Result<String, String> {
             "databases" | "maxclients" => (1, i32::MAX as i64),
             "hz" => (1, 500),
             "timeout" | "tcp-keepalive" => (0, i32::MAX as i64),
-            "hash-max-listpack-entries" | "hash-max-listpack-value" => (0, i64::MAX),
+            "hash-max-listpack-entries"
+            | "hash-max-listpack-value"
+            | "set-max-intset-entries"
+            | "set-max-listpack-entries"
+            | "set-max-listpack-value" => (0, i64::MAX),
             "auto-aof-rewrite-percentage" => (0, i32::MAX as i64),
             _ => (i64::MIN, i64::MAX),
         };
@@ -520,6 +532,7 @@ impl Default for Config {
                 max_entries: 512,
                 max_value: 64,
             },
+            set_limits: Default::default(),
             requirepass: None,
             maxclients: 10000,
             hz: 10,
@@ -724,6 +737,9 @@ impl Config {
         self.proto_max_bulk_len = num("proto-max-bulk-len").max(1) as usize;
         self.hash_limits.max_entries = num("hash-max-listpack-entries").max(0) as usize;
         self.hash_limits.max_value = num("hash-max-listpack-value").max(0) as usize;
+        self.set_limits.max_intset_entries = num("set-max-intset-entries").max(0) as usize;
+        self.set_limits.max_listpack_entries = num("set-max-listpack-entries").max(0) as usize;
+        self.set_limits.max_listpack_value = num("set-max-listpack-value").max(0) as usize;
         let pass = get("requirepass");
         self.requirepass = (!pass.is_empty()).then_some(pass);
         self.maxclients = num("maxclients").max(1) as usize;

@@ -46,7 +46,7 @@ impl std::fmt::Debug for Listpack {
 
 /// Reads a length header (or a deadline) at `p`: (number, header size).
 #[inline]
-fn read_len(buf: &[u8], p: usize) -> (usize, usize) {
+pub(super) fn read_len(buf: &[u8], p: usize) -> (usize, usize) {
     let b = buf[p];
     if b < 0x80 {
         return (b as usize, 1);
@@ -66,7 +66,7 @@ fn read_len(buf: &[u8], p: usize) -> (usize, usize) {
 }
 
 /// Appends a length header (or a deadline).
-fn push_len(buf: &mut Vec<u8>, mut n: usize) {
+pub(super) fn push_len(buf: &mut Vec<u8>, mut n: usize) {
     while n >= 0x80 {
         buf.push((n as u8 & 0x7f) | 0x80);
         n >>= 7;
@@ -74,7 +74,7 @@ fn push_len(buf: &mut Vec<u8>, mut n: usize) {
     buf.push(n as u8);
 }
 
-fn len_size(mut n: usize) -> usize {
+pub(super) fn len_size(mut n: usize) -> usize {
     let mut s = 1;
     while n >= 0x80 {
         n >>= 7;
@@ -88,7 +88,7 @@ const INT_LIMIT: i64 = 1 << 61;
 
 /// The integer a value is stored as, if it is a canonical decimal in range.
 #[inline]
-fn as_int(v: &[u8]) -> Option<i64> {
+pub(super) fn as_int(v: &[u8]) -> Option<i64> {
     if v.is_empty() || v.len() > 19 || !(v[0] == b'-' || v[0].is_ascii_digit()) {
         return None;
     }
@@ -96,12 +96,12 @@ fn as_int(v: &[u8]) -> Option<i64> {
 }
 
 /// The header of an integer value.
-fn int_header(n: i64) -> usize {
+pub(super) fn int_header(n: i64) -> usize {
     ((((n << 1) ^ (n >> 63)) as usize) << 1) | 1
 }
 
 /// Bytes a value takes when stored.
-fn value_size(v: &[u8]) -> usize {
+pub(super) fn value_size(v: &[u8]) -> usize {
     match as_int(v) {
         Some(n) => len_size(int_header(n)),
         None => len_size(v.len() << 1) + v.len(),
@@ -109,7 +109,7 @@ fn value_size(v: &[u8]) -> usize {
 }
 
 /// Appends a value (header and bytes).
-fn push_value(buf: &mut Vec<u8>, v: &[u8]) {
+pub(super) fn push_value(buf: &mut Vec<u8>, v: &[u8]) {
     match as_int(v) {
         Some(n) => push_len(buf, int_header(n)),
         None => {
@@ -137,7 +137,7 @@ fn write_value(dst: &mut [u8], v: &[u8]) {
 
 /// Reads the value at `p`: the value and where it ends.
 #[inline]
-fn read_value(buf: &[u8], p: usize) -> (Val<'_>, usize) {
+pub(super) fn read_value(buf: &[u8], p: usize) -> (Val<'_>, usize) {
     let (h, hs) = read_len(buf, p);
     if h & 1 == 1 {
         let z = (h >> 1) as u64;
@@ -159,7 +159,8 @@ pub enum Val<'a> {
 }
 
 impl Val<'_> {
-    fn int(n: i64) -> Self {
+    /// An integer, printed in decimal.
+    pub fn int(n: i64) -> Self {
         let mut tmp = [0u8; 20];
         let text = crate::num::fmt_i64(n, &mut tmp);
         let mut buf = [0u8; 20];
