@@ -25,8 +25,14 @@ const SET: Command = Command {
 const ORDER: &[&str] = &["nondeterministic_output_order"];
 const RANDOM: &[&str] = &["nondeterministic_output"];
 /// The destination of the *STORE commands, then their source keys.
-const STORE_RW: &[KeySpec] = &[KeySpec::one(RW | UPDATE), KeySpec::range(2, -1, 1, RO | ACCESS)];
-const STORE_OW: &[KeySpec] = &[KeySpec::one(OW | UPDATE), KeySpec::range(2, -1, 1, RO | ACCESS)];
+const STORE_RW: &[KeySpec] = &[
+    KeySpec::one(RW | UPDATE),
+    KeySpec::range(2, -1, 1, RO | ACCESS),
+];
+const STORE_OW: &[KeySpec] = &[
+    KeySpec::one(OW | UPDATE),
+    KeySpec::range(2, -1, 1, RO | ACCESS),
+];
 const ALL_KEYS: &[KeySpec] = &[KeySpec::range(1, -1, 1, RO | ACCESS)];
 
 /// Members per SREM record when SPOP is logged (Redis 7.2 batches 1024 too).
@@ -111,7 +117,9 @@ pub fn smembers(c: &mut Ctx, a: &Args) -> CmdResult {
 /// SISMEMBER key member -> 1 or 0.
 pub fn sismember(c: &mut Ctx, a: &Args) -> CmdResult {
     let (mut db, out) = c.db_out();
-    let has = db.read::<Set>(a.get(1))?.is_some_and(|s| s.contains(a.get(2)));
+    let has = db
+        .read::<Set>(a.get(1))?
+        .is_some_and(|s| s.contains(a.get(2)));
     out.int(has as i64);
     Ok(())
 }
@@ -206,6 +214,7 @@ pub fn spop(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn spop_count(c: &mut Ctx, key: &[u8], count: usize) -> CmdResult {
+    let lim = c.eng.config.set_limits;
     let (mut db, rng, out) = c.db_rng_out();
     let Some(s) = db.write::<Set>(key)? else {
         out.set(0);
@@ -217,10 +226,18 @@ fn spop_count(c: &mut Ctx, key: &[u8], count: usize) -> CmdResult {
     }
     let size = s.len();
     if count >= size {
-        // Everything: the whole set in its order, and the key goes.
+        // Everything, and the key goes. Redis replies with a copy built as SUNION builds
+        // one, so a listpack's integers come out in numeric order; an intset already is,
+        // and a table's order is its own either way.
         out.set(size);
-        for m in s.iter() {
-            out.bulk(&m);
+        if s.encoding_name() == "listpack" {
+            for m in union_diff(&[Some(&*s)], false, lim).iter() {
+                out.bulk(&m);
+            }
+        } else {
+            for m in s.iter() {
+                out.bulk(&m);
+            }
         }
         db.db.delete_server(key);
         c.dirty(size as u64);

@@ -245,7 +245,11 @@ fn pack_head(buf: &[u8]) -> (usize, usize) {
 #[inline]
 fn entry_end(buf: &[u8], p: usize) -> usize {
     let (h, hs) = read_len(buf, p);
-    if h & 1 == 1 { p + hs } else { p + hs + (h >> 1) }
+    if h & 1 == 1 {
+        p + hs
+    } else {
+        p + hs + (h >> 1)
+    }
 }
 
 /// A member as a listpack stores it: its header, then `body` (empty for an integer).
@@ -688,7 +692,9 @@ impl Set {
                 let (entries, slots) = t.capacities();
                 let n = t.len();
                 let strings = if samples == 0 || samples >= n {
-                    (0..n).map(|i| t.get_index(i).expect("in range").0.heap_bytes()).sum()
+                    (0..n)
+                        .map(|i| t.get_index(i).expect("in range").0.heap_bytes())
+                        .sum()
                 } else {
                     let seen: usize = (0..samples)
                         .map(|i| t.get_index(i).expect("in range").0.heap_bytes())
@@ -787,7 +793,10 @@ mod tests {
             s.insert(v.as_bytes(), LIM);
         }
         assert_eq!(s.encoding_name(), "intset");
-        assert_eq!(members(&s), [b"-3".to_vec(), b"5".to_vec(), b"100".to_vec()]);
+        assert_eq!(
+            members(&s),
+            [b"-3".to_vec(), b"5".to_vec(), b"100".to_vec()]
+        );
         let Set::Compact(b) = &s else { panic!() };
         assert_eq!(b.len(), 1 + 3 * 2);
         // A 32-bit member widens everything and goes last; a 64-bit negative goes first.
@@ -798,8 +807,7 @@ mod tests {
         assert_eq!(b[0], 8);
         assert_eq!(
             members(&s),
-            ["-9223372036854775808", "-3", "5", "100", "70000"]
-                .map(|x| x.as_bytes().to_vec())
+            ["-9223372036854775808", "-3", "5", "100", "70000"].map(|x| x.as_bytes().to_vec())
         );
         assert!(s.contains(b"70000"));
         assert!(!s.contains(b"070000"));
@@ -826,7 +834,10 @@ mod tests {
         }
         assert!(s.insert(b"abc", LIM));
         assert_eq!(s.encoding_name(), "listpack");
-        assert_eq!(members(&s), ["1", "2", "3", "abc"].map(|x| x.as_bytes().to_vec()));
+        assert_eq!(
+            members(&s),
+            ["1", "2", "3", "abc"].map(|x| x.as_bytes().to_vec())
+        );
         assert!(s.contains(b"2") && s.contains(b"abc") && !s.contains(b"02"));
         // listpack -> hashtable past 128 members.
         for i in 0..124 {
@@ -910,9 +921,28 @@ mod tests {
         let pool: Vec<Vec<u8>> = {
             let mut p: Vec<Vec<u8>> = Vec::new();
             for x in [
-                "0", "1", "-1", "7", "32767", "32768", "-32768", "-32769", "2147483647",
-                "2147483648", "-2147483649", "9223372036854775807", "-9223372036854775808",
-                "9223372036854775808", "01", "-0", "+5", " 5", "", "a", "b", "hello",
+                "0",
+                "1",
+                "-1",
+                "7",
+                "32767",
+                "32768",
+                "-32768",
+                "-32769",
+                "2147483647",
+                "2147483648",
+                "-2147483649",
+                "9223372036854775807",
+                "-9223372036854775808",
+                "9223372036854775808",
+                "01",
+                "-0",
+                "+5",
+                " 5",
+                "",
+                "a",
+                "b",
+                "hello",
                 "2305843009213693952",
             ] {
                 p.push(x.as_bytes().to_vec());
