@@ -227,10 +227,10 @@ fn spop_count(c: &mut Ctx, key: &[u8], count: usize) -> CmdResult {
     let size = s.len();
     if count >= size {
         // Everything, and the key goes. Redis replies with a copy built as SUNION builds
-        // one, so a listpack's integers come out in numeric order; an intset already is,
-        // and a table's order is its own either way.
+        // one (an intset when the members are integers, so they come out in numeric
+        // order); an intset already is that copy.
         out.set(size);
-        if s.encoding_name() == "listpack" {
+        if s.encoding_name() != "intset" {
             for m in union_diff(&[Some(&*s)], false, lim).iter() {
                 out.bulk(&m);
             }
