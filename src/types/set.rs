@@ -252,6 +252,19 @@ fn entry_end(buf: &[u8], p: usize) -> usize {
     }
 }
 
+/// Writes `n` as LEB128 into `dst`; returns its size.
+#[inline]
+fn write_len(dst: &mut [u8; 10], mut n: usize) -> usize {
+    let mut i = 0;
+    while n >= 0x80 {
+        dst[i] = (n as u8 & 0x7f) | 0x80;
+        n >>= 7;
+        i += 1;
+    }
+    dst[i] = n as u8;
+    i + 1
+}
+
 /// A member as a listpack stores it: its header, then `body` (empty for an integer).
 struct Probe<'a> {
     hdr: [u8; 10],
@@ -265,15 +278,9 @@ impl<'a> Probe<'a> {
             Some(n) => (int_header(n), &[][..]),
             None => (m.len() << 1, m),
         };
-        let mut v = Vec::with_capacity(10);
-        push_len(&mut v, h);
         let mut hdr = [0u8; 10];
-        hdr[..v.len()].copy_from_slice(&v);
-        Probe {
-            hdr,
-            hlen: v.len(),
-            body,
-        }
+        let hlen = write_len(&mut hdr, h);
+        Probe { hdr, hlen, body }
     }
 
     #[inline]
@@ -310,12 +317,12 @@ fn pack_find(buf: &[u8], probe: &Probe) -> Option<(usize, usize)> {
 /// Rewrites the count header for `n` members (it may change size).
 fn pack_set_count(b: &mut Vec<u8>, n: usize) {
     let (_, first) = pack_head(b);
-    let mut h = Vec::with_capacity(3);
-    push_len(&mut h, n);
-    if h.len() == first - 1 {
-        b[1..first].copy_from_slice(&h);
+    let mut h = [0u8; 10];
+    let hl = write_len(&mut h, n);
+    if hl == first - 1 {
+        b[1..first].copy_from_slice(&h[..hl]);
     } else {
-        b.splice(1..first, h);
+        b.splice(1..first, h[..hl].iter().copied());
     }
 }
 
@@ -332,11 +339,11 @@ fn pack_push(b: &mut Vec<u8>, probe: &Probe) {
     b.extend_from_slice(probe.body);
 }
 
-/// Appends a member known to be absent.
+/// Appends a member known to be absent: one reallocation, to the exact new size.
 fn pack_append(buf: &mut Box<[u8]>, probe: &Probe) {
     let (n, _) = pack_head(buf);
     let mut b = std::mem::take(buf).into_vec();
-    b.reserve_exact(probe.size() + 1);
+    b.reserve_exact(probe.size() + len_size(n + 1) - len_size(n));
     pack_push(&mut b, probe);
     pack_set_count(&mut b, n + 1);
     *buf = b.into_boxed_slice();
