@@ -11,7 +11,8 @@ use std::path::PathBuf;
 
 use crate::error::ConfigError;
 
-/// Every Redis 7 configuration parameter with ferrokv's default, sorted by name.
+/// Every Redis 7 configuration parameter with ferrokv's default, sorted by name, plus Redis
+/// 7.2's `set-max-listpack-entries` and `set-max-listpack-value` (compact sets of strings).
 const PARAMS: &[(&str, &str)] = &[
     ("acl-pubsub-default", "resetchannels"),
     ("aclfile", ""),
@@ -156,6 +157,8 @@ const PARAMS: &[(&str, &str)] = &[
     ("save", ""),
     ("server_cpulist", ""),
     ("set-max-intset-entries", "512"),
+    ("set-max-listpack-entries", "128"),
+    ("set-max-listpack-value", "64"),
     ("set-proc-title", "yes"),
     ("shutdown-on-sigint", "default"),
     ("shutdown-on-sigterm", "default"),
@@ -250,6 +253,9 @@ const IMPLEMENTED: &[&str] = &[
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "list-max-listpack-size",
+    "set-max-intset-entries",
+    "set-max-listpack-entries",
+    "set-max-listpack-value",
     "requirepass",
     "aclfile",
     "acllog-max-len",
@@ -390,6 +396,8 @@ pub struct Config {
     pub hash_limits: crate::types::hash::HashLimits,
     /// Node size of lists, from `list-max-listpack-size`.
     pub list_limits: crate::types::list::ListLimits,
+    /// `set-max-intset-entries`, `set-max-listpack-entries`, `set-max-listpack-value`.
+    pub set_limits: crate::types::set::SetLimits,
     pub requirepass: Option<String>,
     pub maxclients: usize,
     pub hz: u32,
@@ -488,9 +496,13 @@ fn validate(name: &str, value: &str, default: &str) -> Result<String, String> {
             "databases" | "maxclients" => (1, i32::MAX as i64),
             "hz" => (1, 500),
             "timeout" | "tcp-keepalive" => (0, i32::MAX as i64),
-            "hash-max-listpack-entries" | "hash-max-listpack-value" => (0, i64::MAX),
             "list-max-listpack-size" => (i32::MIN as i64, i32::MAX as i64),
             "list-compress-depth" => (0, i32::MAX as i64),
+            "hash-max-listpack-entries"
+            | "hash-max-listpack-value"
+            | "set-max-intset-entries"
+            | "set-max-listpack-entries"
+            | "set-max-listpack-value" => (0, i64::MAX),
             "auto-aof-rewrite-percentage" => (0, i32::MAX as i64),
             _ => (i64::MIN, i64::MAX),
         };
@@ -526,6 +538,7 @@ impl Default for Config {
                 max_value: 64,
             },
             list_limits: Default::default(),
+            set_limits: Default::default(),
             requirepass: None,
             maxclients: 10000,
             hz: 10,
@@ -731,6 +744,9 @@ impl Config {
         self.hash_limits.max_entries = num("hash-max-listpack-entries").max(0) as usize;
         self.hash_limits.max_value = num("hash-max-listpack-value").max(0) as usize;
         self.list_limits = crate::types::list::ListLimits::new(num("list-max-listpack-size"));
+        self.set_limits.max_intset_entries = num("set-max-intset-entries").max(0) as usize;
+        self.set_limits.max_listpack_entries = num("set-max-listpack-entries").max(0) as usize;
+        self.set_limits.max_listpack_value = num("set-max-listpack-value").max(0) as usize;
         let pass = get("requirepass");
         self.requirepass = (!pass.is_empty()).then_some(pass);
         self.maxclients = num("maxclients").max(1) as usize;

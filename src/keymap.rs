@@ -116,12 +116,68 @@ impl<V> KeyMap<V> {
         i
     }
 
+    /// An empty map with room for `n` entries (a set created for a known number of
+    /// members).
+    pub fn with_capacity(n: usize) -> KeyMap<V> {
+        KeyMap {
+            entries: Vec::with_capacity(n),
+            index: HashTable::with_capacity(n),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// Appends `key` with `make()` unless it is there, hashing it once: (position, true if
+    /// appended).
+    pub fn insert_if_absent(&mut self, key: &[u8], make: impl FnOnce() -> V) -> (usize, bool) {
+        let h = self.hash(key);
+        match self.find(h, key) {
+            Some(i) => (i, false),
+            None => (self.push_hashed(h, key, make()), true),
+        }
+    }
+
+    /// Removes `key`, moving the last entry into its place; returns it.
+    pub fn swap_remove(&mut self, key: &[u8]) -> Option<(Bytes, V)> {
+        let h = self.hash(key);
+        let i = self.find(h, key)?;
+        Some(self.swap_remove_hashed(i, h))
+    }
+
+    /// Allocated room: (entries, index slots), for memory estimates.
+    pub fn capacities(&self) -> (usize, usize) {
+        // hashbrown keeps a power-of-two number of slots at most 7/8 full.
+        let slots = match self.index.capacity() {
+            0 => 0,
+            c if c < 8 => (c + 1).next_power_of_two(),
+            c => (c * 8 / 7).next_power_of_two(),
+        };
+        (self.entries.capacity(), slots)
+    }
+
+    /// Shrinks the hash index once it is less than an eighth full (after most entries went),
+    /// as Redis resizes a set's dict down; the entries shrink on their own (see
+    /// `swap_remove_index`).
+    pub fn shrink_index_if_sparse(&mut self) {
+        let cap = self.index.capacity();
+        if cap > 64 && self.entries.len() < cap / 8 {
+            let (entries, hasher) = (&self.entries, &self.hasher);
+            self.index.shrink_to(self.entries.len() * 2, |&j| {
+                hasher.hash_one(&*entries[j as usize].0)
+            });
+        }
+    }
+
     /// Removes the entry at `i`, moving the last entry into its place.
     pub fn swap_remove_index(&mut self, i: usize) -> Option<(Bytes, V)> {
         if i >= self.entries.len() {
             return None;
         }
         let h = self.hash(&self.entries[i].0);
+        Some(self.swap_remove_hashed(i, h))
+    }
+
+    /// `swap_remove_index` with the hash of the entry at `i` already known.
+    fn swap_remove_hashed(&mut self, i: usize, h: u64) -> (Bytes, V) {
         match self.index.find_entry(h, |&j| j as usize == i) {
             Ok(e) => {
                 e.remove();
@@ -141,7 +197,7 @@ impl<V> KeyMap<V> {
         if self.entries.capacity() > 64 && self.entries.len() < self.entries.capacity() / 4 {
             self.entries.shrink_to(self.entries.len() * 2);
         }
-        Some(removed)
+        removed
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &V)> {

@@ -138,13 +138,16 @@ impl WriteStream {
     }
 
     /// Ends a command run in `db`: if it `changed` data, its canonical records or else
-    /// its arguments join the stream; otherwise its canonical records are dropped.
+    /// its arguments join the stream; otherwise its canonical records are dropped. Several
+    /// canonical records of one command (SPOP's SREM batches) are wrapped in MULTI/EXEC
+    /// so consumers apply them whole, unless `in_exec` (EXEC wraps its transaction once).
     /// Returns true if records were added.
     pub fn commit<'a>(
         &mut self,
         db: usize,
         args: impl ExactSizeIterator<Item = &'a [u8]>,
         changed: bool,
+        in_exec: bool,
     ) -> bool {
         if !self.active {
             return false;
@@ -155,9 +158,18 @@ impl WriteStream {
             return false;
         }
         if self.prop_records > 0 {
+            let wrap = self.prop_records > 1 && !in_exec;
+            if wrap {
+                push_record(&mut self.buf, [&b"MULTI"[..]].into_iter());
+                self.records += 1;
+            }
             self.select(db);
             self.buf.extend_from_slice(&self.prop);
             self.records += self.prop_records;
+            if wrap {
+                push_record(&mut self.buf, [&b"EXEC"[..]].into_iter());
+                self.records += 1;
+            }
             self.prop.clear();
             self.prop_records = 0;
         } else {
@@ -230,14 +242,28 @@ mod tests {
         s.record(0, [&b"SET"[..], b"k", b"v"].into_iter());
         s.del(0, b"gone");
         s.propagate(&[b"PEXPIREAT", b"k", b"1"]);
-        assert!(s.commit(0, [&b"EXPIRE"[..], b"k", b"9"].into_iter(), true));
+        assert!(s.commit(0, [&b"EXPIRE"[..], b"k", b"9"].into_iter(), true, false));
         s.propagate(&[b"DEL", b"x"]);
-        assert!(!s.commit(0, [&b"GETDEL"[..], b"x"].into_iter(), false));
+        assert!(!s.commit(0, [&b"GETDEL"[..], b"x"].into_iter(), false, false));
         assert_eq!(
             text(&s),
             "*2 $6 SELECT $1 0 *3 $3 SET $1 k $1 v *2 $3 DEL $4 gone \
              *3 $9 PEXPIREAT $1 k $1 1 "
         );
+        s.hand_over(|_| {});
+        // Several canonical records of one command are applied whole.
+        s.propagate(&[b"SREM", b"s", b"a"]);
+        s.propagate(&[b"SREM", b"s", b"b"]);
+        assert!(s.commit(0, [&b"SPOP"[..], b"s", b"2"].into_iter(), true, false));
+        assert_eq!(
+            text(&s),
+            "*1 $5 MULTI *3 $4 SREM $1 s $1 a *3 $4 SREM $1 s $1 b *1 $4 EXEC "
+        );
+        s.hand_over(|_| {});
+        s.propagate(&[b"SREM", b"s", b"a"]);
+        s.propagate(&[b"SREM", b"s", b"b"]);
+        assert!(s.commit(0, [&b"SPOP"[..], b"s", b"2"].into_iter(), true, true));
+        assert_eq!(text(&s), "*3 $4 SREM $1 s $1 a *3 $4 SREM $1 s $1 b ");
         s.hand_over(|_| {});
         let m = s.mark();
         s.record(3, [&b"SET"[..], b"a", b"1"].into_iter());

@@ -88,6 +88,21 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// `db_out` plus the server's random generator (SPOP, SRANDMEMBER, HRANDFIELD).
+    pub fn db_rng_out(&mut self) -> (DbView<'_>, &mut crate::rand::Rng, &mut Reply<'a>) {
+        let now = self.eng.expiry_clock();
+        let ks = &mut self.eng.ks;
+        (
+            DbView {
+                db: &mut ks.dbs[self.cl.db],
+                now,
+                st: &mut ks.stats,
+            },
+            &mut self.eng.rng,
+            &mut self.out,
+        )
+    }
+
     /// The selected database alone.
     pub fn db(&mut self) -> DbView<'_> {
         self.db_out().0

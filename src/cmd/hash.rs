@@ -8,8 +8,9 @@ use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
 use crate::num::{arg_i64, fmt_i64, parse_i64};
 
-/// Longest HRANDFIELD reply with repetitions (negative count) that ferrokv will build.
-const MAX_RANDOM_PICKS: i64 = 10_000_000;
+/// Longest HRANDFIELD / SRANDMEMBER reply with repetitions (negative count) that ferrokv
+/// will build.
+pub const MAX_RANDOM_PICKS: i64 = 10_000_000;
 
 const HASH: Command = Command {
     acl: acl::HASH,
@@ -415,11 +416,22 @@ pub fn parse_cursor(s: &[u8]) -> Result<u64, CmdError> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
+/// What a scan iterates, which decides the options it takes besides MATCH and COUNT.
+#[derive(Clone, Copy, PartialEq)]
+pub enum ScanOf {
+    /// SCAN: TYPE.
+    Keys,
+    /// HSCAN: NOVALUES.
+    Hash,
+    /// SSCAN: nothing more.
+    Set,
+}
+
 /// Parses `[MATCH p] [COUNT n] [TYPE t] [NOVALUES]` from position `from`.
 pub fn parse_scan_opts<'a>(
     a: &Args<'a>,
     from: usize,
-    allow_type: bool,
+    of: ScanOf,
 ) -> Result<ScanOpts<'a>, CmdError> {
     let mut o = ScanOpts {
         pattern: None,
@@ -441,10 +453,10 @@ pub fn parse_scan_opts<'a>(
             let p = a.get(i + 1);
             o.pattern = (p != b"*").then_some(p);
             i += 2;
-        } else if allow_type && a.is(i, "type") && more {
+        } else if of == ScanOf::Keys && a.is(i, "type") && more {
             o.type_name = Some(a.text(i + 1).to_ascii_lowercase());
             i += 2;
-        } else if !allow_type && a.is(i, "novalues") {
+        } else if of == ScanOf::Hash && a.is(i, "novalues") {
             o.novalues = true;
             i += 1;
         } else {
@@ -481,7 +493,7 @@ pub fn hscan(c: &mut Ctx, a: &Args) -> CmdResult {
         out.raw(b"*2\r\n$1\r\n0\r\n*0\r\n");
         return Ok(());
     };
-    let o = parse_scan_opts(a, 3, false)?;
+    let o = parse_scan_opts(a, 3, ScanOf::Hash)?;
     let mut picked: Vec<(&[u8], crate::types::hash::Val)> = Vec::new();
     let glob = o.pattern.map(|p| crate::glob::Glob::new(p, false));
     let keep = |f: &[u8]| glob.as_ref().is_none_or(|g| g.matches(f));

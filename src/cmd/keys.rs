@@ -2,7 +2,7 @@
 //! introspection (OBJECT, MEMORY USAGE) and database management (SELECT, FLUSH*, SWAPDB).
 
 use super::expiry::{Cond, Rules, Unit, deadline};
-use super::hash::{parse_cursor, parse_scan_opts, scan_positions};
+use super::hash::{ScanOf, parse_cursor, parse_scan_opts, scan_positions};
 use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx, help};
 use crate::error::{CmdError, CmdResult};
@@ -138,7 +138,7 @@ pub fn keys(c: &mut Ctx, a: &Args) -> CmdResult {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type].
 pub fn scan(c: &mut Ctx, a: &Args) -> CmdResult {
     let cursor = parse_cursor(a.get(1))?;
-    let o = parse_scan_opts(a, 2, true)?;
+    let o = parse_scan_opts(a, 2, ScanOf::Keys)?;
     let now = c.eng.now_ms;
     let db = &c.eng.ks.dbs[c.cl.db];
     let glob = o.pattern.map(|p| crate::glob::Glob::new(p, false));

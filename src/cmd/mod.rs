@@ -433,7 +433,7 @@ pub fn execute(
     let changed = eng.dirty != dirty_before && write;
     if eng.stream.active() {
         eng.drain_expired();
-        if eng.stream.commit(db, args.iter(), changed) && eng.aof.logging() {
+        if eng.stream.commit(db, args.iter(), changed, eng.in_exec) && eng.aof.logging() {
             cl.aof_ack = eng.aof.batch_id;
         }
     }

@@ -159,7 +159,8 @@ pub enum Val<'a> {
 }
 
 impl Val<'_> {
-    fn int(n: i64) -> Self {
+    /// An integer, printed in decimal.
+    pub fn int(n: i64) -> Self {
         let mut tmp = [0u8; 20];
         let text = crate::num::fmt_i64(n, &mut tmp);
         let mut buf = [0u8; 20];
