@@ -249,6 +249,8 @@ const IMPLEMENTED: &[&str] = &[
     "proto-max-bulk-len",
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
     "requirepass",
     "aclfile",
     "acllog-max-len",
@@ -326,6 +328,8 @@ const MEMORY: &[&str] = &[
     "hll-sparse-max-bytes",
     "stream-node-max-bytes",
     "cluster-link-sendbuf-limit",
+    "hash-max-listpack-value",
+    "zset-max-listpack-value",
 ];
 
 /// Parameters restricted to a fixed set of words.
@@ -387,6 +391,7 @@ pub struct Config {
     pub logfile: String,
     pub proto_max_bulk_len: usize,
     pub hash_limits: crate::types::hash::HashLimits,
+    pub zset_limits: crate::types::zset::ZLimits,
     pub requirepass: Option<String>,
     pub maxclients: usize,
     pub hz: u32,
@@ -485,7 +490,10 @@ fn validate(name: &str, value: &str, default: &str) -> Result<String, String> {
             "databases" | "maxclients" => (1, i32::MAX as i64),
             "hz" => (1, 500),
             "timeout" | "tcp-keepalive" => (0, i32::MAX as i64),
-            "hash-max-listpack-entries" | "hash-max-listpack-value" => (0, i64::MAX),
+            "hash-max-listpack-entries"
+            | "hash-max-listpack-value"
+            | "zset-max-listpack-entries"
+            | "zset-max-listpack-value" => (0, i64::MAX),
             "auto-aof-rewrite-percentage" => (0, i32::MAX as i64),
             _ => (i64::MIN, i64::MAX),
         };
@@ -518,6 +526,10 @@ impl Default for Config {
             proto_max_bulk_len: 512 << 20,
             hash_limits: crate::types::hash::HashLimits {
                 max_entries: 512,
+                max_value: 64,
+            },
+            zset_limits: crate::types::zset::ZLimits {
+                max_entries: 128,
                 max_value: 64,
             },
             requirepass: None,
@@ -724,6 +736,8 @@ impl Config {
         self.proto_max_bulk_len = num("proto-max-bulk-len").max(1) as usize;
         self.hash_limits.max_entries = num("hash-max-listpack-entries").max(0) as usize;
         self.hash_limits.max_value = num("hash-max-listpack-value").max(0) as usize;
+        self.zset_limits.max_entries = num("zset-max-listpack-entries").max(0) as usize;
+        self.zset_limits.max_value = num("zset-max-listpack-value").max(0) as usize;
         let pass = get("requirepass");
         self.requirepass = (!pass.is_empty()).then_some(pass);
         self.maxclients = num("maxclients").max(1) as usize;

@@ -1333,6 +1333,7 @@ impl ZSet {
     }
 
     /// Sets `member` to `score` (ZADD without options); true if the member is new.
+    #[cfg(test)]
     pub fn insert(&mut self, member: &[u8], score: f64, lim: ZLimits) -> bool {
         self.upsert(member, lim, |_| Some(score)).0.is_none()
     }
