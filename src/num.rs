@@ -156,6 +156,20 @@ pub fn fmt_score(x: f64, tmp: &mut [u8; 32]) -> &[u8] {
     &tmp[..i]
 }
 
+/// Writes a score as Redis 7.0's `d2string` does, the text a listpack stores and ZSCAN
+/// returns for a small sorted set: an integral value within +-2^62 as an integer (`-0` is
+/// `0`, `1e17` is `100000000000000000`), anything else as `fmt_score`.
+pub fn fmt_d2string(x: f64, tmp: &mut [u8; 32]) -> &[u8] {
+    const LIMIT: f64 = 4_611_686_018_427_387_904.0; // LLONG_MAX / 2 as a double: 2^62
+    if (-LIMIT..=LIMIT).contains(&x) && x == x.trunc() {
+        let mut t = [0u8; 20];
+        let s = fmt_i64(x as i64, &mut t);
+        tmp[..s.len()].copy_from_slice(s);
+        return &tmp[..s.len()];
+    }
+    fmt_score(x, tmp)
+}
+
 /// Appends a sorted-set score as Redis 7.0 prints it (`fmt_score`).
 pub fn push_score(buf: &mut Vec<u8>, score: f64) {
     let mut tmp = [0u8; 32];
@@ -477,6 +491,18 @@ mod tests {
             (f64::MAX, "1.7976931348623157e+308"),
         ] {
             assert_eq!(score_text(x), want, "{x:e}");
+        }
+        let mut t = [0u8; 32];
+        for (x, want) in [
+            (1e17, "100000000000000000"),
+            (-0.0, "0"),
+            (4611686018427387904.0, "4611686018427387904"),
+            (-4611686018427387904.0, "-4611686018427387904"),
+            (9223372036854775807.0, "9.2233720368547758e+18"),
+            (0.5, "0.5"),
+            (f64::INFINITY, "inf"),
+        ] {
+            assert_eq!(fmt_d2string(x, &mut t), want.as_bytes());
         }
         let mut b = Vec::new();
         push_score(&mut b, 2.5);

@@ -168,7 +168,11 @@ fn zadd_generic(c: &mut Ctx, a: &Args, mut incr: bool) -> CmdResult {
             scores[j] = s;
         }
     }
-    let scores: &[f64] = if n > scores.len() { &many } else { &scores[..n] };
+    let scores: &[f64] = if n > scores.len() {
+        &many
+    } else {
+        &scores[..n]
+    };
     let lim = limits(c);
     let key = a.get(1);
     let (mut db, out) = c.db_out();
@@ -444,7 +448,11 @@ fn limited(a: usize, b: usize, rev: bool, offset: i64, limit: i64) -> Option<Win
     if count == 0 {
         return None;
     }
-    let first = if rev { b - off as usize } else { a + off as usize };
+    let first = if rev {
+        b - off as usize
+    } else {
+        a + off as usize
+    };
     Some(Window { first, count, rev })
 }
 
@@ -517,6 +525,7 @@ fn zrange_generic(
         out.array(0);
         return Ok(());
     };
+    let by_rank = matches!(spec, Spec::Rank(..));
     let window = match spec {
         Spec::Rank(s, e) => rank_window(s, e, z.len()).map(|(start, count)| Window {
             first: if rev { z.len() - 1 - start } else { start },
@@ -532,20 +541,21 @@ fn zrange_generic(
             }
         }
         Spec::Lex(r) => z
-            .lex_ranks(&r, rev)
-            .and_then(|(x, y)| limited(x, y, rev, offset, limit)),
+            .lex_walk(&r, rev, offset, limit)
+            .map(|(first, count)| Window { first, count, rev }),
     };
     if store {
+        // Redis creates the destination big when a rank range is known to be long, else
+        // as a listpack converted by the member that breaks a limit.
         let built = window.map(|w| {
-            // The result of a backwards walk is the same entries: build it in order.
-            let start = if w.rev { w.first + 1 - w.count } else { w.first };
-            let items = z.range(start, w.count, false);
-            let max_len = z
-                .range(start, w.count, false)
-                .map(|(m, _)| m.len())
-                .max()
-                .unwrap_or(0);
-            ZSet::from_sorted(w.count, max_len, items, lim)
+            let start = if w.rev {
+                w.first + 1 - w.count
+            } else {
+                w.first
+            };
+            let items: Vec<(&[u8], f64)> = z.range(start, w.count, false).collect();
+            let start_big = by_rank && w.count > lim.max_entries;
+            ZSet::from_emitted(&items, w.rev, start_big, lim)
         });
         return store_result(c, a.get(1), built);
     }
@@ -685,7 +695,11 @@ pub fn pop_members(
 /// Replies with popped members: `[member, score, ...]` flat, or `[[member, score], ...]`
 /// if `nested` (pair arrays in both protocols).
 pub fn emit_popped(out: &mut Reply, popped: &[(Vec<u8>, f64)], nested: bool) {
-    out.array(if nested { popped.len() } else { popped.len() * 2 });
+    out.array(if nested {
+        popped.len()
+    } else {
+        popped.len() * 2
+    });
     for (m, s) in popped {
         if nested {
             out.array(2);
@@ -705,25 +719,15 @@ pub fn zpopmax(c: &mut Ctx, a: &Args) -> CmdResult {
     zpop(c, a, true)
 }
 
-/// Parses a count that must be >= 0 (`getPositiveLongFromObjectOrReply`).
+/// Parses a count that must be >= 0 (`getPositiveLongFromObjectOrReply`: one message,
+/// Redis's default or `msg`, for a non-integer and for a negative number alike).
 fn positive(s: &[u8], msg: Option<&str>) -> Result<i64, CmdError> {
-    let fail = || match msg {
-        Some(m) => CmdError::err(m),
-        None => CmdError::err("value is out of range, must be positive"),
-    };
-    let n = match parse_i64(s) {
-        Some(n) => n,
-        None => {
-            return Err(match msg {
-                Some(m) => CmdError::err(m),
-                None => CmdError::NotInteger,
-            });
-        }
-    };
-    if n < 0 {
-        return Err(fail());
+    match parse_i64(s) {
+        Some(n) if n >= 0 => Ok(n),
+        _ => Err(CmdError::err(
+            msg.unwrap_or("value is out of range, must be positive"),
+        )),
     }
-    Ok(n)
 }
 
 fn zpop(c: &mut Ctx, a: &Args, max: bool) -> CmdResult {
@@ -780,7 +784,11 @@ pub fn zmpop(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut j = where_idx + 1;
     while j < a.len() {
         if count.is_none() && a.is(j, "count") && j + 1 < a.len() {
-            count = Some(range_long(a.get(j + 1), 1, "count should be greater than 0")?);
+            count = Some(range_long(
+                a.get(j + 1),
+                1,
+                "count should be greater than 0",
+            )?);
             j += 2;
         } else {
             return Err(CmdError::Syntax);
@@ -889,8 +897,10 @@ pub fn zrandmember(c: &mut Ctx, a: &Args) -> CmdResult {
             emit(out, at(rng.below(len as u64) as usize));
         }
     } else if count as u64 >= len as u64 {
+        // The whole set, from the highest score down: the way Redis 7.0 iterates a sorted
+        // set for this reply.
         header(out, len);
-        for p in z.range(0, len, false) {
+        for p in z.range(len - 1, len, true) {
             emit(out, p);
         }
     } else {
@@ -1032,7 +1042,14 @@ fn aggregate(target: &mut f64, val: f64, agg: Aggregate) {
 
 /// The shared body of the set operations. `dst`: the destination key (STORE forms);
 /// `numkeys_idx`: where numkeys is; `card`: ZINTERCARD.
-fn setop(c: &mut Ctx, a: &Args, dst: Option<&[u8]>, numkeys_idx: usize, op: SetOp, card: bool) -> CmdResult {
+fn setop(
+    c: &mut Ctx,
+    a: &Args,
+    dst: Option<&[u8]>,
+    numkeys_idx: usize,
+    op: SetOp,
+    card: bool,
+) -> CmdResult {
     let setnum = arg_i64(a.get(numkeys_idx))?;
     if setnum < 1 {
         return Err(CmdError::err(format!(
@@ -1068,7 +1085,8 @@ fn setop(c: &mut Ctx, a: &Args, dst: Option<&[u8]>, numkeys_idx: usize, op: SetO
         if op != SetOp::Diff && !card && remaining > setnum && a.is(j, "weights") {
             j += 1;
             for w in weights.iter_mut() {
-                *w = parse_score(a.get(j)).ok_or_else(|| CmdError::err("weight value is not a float"))?;
+                *w = parse_score(a.get(j))
+                    .ok_or_else(|| CmdError::err("weight value is not a float"))?;
                 j += 1;
             }
         } else if op != SetOp::Diff && !card && remaining >= 2 && a.is(j, "aggregate") {
@@ -1145,7 +1163,8 @@ fn setop(c: &mut Ctx, a: &Args, dst: Option<&[u8]>, numkeys_idx: usize, op: SetO
                 }
             }
             SetOp::Union => {
-                let mut acc: HashMap<Cow<[u8]>, f64> = HashMap::with_capacity(srcs.last().map_or(0, |s| s.0.len()));
+                let mut acc: HashMap<Cow<[u8]>, f64> =
+                    HashMap::with_capacity(srcs.last().map_or(0, |s| s.0.len()));
                 for &(s, w) in &srcs {
                     s.for_each(|m, x| {
                         let mut score = w * x;
@@ -1166,7 +1185,8 @@ fn setop(c: &mut Ctx, a: &Args, dst: Option<&[u8]>, numkeys_idx: usize, op: SetO
             SetOp::Diff => {
                 let first = srcs[0].0;
                 if first.len() > 0 && !srcs[1..].iter().any(|(s, _)| s.same(&first)) {
-                    let mut finders: Vec<Finder> = srcs[1..].iter().map(|&(s, _)| Finder::new(s)).collect();
+                    let mut finders: Vec<Finder> =
+                        srcs[1..].iter().map(|&(s, _)| Finder::new(s)).collect();
                     first.for_each(|m, s0| {
                         if !finders.iter_mut().any(|f| f.find(&m).is_some()) {
                             result.push((m, s0));
@@ -1185,11 +1205,21 @@ fn setop(c: &mut Ctx, a: &Args, dst: Option<&[u8]>, numkeys_idx: usize, op: SetO
             Some(_) => {
                 let max_len = result.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
                 built = (!result.is_empty()).then(|| {
-                    ZSet::from_sorted(result.len(), max_len, result.iter().map(|(m, s)| (&**m, *s)), lim)
+                    ZSet::from_sorted(
+                        result.len(),
+                        max_len,
+                        result.iter().map(|(m, s)| (&**m, *s)),
+                        lim,
+                    )
                 });
             }
             None => {
-                emit_pairs(&mut c.out, result.len(), withscores, result.iter().map(|(m, s)| (&**m, *s)));
+                emit_pairs(
+                    &mut c.out,
+                    result.len(),
+                    withscores,
+                    result.iter().map(|(m, s)| (&**m, *s)),
+                );
                 return Ok(());
             }
         }
@@ -1274,10 +1304,17 @@ pub fn zscan(c: &mut Ctx, a: &Args) -> CmdResult {
     out.array(2);
     out.bulk_i64(next as i64);
     out.array(picked.len() * 2);
+    // A listpack returns its entries as stored (`d2string` text); the big encoding
+    // prints with `%.17Lg`, which for a double is `%.17g`.
+    let pack = matches!(z, ZSet::Pack(_));
     let mut tmp = [0u8; 32];
     for (m, s) in picked {
         out.bulk(m);
-        out.bulk(crate::num::fmt_score(s, &mut tmp));
+        out.bulk(if pack {
+            crate::num::fmt_d2string(s, &mut tmp)
+        } else {
+            crate::num::fmt_score(s, &mut tmp)
+        });
     }
     Ok(())
 }

@@ -1204,6 +1204,36 @@ impl ZSet {
         }
     }
 
+    /// A ZRANGESTORE result as Redis 7.0 builds it: members added one by one in emission
+    /// order (`rev`: from the highest down) to a new set that starts big if `start_big`,
+    /// else as a listpack that converts at the member that breaks a limit. `items` are in
+    /// (score, member) order. What this changes from `from_sorted` is visible only in the
+    /// sign of zero: members added while the set was a listpack lost it.
+    pub fn from_emitted<'a>(
+        items: &[(&'a [u8], f64)],
+        rev: bool,
+        start_big: bool,
+        lim: ZLimits,
+    ) -> ZSet {
+        let n = items.len();
+        let at = |e: usize| if rev { n - 1 - e } else { e };
+        let converted_at = if start_big {
+            0
+        } else {
+            (0..n)
+                .find(|&e| e + 1 > lim.max_entries || items[at(e)].0.len() > lim.max_value)
+                .unwrap_or(n)
+        };
+        if converted_at == n {
+            return ZSet::Pack(ZPack::from_sorted(n, items.iter().copied()));
+        }
+        let fixed = items.iter().enumerate().map(|(j, &(m, s))| {
+            let e = if rev { n - 1 - j } else { j };
+            (m, if e < converted_at && s == 0.0 { 0.0 } else { s })
+        });
+        ZSet::Tree(Box::new(ZTree::from_sorted(n, fixed)))
+    }
+
     pub fn len(&self) -> usize {
         match self {
             ZSet::Pack(p) => p.len(),
@@ -1424,6 +1454,65 @@ impl ZSet {
                 let a = t.count_where(|_, m| !r.gte_min(m));
                 let b = t.count_where(|_, m| r.lte_max(m));
                 (a < b).then(|| (a, b - 1))
+            }
+        }
+    }
+
+    /// A ZRANGEBYLEX walk with LIMIT, as Redis walks: from the first entry in range (see
+    /// `lex_ranks`), `offset` entries are skipped without looking at them, then up to
+    /// `limit` (all if negative) are taken while in range. Returns the rank the walk starts
+    /// from and how many entries it takes (downwards from there if `rev`). In a listpack
+    /// with unequal scores the skipped entries may leave the range and later ones come
+    /// back, as in Redis; in the big encoding the range is taken as contiguous.
+    pub fn lex_walk(
+        &self,
+        r: &LexRange,
+        rev: bool,
+        offset: i64,
+        limit: i64,
+    ) -> Option<(usize, usize)> {
+        let (a, b) = self.lex_ranks(r, rev)?;
+        if offset < 0 {
+            return None;
+        }
+        let max = if limit < 0 {
+            usize::MAX
+        } else {
+            limit as usize
+        };
+        match self {
+            ZSet::Pack(p) => {
+                let ms: Vec<&[u8]> = p.iter().map(|(m, _)| m).collect();
+                let n = ms.len() as i64;
+                let step: i64 = if rev { -1 } else { 1 };
+                let first = if rev { b } else { a } as i64 + step * offset.min(n);
+                if first < 0 || first >= n {
+                    return None;
+                }
+                let mut pos = first;
+                let mut k = 0;
+                while pos >= 0 && pos < n && k < max {
+                    let m = ms[pos as usize];
+                    let ok = if rev { r.gte_min(m) } else { r.lte_max(m) };
+                    if !ok {
+                        break;
+                    }
+                    k += 1;
+                    pos += step;
+                }
+                (k > 0).then_some((first as usize, k))
+            }
+            ZSet::Tree(_) => {
+                let span = b - a + 1;
+                let off = usize::try_from(offset).unwrap_or(usize::MAX);
+                if off >= span {
+                    return None;
+                }
+                let k = (span - off).min(max);
+                if k == 0 {
+                    return None;
+                }
+                Some((if rev { b - off } else { a + off }, k))
             }
         }
     }
