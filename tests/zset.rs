@@ -47,53 +47,151 @@ const CASES: &[(&[&str], &str)] = &[
     (&["ZADD", "z", "1.5e-7", "d"], ":1\r\n"),
     (&["ZSCORE", "z", "d"], "$22\r\n1.4999999999999999e-07\r\n"),
     (&["ZADD", "z", "1e300", "e", "3", "f"], ":2\r\n"),
-    (&["ZMSCORE", "z", "e", "f", "nope"], "*3\r\n$23\r\n1.0000000000000001e+300\r\n$1\r\n3\r\n$-1\r\n"),
+    (
+        &["ZMSCORE", "z", "e", "f", "nope"],
+        "*3\r\n$23\r\n1.0000000000000001e+300\r\n$1\r\n3\r\n$-1\r\n",
+    ),
     (&["ZADD", "z", "+inf", "g", "-inf", "h"], ":2\r\n"),
-    (&["ZRANGE", "z", "0", "1", "WITHSCORES"], "*4\r\n$1\r\nh\r\n$4\r\n-inf\r\n$1\r\nd\r\n$22\r\n1.4999999999999999e-07\r\n"),
-    (&["ZADD", "z", "nan", "x"], "-ERR value is not a valid float\r\n"),
-    (&["ZADD", "z", "1e400", "x"], "-ERR value is not a valid float\r\n"),
-    (&["ZADD", "z", " 1", "x"], "-ERR value is not a valid float\r\n"),
+    (
+        &["ZRANGE", "z", "0", "1", "WITHSCORES"],
+        "*4\r\n$1\r\nh\r\n$4\r\n-inf\r\n$1\r\nd\r\n$22\r\n1.4999999999999999e-07\r\n",
+    ),
+    (
+        &["ZADD", "z", "nan", "x"],
+        "-ERR value is not a valid float\r\n",
+    ),
+    (
+        &["ZADD", "z", "1e400", "x"],
+        "-ERR value is not a valid float\r\n",
+    ),
+    (
+        &["ZADD", "z", " 1", "x"],
+        "-ERR value is not a valid float\r\n",
+    ),
     (&["ZADD", "z", "0x10", "hex"], ":1\r\n"),
     (&["ZSCORE", "z", "hex"], "$2\r\n16\r\n"),
     (&["ZADD", "z", "1", "a", "2"], "-ERR syntax error\r\n"),
-    (&["ZADD", "z", "NX", "XX", "1", "a"], "-ERR XX and NX options at the same time are not compatible\r\n"),
-    (&["ZADD", "z", "GT", "LT", "1", "a"], "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
-    (&["ZADD", "z", "GT", "NX", "1", "a"], "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n"),
-    (&["ZADD", "z", "INCR", "1", "a", "2", "b"], "-ERR INCR option supports a single increment-element pair\r\n"),
-    (&["ZADD", "z", "CH", "GT", "5", "a", "0", "b", "9", "new"], ":2\r\n"),
+    (
+        &["ZADD", "z", "NX", "XX", "1", "a"],
+        "-ERR XX and NX options at the same time are not compatible\r\n",
+    ),
+    (
+        &["ZADD", "z", "GT", "LT", "1", "a"],
+        "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+    ),
+    (
+        &["ZADD", "z", "GT", "NX", "1", "a"],
+        "-ERR GT, LT, and/or NX options at the same time are not compatible\r\n",
+    ),
+    (
+        &["ZADD", "z", "INCR", "1", "a", "2", "b"],
+        "-ERR INCR option supports a single increment-element pair\r\n",
+    ),
+    (
+        &["ZADD", "z", "CH", "GT", "5", "a", "0", "b", "9", "new"],
+        ":2\r\n",
+    ),
     (&["ZADD", "z", "XX", "INCR", "1", "nope"], "$-1\r\n"),
     (&["ZADD", "z", "INCR", "LT", "1", "a"], "$-1\r\n"),
     (&["ZADD", "z", "INCR", "-1", "a"], "$1\r\n4\r\n"),
     (&["ZADD", "inf", "INCR", "inf", "m"], "$3\r\ninf\r\n"),
-    (&["ZINCRBY", "inf", "-inf", "m"], "-ERR resulting score is not a number (NaN)\r\n"),
-    (&["ZINCRBY", "z", "abc", "a"], "-ERR value is not a valid float\r\n"),
+    (
+        &["ZINCRBY", "inf", "-inf", "m"],
+        "-ERR resulting score is not a number (NaN)\r\n",
+    ),
+    (
+        &["ZINCRBY", "z", "abc", "a"],
+        "-ERR value is not a valid float\r\n",
+    ),
     (&["ZINCRBY", "z", "NX", "a"], "-ERR syntax error\r\n"),
     (&["ZINCRBY", "z", "0.5", "a"], "$3\r\n4.5\r\n"),
     (&["ZCARD", "z"], ":10\r\n"),
     (&["ZCOUNT", "z", "(1", "+inf"], ":7\r\n"),
     (&["ZCOUNT", "z", "-inf", "(0.1"], ":2\r\n"),
-    (&["ZCOUNT", "z", "nan", "1"], "-ERR min or max is not a float\r\n"),
+    (
+        &["ZCOUNT", "z", "nan", "1"],
+        "-ERR min or max is not a float\r\n",
+    ),
     (&["ZCOUNT", "z", "", "(1"], ":2\r\n"),
     (&["ZRANK", "z", "a"], ":5\r\n"),
     (&["ZREVRANK", "z", "a"], ":4\r\n"),
     (&["ZRANK", "z", "nope"], "$-1\r\n"),
-    (&["ZRANK", "z", "a", "WITHSCORE"], "-ERR wrong number of arguments for 'zrank' command\r\n"),
-    (&["ZRANGE", "z", "2", "4"], "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\nf\r\n"),
-    (&["ZRANGE", "z", "-2", "-1", "REV"], "*2\r\n$1\r\nd\r\n$1\r\nh\r\n"),
-    (&["ZRANGE", "z", "(1", "10", "BYSCORE", "LIMIT", "1", "2"], "*2\r\n$1\r\nf\r\n$1\r\na\r\n"),
-    (&["ZRANGE", "z", "+inf", "(3", "BYSCORE", "REV", "WITHSCORES"], "*10\r\n$1\r\ng\r\n$3\r\ninf\r\n$1\r\ne\r\n$23\r\n1.0000000000000001e+300\r\n$3\r\nhex\r\n$2\r\n16\r\n$3\r\nnew\r\n$1\r\n9\r\n$1\r\na\r\n$3\r\n4.5\r\n"),
-    (&["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"], "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n"),
-    (&["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"], "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n"),
+    (
+        &["ZRANK", "z", "a", "WITHSCORE"],
+        "-ERR wrong number of arguments for 'zrank' command\r\n",
+    ),
+    (
+        &["ZRANGE", "z", "2", "4"],
+        "*3\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\nf\r\n",
+    ),
+    (
+        &["ZRANGE", "z", "-2", "-1", "REV"],
+        "*2\r\n$1\r\nd\r\n$1\r\nh\r\n",
+    ),
+    (
+        &["ZRANGE", "z", "(1", "10", "BYSCORE", "LIMIT", "1", "2"],
+        "*2\r\n$1\r\nf\r\n$1\r\na\r\n",
+    ),
+    (
+        &["ZRANGE", "z", "+inf", "(3", "BYSCORE", "REV", "WITHSCORES"],
+        "*10\r\n$1\r\ng\r\n$3\r\ninf\r\n$1\r\ne\r\n$23\r\n1.0000000000000001e+300\r\n$3\r\nhex\r\n$2\r\n16\r\n$3\r\nnew\r\n$1\r\n9\r\n$1\r\na\r\n$3\r\n4.5\r\n",
+    ),
+    (
+        &["ZRANGE", "z", "0", "-1", "LIMIT", "0", "1"],
+        "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX\r\n",
+    ),
+    (
+        &["ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES"],
+        "-ERR syntax error, WITHSCORES not supported in combination with BYLEX\r\n",
+    ),
     (&["ZRANGE", "z", "0", "1", "FOO"], "-ERR syntax error\r\n"),
-    (&["ZRANGE", "z", "a", "1"], "-ERR value is not an integer or out of range\r\n"),
-    (&["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "-1", "5"], "*0\r\n"),
-    (&["ZRANGEBYSCORE", "z", "3", "(9", "WITHSCORES", "LIMIT", "0", "-1"], "*4\r\n$1\r\nf\r\n$1\r\n3\r\n$1\r\na\r\n$3\r\n4.5\r\n"),
-    (&["ZREVRANGEBYSCORE", "z", "3", "1"], "*2\r\n$1\r\nf\r\n$1\r\nb\r\n"),
-    (&["ZREVRANGE", "z", "0", "0", "WITHSCORES"], "*2\r\n$1\r\ng\r\n$3\r\ninf\r\n"),
-    (&["ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e"], ":5\r\n"),
-    (&["ZRANGEBYLEX", "lex", "[b", "(d"], "*2\r\n$1\r\nb\r\n$1\r\nc\r\n"),
-    (&["ZREVRANGEBYLEX", "lex", "+", "(c", "LIMIT", "1", "5"], "*1\r\n$1\r\nd\r\n"),
-    (&["ZRANGEBYLEX", "lex", "b", "d"], "-ERR min or max not valid string range item\r\n"),
+    (
+        &["ZRANGE", "z", "a", "1"],
+        "-ERR value is not an integer or out of range\r\n",
+    ),
+    (
+        &["ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", "-1", "5"],
+        "*0\r\n",
+    ),
+    (
+        &[
+            "ZRANGEBYSCORE",
+            "z",
+            "3",
+            "(9",
+            "WITHSCORES",
+            "LIMIT",
+            "0",
+            "-1",
+        ],
+        "*4\r\n$1\r\nf\r\n$1\r\n3\r\n$1\r\na\r\n$3\r\n4.5\r\n",
+    ),
+    (
+        &["ZREVRANGEBYSCORE", "z", "3", "1"],
+        "*2\r\n$1\r\nf\r\n$1\r\nb\r\n",
+    ),
+    (
+        &["ZREVRANGE", "z", "0", "0", "WITHSCORES"],
+        "*2\r\n$1\r\ng\r\n$3\r\ninf\r\n",
+    ),
+    (
+        &[
+            "ZADD", "lex", "0", "a", "0", "b", "0", "c", "0", "d", "0", "e",
+        ],
+        ":5\r\n",
+    ),
+    (
+        &["ZRANGEBYLEX", "lex", "[b", "(d"],
+        "*2\r\n$1\r\nb\r\n$1\r\nc\r\n",
+    ),
+    (
+        &["ZREVRANGEBYLEX", "lex", "+", "(c", "LIMIT", "1", "5"],
+        "*1\r\n$1\r\nd\r\n",
+    ),
+    (
+        &["ZRANGEBYLEX", "lex", "b", "d"],
+        "-ERR min or max not valid string range item\r\n",
+    ),
     (&["ZLEXCOUNT", "lex", "-", "+"], ":5\r\n"),
     (&["ZLEXCOUNT", "lex", "+", "-"], ":0\r\n"),
     (&["ZREMRANGEBYLEX", "lex", "[a", "[b"], ":2\r\n"),
@@ -101,51 +199,144 @@ const CASES: &[(&[&str], &str)] = &[
     (&["ZREMRANGEBYSCORE", "lex", "0", "0"], ":2\r\n"),
     (&["EXISTS", "lex"], ":0\r\n"),
     (&["ZRANGESTORE", "dst", "z", "0", "2"], ":3\r\n"),
-    (&["ZRANGE", "dst", "0", "-1", "WITHSCORES"], "*6\r\n$1\r\nh\r\n$4\r\n-inf\r\n$1\r\nd\r\n$22\r\n1.4999999999999999e-07\r\n$1\r\nc\r\n$19\r\n0.10000000000000001\r\n"),
-    (&["ZRANGESTORE", "dst", "z", "0", "-1", "WITHSCORES"], "-ERR syntax error\r\n"),
+    (
+        &["ZRANGE", "dst", "0", "-1", "WITHSCORES"],
+        "*6\r\n$1\r\nh\r\n$4\r\n-inf\r\n$1\r\nd\r\n$22\r\n1.4999999999999999e-07\r\n$1\r\nc\r\n$19\r\n0.10000000000000001\r\n",
+    ),
+    (
+        &["ZRANGESTORE", "dst", "z", "0", "-1", "WITHSCORES"],
+        "-ERR syntax error\r\n",
+    ),
     (&["ZRANGESTORE", "dst", "nope", "0", "-1"], ":0\r\n"),
     (&["EXISTS", "dst"], ":0\r\n"),
     (&["ZPOPMIN", "z"], "*2\r\n$1\r\nh\r\n$4\r\n-inf\r\n"),
-    (&["ZPOPMAX", "z", "2"], "*4\r\n$1\r\ng\r\n$3\r\ninf\r\n$1\r\ne\r\n$23\r\n1.0000000000000001e+300\r\n"),
-    (&["ZPOPMIN", "z", "-1"], "-ERR value is out of range, must be positive\r\n"),
+    (
+        &["ZPOPMAX", "z", "2"],
+        "*4\r\n$1\r\ng\r\n$3\r\ninf\r\n$1\r\ne\r\n$23\r\n1.0000000000000001e+300\r\n",
+    ),
+    (
+        &["ZPOPMIN", "z", "-1"],
+        "-ERR value is out of range, must be positive\r\n",
+    ),
     (&["ZPOPMIN", "z", "1", "2"], "-ERR syntax error\r\n"),
     (&["ZPOPMIN", "nope"], "*0\r\n"),
-    (&["ZMPOP", "2", "nope", "z", "MIN", "COUNT", "2"], "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nd\r\n$22\r\n1.4999999999999999e-07\r\n*2\r\n$1\r\nc\r\n$19\r\n0.10000000000000001\r\n"),
+    (
+        &["ZMPOP", "2", "nope", "z", "MIN", "COUNT", "2"],
+        "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$1\r\nd\r\n$22\r\n1.4999999999999999e-07\r\n*2\r\n$1\r\nc\r\n$19\r\n0.10000000000000001\r\n",
+    ),
     (&["ZMPOP", "1", "nope", "MAX"], "*-1\r\n"),
-    (&["ZMPOP", "0", "z", "MAX"], "-ERR numkeys should be greater than 0\r\n"),
-    (&["ZMPOP", "1", "z", "MAX", "COUNT", "0"], "-ERR count should be greater than 0\r\n"),
+    (
+        &["ZMPOP", "0", "z", "MAX"],
+        "-ERR numkeys should be greater than 0\r\n",
+    ),
+    (
+        &["ZMPOP", "1", "z", "MAX", "COUNT", "0"],
+        "-ERR count should be greater than 0\r\n",
+    ),
     (&["ZMPOP", "1", "z", "MID"], "-ERR syntax error\r\n"),
     (&["ZMPOP", "5", "z", "MIN"], "-ERR syntax error\r\n"),
     (&["ZREM", "z", "b", "nope", "b"], ":1\r\n"),
     (&["ZADD", "u1", "1", "a", "2", "b"], ":2\r\n"),
     (&["ZADD", "u2", "10", "b", "20", "c"], ":2\r\n"),
-    (&["ZUNION", "2", "u1", "u2", "WITHSCORES"], "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$2\r\n12\r\n$1\r\nc\r\n$2\r\n20\r\n"),
-    (&["ZINTER", "2", "u1", "u2", "WEIGHTS", "2", "0.5", "WITHSCORES"], "*2\r\n$1\r\nb\r\n$1\r\n9\r\n"),
-    (&["ZINTER", "2", "u1", "u2", "AGGREGATE", "MAX", "WITHSCORES"], "*2\r\n$1\r\nb\r\n$2\r\n10\r\n"),
+    (
+        &["ZUNION", "2", "u1", "u2", "WITHSCORES"],
+        "*6\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$2\r\n12\r\n$1\r\nc\r\n$2\r\n20\r\n",
+    ),
+    (
+        &[
+            "ZINTER",
+            "2",
+            "u1",
+            "u2",
+            "WEIGHTS",
+            "2",
+            "0.5",
+            "WITHSCORES",
+        ],
+        "*2\r\n$1\r\nb\r\n$1\r\n9\r\n",
+    ),
+    (
+        &["ZINTER", "2", "u1", "u2", "AGGREGATE", "MAX", "WITHSCORES"],
+        "*2\r\n$1\r\nb\r\n$2\r\n10\r\n",
+    ),
     (&["ZDIFF", "2", "u1", "u2"], "*1\r\n$1\r\na\r\n"),
-    (&["ZDIFF", "2", "u1", "u2", "WEIGHTS", "1", "1"], "-ERR syntax error\r\n"),
-    (&["ZUNION", "0", "u1"], "-ERR at least 1 input key is needed for 'zunion' command\r\n"),
-    (&["ZUNIONSTORE", "out", "3", "u1", "u2"], "-ERR syntax error\r\n"),
-    (&["ZUNION", "2", "u1", "u2", "WEIGHTS", "1", "x"], "-ERR weight value is not a float\r\n"),
-    (&["ZUNION", "2", "u1", "u2", "AGGREGATE", "AVG"], "-ERR syntax error\r\n"),
-    (&["ZUNIONSTORE", "out", "2", "u1", "u2", "WITHSCORES"], "-ERR syntax error\r\n"),
-    (&["ZUNIONSTORE", "out", "2", "u1", "u2", "WEIGHTS", "inf", "-inf"], ":3\r\n"),
-    (&["ZRANGE", "out", "0", "-1", "WITHSCORES"], "*6\r\n$1\r\nc\r\n$4\r\n-inf\r\n$1\r\nb\r\n$1\r\n0\r\n$1\r\na\r\n$3\r\ninf\r\n"),
+    (
+        &["ZDIFF", "2", "u1", "u2", "WEIGHTS", "1", "1"],
+        "-ERR syntax error\r\n",
+    ),
+    (
+        &["ZUNION", "0", "u1"],
+        "-ERR at least 1 input key is needed for 'zunion' command\r\n",
+    ),
+    (
+        &["ZUNIONSTORE", "out", "3", "u1", "u2"],
+        "-ERR syntax error\r\n",
+    ),
+    (
+        &["ZUNION", "2", "u1", "u2", "WEIGHTS", "1", "x"],
+        "-ERR weight value is not a float\r\n",
+    ),
+    (
+        &["ZUNION", "2", "u1", "u2", "AGGREGATE", "AVG"],
+        "-ERR syntax error\r\n",
+    ),
+    (
+        &["ZUNIONSTORE", "out", "2", "u1", "u2", "WITHSCORES"],
+        "-ERR syntax error\r\n",
+    ),
+    (
+        &[
+            "ZUNIONSTORE",
+            "out",
+            "2",
+            "u1",
+            "u2",
+            "WEIGHTS",
+            "inf",
+            "-inf",
+        ],
+        ":3\r\n",
+    ),
+    (
+        &["ZRANGE", "out", "0", "-1", "WITHSCORES"],
+        "*6\r\n$1\r\nc\r\n$4\r\n-inf\r\n$1\r\nb\r\n$1\r\n0\r\n$1\r\na\r\n$3\r\ninf\r\n",
+    ),
     (&["ZINTERSTORE", "out", "2", "u1", "nope"], ":0\r\n"),
     (&["EXISTS", "out"], ":0\r\n"),
     (&["ZDIFFSTORE", "out", "1", "u2"], ":2\r\n"),
     (&["ZINTERCARD", "2", "u1", "u2"], ":1\r\n"),
     (&["ZINTERCARD", "1", "u1", "LIMIT", "1"], ":1\r\n"),
-    (&["ZINTERCARD", "1", "u1", "LIMIT", "-1"], "-ERR LIMIT can't be negative\r\n"),
-    (&["ZINTERCARD", "1", "u1", "WITHSCORES"], "-ERR syntax error\r\n"),
+    (
+        &["ZINTERCARD", "1", "u1", "LIMIT", "-1"],
+        "-ERR LIMIT can't be negative\r\n",
+    ),
+    (
+        &["ZINTERCARD", "1", "u1", "WITHSCORES"],
+        "-ERR syntax error\r\n",
+    ),
     (&["ZRANDMEMBER", "nope"], "$-1\r\n"),
     (&["ZRANDMEMBER", "nope", "5"], "*0\r\n"),
-    (&["ZRANDMEMBER", "u1", "5", "WITHSCORES"], "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n"),
-    (&["ZRANDMEMBER", "u1", "-9223372036854775808"], "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"),
-    (&["ZRANDMEMBER", "u1", "-4611686018427387904", "WITHSCORES"], "-ERR value is out of range\r\n"),
+    (
+        &["ZRANDMEMBER", "u1", "5", "WITHSCORES"],
+        "*4\r\n$1\r\nb\r\n$1\r\n2\r\n$1\r\na\r\n$1\r\n1\r\n",
+    ),
+    (
+        &["ZRANDMEMBER", "u1", "-9223372036854775808"],
+        "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n",
+    ),
+    (
+        &["ZRANDMEMBER", "u1", "-4611686018427387904", "WITHSCORES"],
+        "-ERR value is out of range\r\n",
+    ),
     (&["ZRANDMEMBER", "u1", "1", "FOO"], "-ERR syntax error\r\n"),
-    (&["ZSCAN", "u1", "0"], "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"),
-    (&["ZSCAN", "u1", "0", "MATCH", "b*"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n"),
+    (
+        &["ZSCAN", "u1", "0"],
+        "*2\r\n$1\r\n0\r\n*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    ),
+    (
+        &["ZSCAN", "u1", "0", "MATCH", "b*"],
+        "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nb\r\n$1\r\n2\r\n",
+    ),
     (&["ZSCAN", "u1", "x"], "-ERR invalid cursor\r\n"),
     (&["ZSCAN", "u1", "0", "COUNT", "0"], "-ERR syntax error\r\n"),
     (&["ZSCAN", "u1", "0", "NOVALUES"], "-ERR syntax error\r\n"),
@@ -154,14 +345,35 @@ const CASES: &[(&[&str], &str)] = &[
     (&["ZSCORE", "neg", "a"], "$1\r\n0\r\n"),
     (&["ZINCRBY", "neg", "-0", "a"], "$1\r\n0\r\n"),
     (&["ZADD", "big", "1e17", "a"], ":1\r\n"),
-    (&["ZSCAN", "big", "0"], "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$18\r\n100000000000000000\r\n"),
-    (&["ZRANGE", "big", "0", "-1", "WITHSCORES"], "*2\r\n$1\r\na\r\n$5\r\n1e+17\r\n"),
+    (
+        &["ZSCAN", "big", "0"],
+        "*2\r\n$1\r\n0\r\n*2\r\n$1\r\na\r\n$18\r\n100000000000000000\r\n",
+    ),
+    (
+        &["ZRANGE", "big", "0", "-1", "WITHSCORES"],
+        "*2\r\n$1\r\na\r\n$5\r\n1e+17\r\n",
+    ),
     (&["SET", "str", "x"], "+OK\r\n"),
-    (&["ZADD", "str", "1", "a"], "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
-    (&["ZADD", "str", "bad", "a"], "-ERR value is not a valid float\r\n"),
-    (&["ZRANGE", "str", "0", "-1", "FOO"], "-ERR syntax error\r\n"),
-    (&["ZUNION", "2", "u1", "str", "WEIGHTS", "x", "y"], "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
-    (&["ZMPOP", "2", "nope", "str", "MIN"], "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"),
+    (
+        &["ZADD", "str", "1", "a"],
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    ),
+    (
+        &["ZADD", "str", "bad", "a"],
+        "-ERR value is not a valid float\r\n",
+    ),
+    (
+        &["ZRANGE", "str", "0", "-1", "FOO"],
+        "-ERR syntax error\r\n",
+    ),
+    (
+        &["ZUNION", "2", "u1", "str", "WEIGHTS", "x", "y"],
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    ),
+    (
+        &["ZMPOP", "2", "nope", "str", "MIN"],
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+    ),
 ];
 
 /// RESP3 cases (after HELLO 3).
@@ -171,18 +383,36 @@ const CASES3: &[(&[&str], &str)] = &[
     (&["ZSCORE", "r", "nope"], "_\r\n"),
     (&["ZMSCORE", "r", "c", "nope"], "*2\r\n,inf\r\n_\r\n"),
     (&["ZINCRBY", "r", "0.1", "a"], ",1.1000000000000001\r\n"),
-    (&["ZRANGE", "r", "0", "1", "WITHSCORES"], "*2\r\n*2\r\n$1\r\na\r\n,1.1000000000000001\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"),
+    (
+        &["ZRANGE", "r", "0", "1", "WITHSCORES"],
+        "*2\r\n*2\r\n$1\r\na\r\n,1.1000000000000001\r\n*2\r\n$1\r\nb\r\n,2.5\r\n",
+    ),
     (&["ZRANGE", "r", "0", "0"], "*1\r\n$1\r\na\r\n"),
-    (&["ZPOPMIN", "r"], "*2\r\n$1\r\na\r\n,1.1000000000000001\r\n"),
+    (
+        &["ZPOPMIN", "r"],
+        "*2\r\n$1\r\na\r\n,1.1000000000000001\r\n",
+    ),
     (&["ZPOPMAX", "r", "1"], "*1\r\n*2\r\n$1\r\nc\r\n,inf\r\n"),
     (&["ZADD", "r", "1", "a", "-inf", "d"], ":2\r\n"),
-    (&["ZMPOP", "1", "r", "MIN"], "*2\r\n$1\r\nr\r\n*1\r\n*2\r\n$1\r\nd\r\n,-inf\r\n"),
+    (
+        &["ZMPOP", "1", "r", "MIN"],
+        "*2\r\n$1\r\nr\r\n*1\r\n*2\r\n$1\r\nd\r\n,-inf\r\n",
+    ),
     (&["ZMPOP", "1", "nope", "MIN"], "_\r\n"),
-    (&["ZUNION", "1", "r", "WITHSCORES"], "*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n"),
-    (&["ZRANDMEMBER", "r", "3", "WITHSCORES"], "*2\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\na\r\n,1\r\n"),
+    (
+        &["ZUNION", "1", "r", "WITHSCORES"],
+        "*2\r\n*2\r\n$1\r\na\r\n,1\r\n*2\r\n$1\r\nb\r\n,2.5\r\n",
+    ),
+    (
+        &["ZRANDMEMBER", "r", "3", "WITHSCORES"],
+        "*2\r\n*2\r\n$1\r\nb\r\n,2.5\r\n*2\r\n$1\r\na\r\n,1\r\n",
+    ),
     (&["ZADD", "r", "INCR", "1", "nope2"], ",1\r\n"),
     (&["ZADD", "r", "XX", "INCR", "1", "nope3"], "_\r\n"),
-    (&["ZSCAN", "r", "0"], "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$5\r\nnope2\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n"),
+    (
+        &["ZSCAN", "r", "0"],
+        "*2\r\n$1\r\n0\r\n*6\r\n$1\r\na\r\n$1\r\n1\r\n$5\r\nnope2\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\n2.5\r\n",
+    ),
 ];
 
 fn check_cases(c: &mut Client, cases: &[(&[&str], &str)], who: &str) {
@@ -193,7 +423,12 @@ fn check_cases(c: &mut Client, cases: &[(&[&str], &str)], who: &str) {
             bad.push(format!("{cmd:?}\n   got  {got:?}\n   want {want:?}"));
         }
     }
-    assert!(bad.is_empty(), "{who}: {} replies differ:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{who}: {} replies differ:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -314,7 +549,10 @@ fn encodings_convert_both_ways_with_contents_intact() {
     assert_eq!(encoding(&mut c, "l2"), "$8\r\nlistpack\r\n");
     // The thresholds are configurable, under both names.
     assert_eq!(c.cmd("CONFIG SET zset-max-ziplist-entries 2"), "+OK\r\n");
-    assert_eq!(c.cmd("CONFIG GET zset-max-listpack-entries"), "*2\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n2\r\n");
+    assert_eq!(
+        c.cmd("CONFIG GET zset-max-listpack-entries"),
+        "*2\r\n$25\r\nzset-max-listpack-entries\r\n$1\r\n2\r\n"
+    );
     c.cmd("ZADD t 1 a 2 b");
     assert_eq!(encoding(&mut c, "t"), "$8\r\nlistpack\r\n");
     c.cmd("ZADD t 3 c");
@@ -323,7 +561,10 @@ fn encodings_convert_both_ways_with_contents_intact() {
     assert_eq!(c.cmd("CONFIG SET zset-max-listpack-value 3"), "+OK\r\n");
     c.cmd("ZADD v 1 abcd");
     assert_eq!(encoding(&mut c, "v"), "$8\r\nskiplist\r\n");
-    assert_eq!(c.cmd("CONFIG SET zset-max-listpack-entries -1"), "-ERR CONFIG SET failed (possibly related to argument 'zset-max-listpack-entries') - argument must be between 0 and 9223372036854775807 inclusive\r\n");
+    assert_eq!(
+        c.cmd("CONFIG SET zset-max-listpack-entries -1"),
+        "-ERR CONFIG SET failed (possibly related to argument 'zset-max-listpack-entries') - argument must be between 0 and 9223372036854775807 inclusive\r\n"
+    );
 }
 
 /// Every key's (type, encoding, ZRANGE WITHSCORES).
@@ -399,7 +640,10 @@ fn aof_replay_after_kill9_rebuilds_the_same_sets() {
     }
     let log = String::from_utf8_lossy(&log);
     assert!(!log.contains("ZMPOP"), "{log}");
-    assert!(log.contains("$7\r\nZPOPMAX\r\n$1\r\na\r\n$1\r\n2\r\n"), "{log}");
+    assert!(
+        log.contains("$7\r\nZPOPMAX\r\n$1\r\na\r\n$1\r\n2\r\n"),
+        "{log}"
+    );
     drop(srv);
     let srv = start_aof(dir.path());
     let mut c = srv.connect();
@@ -438,7 +682,10 @@ fn zrandmember_counts_are_bounded() {
     let srv = Server::start(&["--appendonly", "no"]);
     let mut c = srv.connect();
     c.cmd("ZADD z 1 a 2 b 3 c");
-    assert_eq!(c.cmd("ZRANDMEMBER z -20000000"), "-ERR value is out of range\r\n");
+    assert_eq!(
+        c.cmd("ZRANDMEMBER z -20000000"),
+        "-ERR value is out of range\r\n"
+    );
     let r = c.cmd("ZRANDMEMBER z -7 WITHSCORES");
     assert!(r.starts_with("*14\r\n"), "{r}");
     let r = c.cmd("ZRANDMEMBER z 2");
@@ -474,7 +721,9 @@ fn order_holds_across_conversions_and_restarts() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed);
     let mut r = Rng::new(seed);
-    const SCORES: &[&str] = &["0", "-0", "1", "1.5", "-2", "inf", "-inf", "0.1", "1e300", "3"];
+    const SCORES: &[&str] = &[
+        "0", "-0", "1", "1.5", "-2", "inf", "-inf", "0.1", "1e300", "3",
+    ];
     let mut model: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let check = |c: &mut Client, model: &BTreeMap<String, BTreeMap<String, String>>, when: &str| {
         for k in ["p0", "p1", "p2"] {
@@ -506,7 +755,9 @@ fn order_holds_across_conversions_and_restarts() {
                     c.cmdv(&["ZADD", &k, s, &m]);
                     let e = model.entry(k.clone()).or_default();
                     // -0 and 0 are equal scores: an update to an equal score changes nothing.
-                    let eq = e.get(&m).is_some_and(|old| old.parse::<f64>().unwrap() == s.parse::<f64>().unwrap());
+                    let eq = e.get(&m).is_some_and(|old| {
+                        old.parse::<f64>().unwrap() == s.parse::<f64>().unwrap()
+                    });
                     if !eq {
                         e.insert(m, s.to_string());
                     }
