@@ -256,6 +256,8 @@ const IMPLEMENTED: &[&str] = &[
     "set-max-intset-entries",
     "set-max-listpack-entries",
     "set-max-listpack-value",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
     "requirepass",
     "aclfile",
     "acllog-max-len",
@@ -333,6 +335,8 @@ const MEMORY: &[&str] = &[
     "hll-sparse-max-bytes",
     "stream-node-max-bytes",
     "cluster-link-sendbuf-limit",
+    "hash-max-listpack-value",
+    "zset-max-listpack-value",
 ];
 
 /// Parameters restricted to a fixed set of words.
@@ -398,6 +402,7 @@ pub struct Config {
     pub list_limits: crate::types::list::ListLimits,
     /// `set-max-intset-entries`, `set-max-listpack-entries`, `set-max-listpack-value`.
     pub set_limits: crate::types::set::SetLimits,
+    pub zset_limits: crate::types::zset::ZLimits,
     pub requirepass: Option<String>,
     pub maxclients: usize,
     pub hz: u32,
@@ -502,7 +507,9 @@ fn validate(name: &str, value: &str, default: &str) -> Result<String, String> {
             | "hash-max-listpack-value"
             | "set-max-intset-entries"
             | "set-max-listpack-entries"
-            | "set-max-listpack-value" => (0, i64::MAX),
+            | "set-max-listpack-value"
+            | "zset-max-listpack-entries"
+            | "zset-max-listpack-value" => (0, i64::MAX),
             "auto-aof-rewrite-percentage" => (0, i32::MAX as i64),
             _ => (i64::MIN, i64::MAX),
         };
@@ -539,6 +546,10 @@ impl Default for Config {
             },
             list_limits: Default::default(),
             set_limits: Default::default(),
+            zset_limits: crate::types::zset::ZLimits {
+                max_entries: 128,
+                max_value: 64,
+            },
             requirepass: None,
             maxclients: 10000,
             hz: 10,
@@ -747,6 +758,8 @@ impl Config {
         self.set_limits.max_intset_entries = num("set-max-intset-entries").max(0) as usize;
         self.set_limits.max_listpack_entries = num("set-max-listpack-entries").max(0) as usize;
         self.set_limits.max_listpack_value = num("set-max-listpack-value").max(0) as usize;
+        self.zset_limits.max_entries = num("zset-max-listpack-entries").max(0) as usize;
+        self.zset_limits.max_value = num("zset-max-listpack-value").max(0) as usize;
         let pass = get("requirepass");
         self.requirepass = (!pass.is_empty()).then_some(pass);
         self.maxclients = num("maxclients").max(1) as usize;

@@ -89,6 +89,20 @@ impl<'a> Reply<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// A sorted-set score as Redis 7.0's `addReplyDouble` sends it: `%.17g` text (`inf`,
+    /// `-inf`), a bulk string in RESP2 and a double (`,`) in RESP3.
+    pub fn score(&mut self, x: f64) {
+        let mut tmp = [0u8; 32];
+        let text = crate::num::fmt_score(x, &mut tmp);
+        if self.resp3 {
+            self.buf.push(b',');
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
     /// Null bulk: `$-1` in RESP2, `_` in RESP3.
     pub fn null(&mut self) {
         self.raw(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
