@@ -1,4 +1,5 @@
-//! Blocking list commands (issue 12): BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP wait
+//! Blocking commands (issue 12): BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN,
+//! BZPOPMAX and BZMPOP wait
 //! for data, are served in the order they blocked right after the command that pushed
 //! (MULTI/EXEC included), time out with the right null, never block inside MULTI, are
 //! forgotten when their client leaves, end with CLIENT UNBLOCK, and reach the AOF as the
@@ -245,6 +246,36 @@ fn leaving_and_unblocking() {
 }
 
 #[test]
+fn sorted_set_pops_wait_too() {
+    let srv = start();
+    let mut pusher = srv.connect();
+    let (mut a, mut b) = (srv.connect(), srv.connect());
+    send(&mut a, &["BZPOPMIN", "z", "0"]);
+    wait_blocked(&mut pusher, 1);
+    send(&mut b, &["BZMPOP", "0", "2", "y", "z", "MAX", "COUNT", "5"]);
+    wait_blocked(&mut pusher, 2);
+    // A list at the key serves neither; the sorted set serves both, in order.
+    pusher.cmd("RPUSH z 1");
+    assert!(silent(&mut b, 50));
+    pusher.cmd("DEL z");
+    assert_eq!(pusher.cmd("ZADD z 1 one 2 two 3 three"), ":3\r\n");
+    assert_eq!(reply(&mut a), "*3\r\n$1\r\nz\r\n$3\r\none\r\n$1\r\n1\r\n");
+    assert_eq!(
+        reply(&mut b),
+        "*2\r\n$1\r\nz\r\n*2\r\n*2\r\n$5\r\nthree\r\n$1\r\n3\r\n*2\r\n$3\r\ntwo\r\n$1\r\n2\r\n"
+    );
+    assert_eq!(pusher.cmd("EXISTS z"), ":0\r\n");
+    // RESP3: the score is a double; on timeout, a null.
+    a.cmd("HELLO 3");
+    send(&mut a, &["BZPOPMAX", "z", "5"]);
+    wait_blocked(&mut pusher, 1);
+    pusher.cmd("ZADD z 2.5 x");
+    assert_eq!(reply(&mut a), "*3\r\n$1\r\nz\r\n$1\r\nx\r\n,2.5\r\n");
+    assert_eq!(a.cmd("BZPOPMIN z 0.05"), "_\r\n");
+    assert_eq!(a.cmd("BZMPOP 0.05 1 z MIN"), "_\r\n");
+}
+
+#[test]
 fn the_aof_gets_the_pop_not_the_wait() {
     let dir = common::TempDir::new("blocking-aof");
     let mut srv = Server::start_in(
@@ -262,6 +293,10 @@ fn the_aof_gets_the_pop_not_the_wait() {
         w.cmd("BLMPOP 0 1 q LEFT COUNT 3"),
         "*2\r\n$1\r\nq\r\n*1\r\n$1\r\nb\r\n"
     );
+    send(&mut w, &["BZPOPMIN", "z", "0"]);
+    wait_blocked(&mut c, 1);
+    c.cmd("ZADD z 1 a 2 b");
+    assert_eq!(reply(&mut w), "*3\r\n$1\r\nz\r\n$1\r\na\r\n$1\r\n1\r\n");
     drop((c, w));
     srv.kill9();
     let mut aof = Vec::new();
@@ -272,11 +307,14 @@ fn the_aof_gets_the_pop_not_the_wait() {
             .unwrap();
     }
     let text = String::from_utf8_lossy(&aof).to_ascii_uppercase();
-    assert!(!text.contains("BLPOP") && !text.contains("BLMOVE") && !text.contains("BLMPOP"));
+    for wait in ["BLPOP", "BLMOVE", "BLMPOP", "BZPOPMIN"] {
+        assert!(!text.contains(wait), "{wait} in the AOF");
+    }
     let srv = Server::start_in(dir.path(), &["--appendonly", "yes"]);
     let mut c = srv.connect();
     assert_eq!(c.cmd("EXISTS q"), ":0\r\n");
     assert_eq!(c.cmd("LRANGE d 0 -1"), "*1\r\n$1\r\nc\r\n");
+    assert_eq!(c.cmd("ZRANGE z 0 -1"), "*1\r\n$1\r\nb\r\n");
 }
 
 #[test]
@@ -308,6 +346,20 @@ fn replies_match_redis_when_no_wait_is_needed() {
         &["CLIENT", "UNBLOCK", "-5", "TIMEOUT"],
         &["COMMAND", "GETKEYS", "BLMPOP", "0", "2", "k1", "k2", "LEFT"],
         &["COMMAND", "GETKEYS", "BLPOP", "k1", "k2", "0"],
+        &["ZADD", "z", "1", "a", "2", "b", "3", "c"],
+        &["BZPOPMIN", "none", "z", "0"],
+        &["BZPOPMAX", "z", "0"],
+        &["BZMPOP", "0", "2", "none", "z", "MIN", "COUNT", "9"],
+        &["BZPOPMIN", "z", "0.01"],
+        &["BZMPOP", "0.01", "1", "z", "MAX"],
+        &["BZPOPMIN", "z", "-1"],
+        &["BZMPOP", "x", "1", "z", "MIN"],
+        &["BZMPOP", "0", "1", "z", "UP"],
+        &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "0"],
+        &["SET", "str", "v"],
+        &["BZPOPMIN", "str", "0"],
+        &["BZMPOP", "0", "1", "str", "MIN"],
+        &["COMMAND", "GETKEYS", "BZMPOP", "0", "2", "k1", "k2", "MIN"],
     ];
     let (mut r, mut f) = (redis.connect(), ours.connect());
     for resp in ["2", "3"] {

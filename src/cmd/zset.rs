@@ -11,11 +11,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
+use super::blocking::parse_timeout;
 use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
+use crate::client::TimeoutReply;
 use crate::error::{CmdError, CmdResult};
 use crate::num::{arg_i64, parse_i64, parse_range_score, parse_score};
 use crate::resp::reply::Reply;
+use crate::types::bytes::Bytes;
 use crate::types::listpack::Val;
 use crate::types::zset::{LexBound, LexRange, ScoreRange, ZLimits, cmp_key};
 use crate::types::{Set, Value, ZSet};
@@ -62,6 +65,9 @@ pub static COMMANDS: &[Command] = &[
     Command { name: "zremrangebylex", arity: 4, flags: WRITE, keys: RW_DELETE, handler: zremrangebylex, usage: "key min max", summary: "Removes members in a lexicographical range.", ..ROW_SORTEDSET },
     Command { name: "zpopmin", arity: -2, flags: WRITE | FAST, keys: POP_KEYS, handler: zpopmin, usage: "key [count]", summary: "Removes and returns the members with the lowest scores.", ..ROW_SORTEDSET },
     Command { name: "zpopmax", arity: -2, flags: WRITE | FAST, keys: POP_KEYS, handler: zpopmax, usage: "key [count]", summary: "Removes and returns the members with the highest scores.", ..ROW_SORTEDSET },
+    Command { name: "bzpopmin", arity: -3, flags: WRITE | NOSCRIPT | FAST | BLOCKING, keys: &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)], handler: bzpopmin, usage: "key [key ...] timeout", summary: "Pops the member with the lowest score from the first non-empty sorted set, waiting for one.", ..ROW_SORTEDSET },
+    Command { name: "bzpopmax", arity: -3, flags: WRITE | NOSCRIPT | FAST | BLOCKING, keys: &[KeySpec::range(1, -2, 1, RW | ACCESS | DELETE)], handler: bzpopmax, usage: "key [key ...] timeout", summary: "Pops the member with the highest score from the first non-empty sorted set, waiting for one.", ..ROW_SORTEDSET },
+    Command { name: "bzmpop", arity: -5, flags: WRITE | BLOCKING, keys: &[KeySpec::keynum(2, 0, 1, 1, RW | ACCESS | DELETE)], handler: bzmpop, usage: "timeout numkeys key [key ...] MIN | MAX [COUNT count]", summary: "Pops members from the first non-empty sorted set of several, waiting if all are empty.", ..ROW_SORTEDSET },
     Command { name: "zmpop", arity: -4, flags: WRITE, keys: &[KeySpec::keynum(1, 0, 1, 1, RW | ACCESS | DELETE)], handler: zmpop, usage: "numkeys key [key ...] MIN|MAX [COUNT count]", summary: "Pops members from the first non-empty sorted set of several.", ..ROW_SORTEDSET },
     Command { name: "zrandmember", arity: -2, flags: READONLY, keys: RO_ACCESS, tips: RANDOM, handler: zrandmember, usage: "key [count [WITHSCORES]]", summary: "Returns random members of a sorted set.", ..ROW_SORTEDSET },
     Command { name: "zunion", arity: -3, flags: READONLY, keys: NUMKEYS_RO, handler: zunion, usage: "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", summary: "Returns the union of sorted sets.", ..ROW_SORTEDSET },
@@ -768,8 +774,21 @@ fn range_long(s: &[u8], min: i64, msg: &str) -> Result<i64, CmdError> {
 /// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] -> [key, [[member, score], ...]] or
 /// null. Recorded as `ZPOPMIN|ZPOPMAX key count`, as Redis propagates it.
 pub fn zmpop(c: &mut Ctx, a: &Args) -> CmdResult {
-    let numkeys = range_long(a.get(1), 1, "numkeys should be greater than 0")? as u64;
-    let where_idx = match 2u64.checked_add(numkeys) {
+    let (keys, max, count) = zmpop_args(a, 1)?;
+    for i in keys {
+        if mpop_from(c, a.get(i), count, max)? {
+            return Ok(());
+        }
+    }
+    c.out.null_array();
+    Ok(())
+}
+
+/// The arguments of ZMPOP from `numkeys` at `first` on (BZMPOP has its timeout before):
+/// the positions of the keys, MAX or not, and the count (1 if not given).
+fn zmpop_args(a: &Args, first: usize) -> Result<(std::ops::Range<usize>, bool, usize), CmdError> {
+    let numkeys = range_long(a.get(first), 1, "numkeys should be greater than 0")? as u64;
+    let where_idx = match (first as u64 + 1).checked_add(numkeys) {
         Some(w) if w < a.len() as u64 => w as usize,
         _ => return Err(CmdError::Syntax),
     };
@@ -794,23 +813,79 @@ pub fn zmpop(c: &mut Ctx, a: &Args) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let count = count.unwrap_or(1) as usize;
-    for i in 2..where_idx {
-        let key = a.get(i);
-        let Some(p) = pop_members(c, key, count, max)? else {
+    Ok((first + 1..where_idx, max, count.unwrap_or(1) as usize))
+}
+
+/// The core of ZMPOP and BZMPOP: if `key` holds a sorted set, pops up to `count` members,
+/// replies `[key, [[member, score], ...]]`, records `ZPOPMIN|ZPOPMAX key n` and returns
+/// true; false, replying nothing, if the key is missing.
+fn mpop_from(c: &mut Ctx, key: &[u8], count: usize, max: bool) -> Result<bool, CmdError> {
+    let Some(p) = pop_members(c, key, count, max)? else {
+        return Ok(false);
+    };
+    c.out.array(2);
+    c.out.bulk(key);
+    emit_popped(&mut c.out, &p, true);
+    propagate_pop(c, key, p.len(), max);
+    Ok(true)
+}
+
+/// Records a pop as Redis propagates it: `ZPOPMIN|ZPOPMAX key n`.
+fn propagate_pop(c: &mut Ctx, key: &[u8], n: usize, max: bool) {
+    let mut tmp = [0u8; 20];
+    let n = crate::num::fmt_i64(n as i64, &mut tmp);
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    c.propagate(&[name, key, n]);
+}
+
+/// BZPOPMIN key [key ...] timeout -> [key, member, score] from the first non-empty sorted
+/// set, waiting up to timeout seconds (0: forever); a null array on timeout.
+pub fn bzpopmin(c: &mut Ctx, a: &Args) -> CmdResult {
+    blocking_pop(c, a, false)
+}
+
+/// BZPOPMAX key [key ...] timeout -> as BZPOPMIN, from the high end.
+pub fn bzpopmax(c: &mut Ctx, a: &Args) -> CmdResult {
+    blocking_pop(c, a, true)
+}
+
+/// BZPOPMIN / BZPOPMAX: the timeout is read first; a key of another type fails the
+/// command even when a later key has members. Recorded as `ZPOPMIN|ZPOPMAX key 1`.
+fn blocking_pop(c: &mut Ctx, a: &Args, max: bool) -> CmdResult {
+    let last = a.len() - 1;
+    let timeout = parse_timeout(a.get(last), c.eng.now_ms)?;
+    for k in 1..last {
+        let key = a.get(k);
+        let Some(p) = pop_members(c, key, 1, max)? else {
             continue;
         };
-        c.out.array(2);
+        let Some((m, s)) = p.first() else {
+            continue;
+        };
+        c.out.array(3);
         c.out.bulk(key);
-        emit_popped(&mut c.out, &p, true);
-        let mut tmp = [0u8; 20];
-        let n = crate::num::fmt_i64(p.len() as i64, &mut tmp);
-        let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-        c.propagate(&[name, key, n]);
+        c.out.bulk(m);
+        c.out.score(*s);
+        propagate_pop(c, key, 1, max);
         return Ok(());
     }
-    c.out.null_array();
-    Ok(())
+    let keys = (1..last).map(|k| Bytes::from(a.get(k))).collect();
+    c.block(a, keys, timeout, "zset", TimeoutReply::NullArray)
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count] -> as ZMPOP, waiting if
+/// every sorted set is empty; a null array on timeout.
+pub fn bzmpop(c: &mut Ctx, a: &Args) -> CmdResult {
+    // Redis reads the numkeys, end and count before the timeout.
+    let (keys, max, count) = zmpop_args(a, 2)?;
+    let timeout = parse_timeout(a.get(1), c.eng.now_ms)?;
+    for i in keys.clone() {
+        if mpop_from(c, a.get(i), count, max)? {
+            return Ok(());
+        }
+    }
+    let keys = keys.map(|k| Bytes::from(a.get(k))).collect();
+    c.block(a, keys, timeout, "zset", TimeoutReply::NullArray)
 }
 
 // ---------------------------------------------------------------------------------------
