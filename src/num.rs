@@ -144,7 +144,10 @@ pub fn fmt_score(x: f64, tmp: &mut [u8; 32]) -> &[u8] {
     } else {
         let int_digits = exp as usize + 1;
         for k in 0..int_digits {
-            put(tmp, if k < nd { digits[k] } else { b'0' });
+            put(
+                tmp,
+                digits.get(k).filter(|_| k < nd).copied().unwrap_or(b'0'),
+            );
         }
         if nd > int_digits {
             put(tmp, b'.');
@@ -468,6 +471,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)]
     fn scores_print_as_percent_17g() {
         for (x, want) in [
             (0.1, "0.10000000000000001"),

@@ -49,7 +49,7 @@ use common::diff::{self, Cmd, Diff, Norm, b, bulk_items, upper};
 use common::{Client, Rng, Server};
 use std::time::Instant;
 
-const DEFAULT_SEED: u64 = 0x2_5E7_5EED;
+const DEFAULT_SEED: u64 = 0x25E7_5EED;
 const DEFAULT_COUNT: usize = 6000;
 
 const SCORES: &[&str] = &[

@@ -141,7 +141,7 @@ fn zadd_generic(c: &mut Ctx, a: &Args, mut incr: bool) -> CmdResult {
         i += 1;
     }
     let elements = a.len() - i;
-    if elements == 0 || elements % 2 != 0 {
+    if elements == 0 || !elements.is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let n = elements / 2;
@@ -150,7 +150,7 @@ fn zadd_generic(c: &mut Ctx, a: &Args, mut incr: bool) -> CmdResult {
             "XX and NX options at the same time are not compatible",
         ));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if ((gt || lt) && nx) || (gt && lt) {
         return Err(CmdError::err(
             "GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -235,7 +235,9 @@ fn zadd_generic(c: &mut Ctx, a: &Args, mut incr: bool) -> CmdResult {
             }
         }
     }
-    db.drop_if_empty(key);
+    if z.is_empty() {
+        db.drop_if_empty(key);
+    }
     if nan {
         c.dirty(added + updated);
         return Err(CmdError::err("resulting score is not a number (NaN)"));
@@ -263,10 +265,10 @@ pub fn zrem(c: &mut Ctx, a: &Args) -> CmdResult {
                 removed += 1;
             }
             if z.is_empty() {
+                db.drop_if_empty(a.get(1));
                 break;
             }
         }
-        db.drop_if_empty(a.get(1));
     }
     c.dirty(removed);
     c.out.int(removed as i64);
@@ -652,7 +654,9 @@ fn zremrange_generic(c: &mut Ctx, a: &Args, rangetype: RangeType) -> CmdResult {
         Spec::Lex(r) => z.lex_ranks(&r, false).map_or((0, 0), |(x, y)| (x, y + 1)),
     };
     z.remove_ranks(x, y);
-    db.drop_if_empty(key);
+    if z.is_empty() {
+        db.drop_if_empty(key);
+    }
     let removed = (y - x) as u64;
     c.dirty(removed);
     c.out.int(removed as i64);
@@ -678,6 +682,9 @@ pub fn zremrangebylex(c: &mut Ctx, a: &Args) -> CmdResult {
 // Pops
 // ---------------------------------------------------------------------------------------
 
+/// Members popped from a sorted set, with their scores, in pop order.
+pub type Popped = Vec<(Vec<u8>, f64)>;
+
 /// Pops up to `count` members from the low end (or the high end if `max`) of the sorted
 /// set at `key` in the selected database, deleting the key once empty and counting the
 /// changes. Ok(None) if the key is missing; WRONGTYPE if it holds another type. The
@@ -687,13 +694,15 @@ pub fn pop_members(
     key: &[u8],
     count: usize,
     max: bool,
-) -> Result<Option<Vec<(Vec<u8>, f64)>>, CmdError> {
+) -> Result<Option<Popped>, CmdError> {
     let mut db = c.db();
     let Some(z) = db.write::<ZSet>(key)? else {
         return Ok(None);
     };
     let popped = z.pop(count, max);
-    db.drop_if_empty(key);
+    if z.is_empty() {
+        db.drop_if_empty(key);
+    }
     c.dirty(popped.len() as u64);
     Ok(Some(popped))
 }

@@ -1081,9 +1081,7 @@ impl ZTree {
                 (c + 1, h + s.member.heap_bytes())
             })
         };
-        if seen > 0 {
-            n += heap * self.len / seen;
-        }
+        n += (heap * self.len).checked_div(seen).unwrap_or(0);
         n
     }
 
@@ -1219,12 +1217,7 @@ impl ZSet {
     /// else as a listpack that converts at the member that breaks a limit. `items` are in
     /// (score, member) order. What this changes from `from_sorted` is visible only in the
     /// sign of zero: members added while the set was a listpack lost it.
-    pub fn from_emitted<'a>(
-        items: &[(&'a [u8], f64)],
-        rev: bool,
-        start_big: bool,
-        lim: ZLimits,
-    ) -> ZSet {
+    pub fn from_emitted(items: &[(&[u8], f64)], rev: bool, start_big: bool, lim: ZLimits) -> ZSet {
         let n = items.len();
         let at = |e: usize| if rev { n - 1 - e } else { e };
         let converted_at = if start_big {
@@ -1252,7 +1245,10 @@ impl ZSet {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match self {
+            ZSet::Pack(p) => p.buf.is_empty(),
+            ZSet::Tree(t) => t.len == 0,
+        }
     }
 
     /// The name OBJECT ENCODING replies with.
@@ -1587,7 +1583,7 @@ impl ZSet {
             ) -> usize {
                 match n {
                     Node::Leaf(v) => {
-                        assert!(root || v.len() >= LEAF_MIN / 2 || v.len() > 0, "empty leaf");
+                        assert!(root || !v.is_empty(), "empty leaf");
                         assert!(v.len() <= LEAF_MAX);
                         for w in v.windows(2) {
                             let (a, b) = (key(slots, w[0]), key(slots, w[1]));
