@@ -1,12 +1,12 @@
 //! Entry points of the fuzz targets, one per untrusted input or intricate structure.
 //!
 //! Why this exists: a client's bytes and an AOF file on disk are the two inputs nobody
-//! controls, and the compact hash, the list's packed nodes and the glob matcher are the places where a wrong
-//! offset or a wrong backtrack gives a wrong answer instead of an error. Each function
-//! takes arbitrary bytes, runs the real code on them and asserts the invariants that must
-//! hold for every input: a panic is a bug. The coverage-guided fuzzers in `tests/fuzz/`
-//! call these, and `tests/fuzz_corpus.rs` replays the committed corpus through them on
-//! every `cargo test`, so a fixed crash stays fixed.
+//! controls, and the compact hash, the list's packed nodes and the glob matcher are the
+//! places where a wrong offset or a wrong backtrack gives a wrong answer instead of an
+//! error. Each function takes arbitrary bytes, runs the real code on them and asserts the
+//! invariants that must hold for every input: a panic is a bug. The coverage-guided
+//! fuzzers in `tests/fuzz/` call these, and `tests/fuzz_corpus.rs` replays the committed
+//! corpus through them on every `cargo test`, so a fixed crash stays fixed.
 //!
 //! They live in the library, not in the fuzz package, because the modules they exercise
 //! are private: the library exports only `main` and this module.
