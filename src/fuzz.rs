@@ -1,12 +1,12 @@
 //! Entry points of the fuzz targets, one per untrusted input or intricate structure.
 //!
 //! Why this exists: a client's bytes and an AOF file on disk are the two inputs nobody
-//! controls, and the compact hash and the glob matcher are the two places where a wrong
-//! offset or a wrong backtrack gives a wrong answer instead of an error. Each function
-//! takes arbitrary bytes, runs the real code on them and asserts the invariants that must
-//! hold for every input: a panic is a bug. The coverage-guided fuzzers in `tests/fuzz/`
-//! call these, and `tests/fuzz_corpus.rs` replays the committed corpus through them on
-//! every `cargo test`, so a fixed crash stays fixed.
+//! controls, and the compact hash, the list's packed nodes and the glob matcher are the
+//! places where a wrong offset or a wrong backtrack gives a wrong answer instead of an
+//! error. Each function takes arbitrary bytes, runs the real code on them and asserts the
+//! invariants that must hold for every input: a panic is a bug. The coverage-guided
+//! fuzzers in `tests/fuzz/` call these, and `tests/fuzz_corpus.rs` replays the committed
+//! corpus through them on every `cargo test`, so a fixed crash stays fixed.
 //!
 //! They live in the library, not in the fuzz package, because the modules they exercise
 //! are private: the library exports only `main` and this module.
@@ -721,5 +721,117 @@ pub fn glob(data: &[u8]) {
     assert!(e.matches(s), "an escaped string does not match itself");
     if let Some((_, shorter)) = s.split_last() {
         assert!(!e.matches(shorter), "an escaped string matches its prefix");
+    }
+}
+
+// ----- list -----------------------------------------------------------------------
+
+/// The list (`List`: one packed buffer, or a chain of nodes past the limit, and back)
+/// run through pushes, pops, LSET, LINSERT, LREM, LTRIM and LPOS read from the input,
+/// mirrored on a plain deque; after every operation the replies, the contents in both
+/// directions and a lookup by index must agree with it, whatever the node limit.
+pub fn list(data: &[u8]) {
+    use crate::types::List;
+    use crate::types::list::{End, ListLimits};
+    use std::collections::VecDeque;
+    let mut c = Bytes { data };
+    let lim = ListLimits::new([-1, -2, -5, 1, 2, 3, 5, 16][(c.byte() % 8) as usize]);
+    let mut l = List::new();
+    let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+    let mut steps = 0;
+    while !c.is_empty() && steps < 2000 {
+        steps += 1;
+        let op = c.byte();
+        let end = if op & 0x80 != 0 { End::Head } else { End::Tail };
+        let at = |c: &mut Bytes, len: usize| c.byte() as usize % len.max(1);
+        match op % 8 {
+            0 | 1 => {
+                let n = 1 + (c.byte() % 8) as usize;
+                let vs: Vec<Vec<u8>> = (0..n).map(|_| pick(&mut c, false)).collect();
+                l.push_many(end, vs.iter().map(|v| &v[..]), &lim);
+                for v in vs {
+                    match end {
+                        End::Head => m.push_front(v),
+                        End::Tail => m.push_back(v),
+                    }
+                }
+            }
+            2 => {
+                let n = (c.byte() % 16) as usize;
+                let mut got = Vec::new();
+                l.pop_with(end, n, &lim, |v| got.push(v.to_vec()));
+                let want: Vec<Vec<u8>> = (0..n.min(m.len()))
+                    .filter_map(|_| match end {
+                        End::Head => m.pop_front(),
+                        End::Tail => m.pop_back(),
+                    })
+                    .collect();
+                assert_eq!(got, want, "popped elements");
+            }
+            3 if !m.is_empty() => {
+                let i = at(&mut c, m.len());
+                let v = pick(&mut c, false);
+                l.set(i, &v, &lim);
+                m[i] = v;
+            }
+            4 => {
+                let pivot = pick(&mut c, false);
+                let v = pick(&mut c, false);
+                let pos = m.iter().position(|x| *x == pivot);
+                assert_eq!(l.insert(&pivot, end == End::Tail, &v, &lim), pos.is_some());
+                if let Some(p) = pos {
+                    m.insert(if end == End::Tail { p + 1 } else { p }, v);
+                }
+            }
+            5 => {
+                let v = pick(&mut c, false);
+                let count = (c.byte() % 7) as i64 - 3;
+                let max = if count == 0 {
+                    usize::MAX
+                } else {
+                    count.unsigned_abs() as usize
+                };
+                let mut hits: Vec<usize> = (0..m.len()).filter(|&i| m[i] == v).collect();
+                if count < 0 {
+                    hits.reverse();
+                }
+                hits.truncate(max);
+                hits.sort_unstable();
+                for &i in hits.iter().rev() {
+                    m.remove(i);
+                }
+                assert_eq!(l.remove_matching(&v, count, &lim), hits.len(), "LREM count");
+            }
+            6 if !m.is_empty() => {
+                let a = at(&mut c, m.len() + 1).min(m.len());
+                let b = at(&mut c, m.len() - a + 1).min(m.len() - a);
+                l.trim(a, b, &lim);
+                m.drain(..a);
+                m.truncate(m.len() - b);
+            }
+            _ => {
+                let v = pick(&mut c, false);
+                let rev = end == End::Head;
+                let mut want: Vec<usize> = (0..m.len()).filter(|&i| m[i] == v).collect();
+                if rev {
+                    want.reverse();
+                }
+                assert_eq!(l.positions(&v, rev, 0).collect::<Vec<_>>(), want, "LPOS");
+            }
+        }
+        assert_eq!(l.len(), m.len(), "length");
+        let fwd: Vec<Vec<u8>> = l.iter().map(|v| v.to_vec()).collect();
+        assert!(fwd.iter().eq(m.iter()), "contents");
+        assert!(
+            l.iter()
+                .rev()
+                .map(|v| v.to_vec())
+                .eq(m.iter().rev().cloned()),
+            "reverse"
+        );
+        if !m.is_empty() {
+            let i = at(&mut c, m.len());
+            assert_eq!(l.get(i).as_deref(), Some(&m[i][..]), "element {i}");
+        }
     }
 }

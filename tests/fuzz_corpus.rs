@@ -12,6 +12,7 @@ const TARGETS: &[(&str, Target)] = &[
     ("aof", ferrokv::fuzz::aof),
     ("listpack", ferrokv::fuzz::listpack),
     ("glob", ferrokv::fuzz::glob),
+    ("list", ferrokv::fuzz::list),
 ];
 
 /// Runs every file under `dir/<target>/` through its target; returns how many ran.

@@ -25,18 +25,12 @@ use std::time::Instant;
 const DEFAULT_SEED: u64 = 0x0115_7D1F_F5EE_D001;
 const DEFAULT_COUNT: usize = 5000;
 
-struct Rng(u64);
+/// The shared test PRNG, with the helpers the generator uses.
+struct Rng(common::Rng);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.0.below(n as u64) as usize
     }
     fn chance(&mut self, pct: usize) -> bool {
         self.below(100) < pct
@@ -271,7 +265,9 @@ fn list_differential_against_redis() {
         Box::new(|_: &Cmd| Norm::Exact),
     );
     diff.hello3(&["server", "version", "id", "modules"]);
-    let mut g = Gen { rng: Rng(seed) };
+    let mut g = Gen {
+        rng: Rng(common::Rng::new(seed)),
+    };
     while diff.idx < count {
         let ci = if diff.idx < count / 3 {
             0

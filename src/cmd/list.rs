@@ -162,7 +162,10 @@ fn pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
             l.pop_with(end, n, &lim, |v| out.bulk(&v))
         }
     };
-    db.drop_if_empty(key);
+    // Only an emptied list costs the second lookup that removes its key.
+    if l.is_empty() {
+        db.drop_if_empty(key);
+    }
     c.dirty(popped as u64);
     Ok(())
 }
@@ -254,7 +257,9 @@ pub fn ltrim(c: &mut Ctx, a: &Args) -> CmdResult {
         };
         l.trim(ltrim, rtrim, &lim);
         removed = ltrim + rtrim;
-        db.drop_if_empty(key);
+        if l.is_empty() {
+            db.drop_if_empty(key);
+        }
     }
     c.dirty(removed as u64);
     c.out.ok();
@@ -271,7 +276,9 @@ pub fn lrem(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut removed = 0;
     if let Some(l) = db.write::<List>(key)? {
         removed = l.remove_matching(a.get(3), count, &lim);
-        db.drop_if_empty(key);
+        if l.is_empty() {
+            db.drop_if_empty(key);
+        }
     }
     c.dirty(removed as u64);
     c.out.int(removed as i64);
@@ -422,7 +429,9 @@ pub fn move_element(
     db.write::<List>(dst)?;
     let l = db.write::<List>(src)?.expect("looked up above");
     let v = l.pop(from, &lim).expect("not empty");
-    db.drop_if_empty(src);
+    if l.is_empty() {
+        db.drop_if_empty(src);
+    }
     db.or_new::<List>(dst)?.push(to, &v, &lim);
     c.dirty(1);
     Ok(Some(v))
@@ -489,7 +498,9 @@ pub fn mpop_from(c: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<bool
     out.bulk(key);
     out.array(count.min(l.len()));
     let popped = l.pop_with(end, count, &lim, |v| out.bulk(&v));
-    db.drop_if_empty(key);
+    if l.is_empty() {
+        db.drop_if_empty(key);
+    }
     c.dirty(popped as u64);
     let mut tmp = [0u8; 20];
     let name: &[u8] = match end {

@@ -1094,6 +1094,12 @@ mod tests {
         }
     }
 
+    /// A list is 16 bytes, so a keyspace value stays 24 and an entry 32.
+    #[test]
+    fn list_is_two_words() {
+        assert_eq!(std::mem::size_of::<List>(), 16);
+    }
+
     #[test]
     fn entries_read_both_ways() {
         let long = vec![b'x'; 300];
