@@ -26,7 +26,7 @@ fn kind_of(name: &str) -> &'static str {
         "unix-time-seconds" | "unix-time-milliseconds" => "unix-time",
         "seconds" | "milliseconds" | "count" | "cursor" | "offset" | "start" | "end"
         | "decrement" | "db" | "destination-db" | "index" | "index1" | "index2" | "protover"
-        | "numkeys" => "integer",
+        | "numkeys" | "limit" => "integer",
         _ => "string",
     }
 }
