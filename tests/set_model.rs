@@ -86,7 +86,7 @@ impl MSet {
         self.items.iter().any(|x| x == m)
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         self.enc = Enc::Table;
         self.order_known = false;
     }
@@ -100,7 +100,7 @@ impl MSet {
             } else if hint <= MAX_PACK {
                 self.enc = Enc::Pack;
             } else {
-                self.to_table();
+                self.convert_to_table();
             }
             return;
         }
@@ -110,7 +110,7 @@ impl MSet {
             Enc::Table => usize::MAX,
         };
         if hint > limit {
-            self.to_table();
+            self.convert_to_table();
         }
     }
 
@@ -122,7 +122,7 @@ impl MSet {
             Enc::Table => self.items.push(m.to_vec()),
             Enc::Pack => {
                 if self.len() >= MAX_PACK || m.len() > MAX_VALUE {
-                    self.to_table();
+                    self.convert_to_table();
                 }
                 self.items.push(m.to_vec());
             }
@@ -135,7 +135,7 @@ impl MSet {
                         .unwrap_or(self.len());
                     self.items.insert(pos, m.to_vec());
                     if self.len() > MAX_INTSET {
-                        self.to_table();
+                        self.convert_to_table();
                     }
                 }
                 None => {
@@ -143,7 +143,7 @@ impl MSet {
                     if self.len() < MAX_PACK && m.len() <= MAX_VALUE && longest <= MAX_VALUE {
                         self.enc = Enc::Pack;
                     } else {
-                        self.to_table();
+                        self.convert_to_table();
                     }
                     self.items.push(m.to_vec());
                 }
@@ -535,7 +535,7 @@ impl Run {
         let op = self.below(7);
         let dst = self.below(KEYS);
         let mut args: Vec<Vec<u8>> = Vec::new();
-        let store = op >= 3 && op < 6;
+        let store = (3..6).contains(&op);
         match op {
             0 | 3 => args.push(if store {
                 b"SINTERSTORE".to_vec()

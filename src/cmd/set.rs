@@ -425,7 +425,7 @@ fn union_diff(sets: &[Option<&Set>], diff: bool, lim: SetLimits) -> Set {
 }
 
 /// All the sets if every key had one, None if one is missing (an empty intersection).
-fn all_present<'s>(sets: Vec<Option<&'s Set>>) -> Option<Vec<&'s Set>> {
+fn all_present(sets: Vec<Option<&Set>>) -> Option<Vec<&Set>> {
     sets.into_iter().collect()
 }
 

@@ -460,7 +460,7 @@ impl Set {
                 Small::Pack => lim.max_listpack_entries,
             };
             if hint > limit {
-                self.to_table(hint);
+                self.convert_to_table(hint);
             }
         }
     }
@@ -481,7 +481,7 @@ impl Set {
                 if n < lim.max_listpack_entries && m.len() <= lim.max_listpack_value {
                     pack_append(b, &probe);
                 } else {
-                    self.to_table(n + 1);
+                    self.convert_to_table(n + 1);
                     self.insert(m, lim);
                 }
                 true
@@ -492,7 +492,7 @@ impl Set {
                         return false;
                     }
                     if Ints(b).len() > lim.intset_max() {
-                        self.to_table(0);
+                        self.convert_to_table(0);
                     }
                     return true;
                 }
@@ -517,7 +517,7 @@ impl Set {
                     pack_set_count(&mut p, n + 1);
                     *b = p.into_boxed_slice();
                 } else {
-                    self.to_table(n + 1);
+                    self.convert_to_table(n + 1);
                     self.insert(m, lim);
                 }
                 true
@@ -679,7 +679,7 @@ impl Set {
     }
 
     /// Converts to a table with room for `cap` members (at least the current ones).
-    fn to_table(&mut self, cap: usize) {
+    fn convert_to_table(&mut self, cap: usize) {
         if let Set::Compact(_) = self {
             let n = self.len();
             let mut t = KeyMap::with_capacity(cap.max(n));
