@@ -72,6 +72,9 @@ pub struct ClientState {
     pub aof_ack: u64,
     /// Parked by a blocking command (no reply yet, no further commands run).
     pub blocked: Option<Box<Blocked>>,
+    /// While a parked command runs again: the key whose change woke it, which it tries
+    /// first (Redis 7.0 serves a waiter from the key that became ready).
+    pub woken_by: Option<Bytes>,
 }
 
 impl ClientState {
@@ -98,6 +101,7 @@ impl ClientState {
             last_cmd: "NULL",
             aof_ack: 0,
             blocked: None,
+            woken_by: None,
         }
     }
 }

@@ -563,6 +563,7 @@ impl Server {
                         ranges: &b.args.1,
                     };
                     self.eng.cmd_clock = Instant::now();
+                    conn.cl.woken_by = Some(key.clone());
                     cmd::dispatch(
                         &mut self.eng,
                         &mut self.net,
@@ -570,6 +571,7 @@ impl Server {
                         &mut conn.out,
                         &args,
                     );
+                    conn.cl.woken_by = None;
                     if let Some(again) = conn.cl.blocked.as_mut() {
                         // Nothing after all: it waits on, with its first deadline.
                         again.deadline = b.deadline;

@@ -370,3 +370,98 @@ fn replies_match_redis_when_no_wait_is_needed() {
         }
     }
 }
+
+/// One step of a two-client script: which client sends what, and whether it waits (so
+/// the script pauses until the server counts one more blocked client).
+struct Step(usize, &'static [&'static str], bool);
+
+/// Runs `steps` on a fresh pair of connections to `srv` and returns every reply, in the
+/// order the script reads them: after each non-waiting command, that client's reply, then
+/// any reply a waiting client got because of it.
+fn run_script(srv: &Server, steps: &[Step]) -> Vec<String> {
+    let mut cs = [srv.connect(), srv.connect(), srv.connect()];
+    let mut probe = srv.connect();
+    let mut waiting: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    for Step(who, args, waits) in steps {
+        send(&mut cs[*who], args);
+        if *waits {
+            waiting.push(*who);
+            wait_blocked(&mut probe, waiting.len());
+            continue;
+        }
+        out.push(format!("{who}: {}", reply(&mut cs[*who])));
+        // Whoever was served answers now; the rest stay silent.
+        waiting.retain(|&w| {
+            if silent(&mut cs[w], 30) {
+                true
+            } else {
+                out.push(format!("{w} served: {}", reply(&mut cs[w])));
+                false
+            }
+        });
+    }
+    out
+}
+
+#[test]
+fn waiting_and_serving_match_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = start();
+    let scripts: &[&[Step]] = &[
+        // FIFO across two waiters, one push of two elements.
+        &[
+            Step(1, &["BLPOP", "q", "0"], true),
+            Step(2, &["BRPOP", "q", "0"], true),
+            Step(0, &["RPUSH", "q", "a", "b", "c"], false),
+            Step(0, &["LRANGE", "q", "0", "-1"], false),
+        ],
+        // A push inside MULTI serves after EXEC; LPUSH order.
+        &[
+            Step(
+                1,
+                &["BLMPOP", "0", "2", "x", "q", "RIGHT", "COUNT", "2"],
+                true,
+            ),
+            Step(0, &["MULTI"], false),
+            Step(0, &["LPUSH", "q", "1", "2", "3"], false),
+            Step(0, &["LPUSH", "x", "9"], false),
+            Step(0, &["EXEC"], false),
+            Step(0, &["LRANGE", "q", "0", "-1"], false),
+            Step(0, &["LRANGE", "x", "0", "-1"], false),
+        ],
+        // BLMOVE feeds a BLPOP waiting on the destination.
+        &[
+            Step(1, &["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"], true),
+            Step(2, &["BLPOP", "dst", "0"], true),
+            Step(0, &["RPUSH", "src", "m", "n"], false),
+            Step(0, &["LRANGE", "src", "0", "-1"], false),
+            Step(0, &["EXISTS", "dst"], false),
+        ],
+        // Sorted sets: BZPOPMAX then BZMPOP on the same key.
+        &[
+            Step(1, &["BZPOPMAX", "z", "0"], true),
+            Step(2, &["BZMPOP", "0", "1", "z", "MIN", "COUNT", "10"], true),
+            Step(0, &["ZADD", "z", "1", "a", "2", "b", "3", "c"], false),
+            Step(0, &["EXISTS", "z"], false),
+        ],
+        // A timeout, then a wait served by a push of the right type only.
+        &[
+            Step(1, &["BLPOP", "t", "0.05"], false),
+            Step(1, &["BZPOPMIN", "t", "0"], true),
+            Step(0, &["RPUSH", "t", "l"], false),
+            Step(0, &["DEL", "t"], false),
+            Step(0, &["ZADD", "t", "5", "e"], false),
+        ],
+    ];
+    for (i, steps) in scripts.iter().enumerate() {
+        for srv in [&redis, &ours] {
+            srv.connect().cmd("FLUSHALL");
+        }
+        let theirs = run_script(&redis, steps);
+        let mine = run_script(&ours, steps);
+        assert_eq!(mine, theirs, "script {i}");
+    }
+}

@@ -43,6 +43,21 @@ pub fn reply_timeout(out: &mut Reply, kind: TimeoutReply) {
 }
 
 impl Ctx<'_> {
+    /// The argument positions of a blocking command's keys in the order to try them: as
+    /// given, except that when the command runs again because one of them received data,
+    /// that one comes first, so the waiter is served from the key that woke it, as Redis
+    /// 7.0 does (a pipeline can fill several of its keys before it is served).
+    pub fn wait_keys(&self, a: &Args, keys: std::ops::Range<usize>) -> Vec<usize> {
+        let mut order: Vec<usize> = keys.collect();
+        if let Some(w) = &self.cl.woken_by
+            && let Some(i) = order.iter().position(|&k| a.get(k) == &w[..])
+        {
+            let k = order.remove(i);
+            order.insert(0, k);
+        }
+        order
+    }
+
     /// Nothing to take: parks the client on `keys` (of its database, which must come to
     /// hold a `want`: "list" or "zset") for `timeout` (None: forever). It gets no reply
     /// now; once a key has data its command runs again. Inside MULTI/EXEC and during

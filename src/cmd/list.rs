@@ -528,7 +528,7 @@ fn blocking_pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
     let last = a.len() - 1;
     let timeout = parse_timeout(a.get(last), c.eng.now_ms)?;
     let lim = c.eng.config.list_limits;
-    for k in 1..last {
+    for k in c.wait_keys(a, 1..last) {
         let key = a.get(k);
         let (mut db, out) = c.db_out();
         let Some(l) = db.write::<List>(key)? else {
@@ -597,7 +597,7 @@ pub fn blmpop(c: &mut Ctx, a: &Args) -> CmdResult {
     // Redis reads the numkeys, end and count before the timeout.
     let (keys, end, count) = mpop_args(a, 2)?;
     let timeout = parse_timeout(a.get(1), c.eng.now_ms)?;
-    for k in keys.clone() {
+    for k in c.wait_keys(a, keys.clone()) {
         if mpop_from(c, a.get(k), end, count)? {
             return Ok(());
         }

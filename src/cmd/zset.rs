@@ -863,7 +863,7 @@ pub fn bzpopmax(c: &mut Ctx, a: &Args) -> CmdResult {
 fn blocking_pop(c: &mut Ctx, a: &Args, max: bool) -> CmdResult {
     let last = a.len() - 1;
     let timeout = parse_timeout(a.get(last), c.eng.now_ms)?;
-    for k in 1..last {
+    for k in c.wait_keys(a, 1..last) {
         let key = a.get(k);
         let Some(p) = pop_members(c, key, 1, max)? else {
             continue;
@@ -888,7 +888,7 @@ pub fn bzmpop(c: &mut Ctx, a: &Args) -> CmdResult {
     // Redis reads the numkeys, end and count before the timeout.
     let (keys, max, count) = zmpop_args(a, 2)?;
     let timeout = parse_timeout(a.get(1), c.eng.now_ms)?;
-    for i in keys.clone() {
+    for i in c.wait_keys(a, keys.clone()) {
         if mpop_from(c, a.get(i), count, max)? {
             return Ok(());
         }
