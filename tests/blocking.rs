@@ -465,3 +465,41 @@ fn waiting_and_serving_match_redis() {
         assert_eq!(mine, theirs, "script {i}");
     }
 }
+
+/// WATCH hears only of keys a command changed: the list LMPOP popped from, not the other
+/// keys it named; not a STORE command's sources. Compared with redis-server.
+#[test]
+fn watch_sees_only_changed_keys_like_redis() {
+    let Some(redis) = Server::start_redis() else {
+        return;
+    };
+    let ours = start();
+    let cases: &[(&str, &[&str])] = &[
+        ("a", &["LMPOP", "2", "a", "b", "LEFT"]),
+        ("b", &["LMPOP", "2", "a", "b", "LEFT"]),
+        ("a", &["BLPOP", "a", "b", "0"]),
+        ("b", &["BLPOP", "a", "b", "0"]),
+        ("z1", &["ZMPOP", "2", "z1", "z2", "MIN"]),
+        ("z2", &["ZMPOP", "2", "z1", "z2", "MIN"]),
+        ("s1", &["SUNIONSTORE", "d", "s1", "s2"]),
+        ("d", &["SUNIONSTORE", "d", "s1", "s2"]),
+        ("b", &["SORT", "b", "STORE", "d2"]),
+    ];
+    for (watched, cmd) in cases {
+        let mut got = Vec::new();
+        for srv in [&redis, &ours] {
+            let (mut w, mut other) = (srv.connect(), srv.connect());
+            w.cmd("FLUSHALL");
+            w.cmd("RPUSH b x y");
+            w.cmd("ZADD z2 1 m");
+            w.cmd("SADD s1 p");
+            w.cmd("SADD s2 q");
+            w.cmdv(&["WATCH", watched]);
+            let r = other.cmdv(cmd);
+            w.cmd("MULTI");
+            w.cmd("PING");
+            got.push((r, w.cmd("EXEC")));
+        }
+        assert_eq!(got[1], got[0], "WATCH {watched}, then {cmd:?}");
+    }
+}

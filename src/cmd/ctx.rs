@@ -119,6 +119,16 @@ impl<'a> Ctx<'a> {
         self.eng.stream.propagate(args);
     }
 
+    /// Names `key` as one the command changed, instead of every key its specs allow
+    /// (WATCH and blocked clients then hear only of it), as LMPOP does for the one list
+    /// it popped from.
+    pub fn touched(&mut self, key: &[u8]) {
+        self.eng
+            .touched
+            .get_or_insert_with(Vec::new)
+            .push(key.into());
+    }
+
     /// True if `at` (absolute ms) is already past, so setting it deletes the key.
     pub fn already_expired(&self, at: i64) -> bool {
         self.eng.already_expired(at)

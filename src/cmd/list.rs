@@ -502,6 +502,7 @@ pub fn mpop_from(c: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<bool
         db.drop_if_empty(key);
     }
     c.dirty(popped as u64);
+    c.touched(key);
     let mut tmp = [0u8; 20];
     let name: &[u8] = match end {
         End::Head => b"LPOP",
@@ -542,6 +543,7 @@ fn blocking_pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
         out.bulk(key);
         out.bulk(&v);
         c.dirty(1);
+        c.touched(key);
         let name: &[u8] = match end {
             End::Head => b"LPOP",
             End::Tail => b"RPOP",

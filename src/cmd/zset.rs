@@ -841,6 +841,7 @@ fn mpop_from(c: &mut Ctx, key: &[u8], count: usize, max: bool) -> Result<bool, C
 
 /// Records a pop as Redis propagates it: `ZPOPMIN|ZPOPMAX key n`.
 fn propagate_pop(c: &mut Ctx, key: &[u8], n: usize, max: bool) {
+    c.touched(key);
     let mut tmp = [0u8; 20];
     let n = crate::num::fmt_i64(n as i64, &mut tmp);
     let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };

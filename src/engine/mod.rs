@@ -117,6 +117,9 @@ pub struct Engine {
     pub loading: bool,
     /// EXEC is running a transaction's commands.
     pub in_exec: bool,
+    /// The keys the running command changed, when its handler names them itself
+    /// (`Ctx::touched`): a pop from the first non-empty of several keys changed one.
+    pub touched: Option<Vec<crate::types::bytes::Bytes>>,
     /// `ks.stats.expired_total()` when expired keys were last handed to the stream.
     expired_seen: u64,
     /// DEBUG SET-ACTIVE-EXPIRE.
@@ -161,6 +164,7 @@ impl Engine {
             rewrite: None,
             loading: false,
             in_exec: false,
+            touched: None,
             expired_seen: 0,
             active_expire_enabled: true,
             mem_peak: 0,
