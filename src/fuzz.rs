@@ -835,3 +835,162 @@ pub fn list(data: &[u8]) {
         }
     }
 }
+
+// ----- set -----------------------------------------------------------------------------
+
+/// The set (`Set`: intset, listpack, hash table, with Redis 7.2's conversions at limits
+/// read from the input) run through SADD, SREM, random pops and positional reads,
+/// mirrored on a `BTreeSet`; after every operation membership, length and the members
+/// listed must agree with it, and an intset must list its members in numeric order.
+pub fn set(data: &[u8]) {
+    use crate::types::Set;
+    use crate::types::set::SetLimits;
+    use std::collections::BTreeSet;
+    let mut c = Bytes { data };
+    let lim = SetLimits {
+        max_intset_entries: 1 + (c.byte() % 64) as usize,
+        max_listpack_entries: 1 + (c.byte() % 64) as usize,
+        max_listpack_value: 1 + (c.byte() % 80) as usize,
+    };
+    let mut rng = crate::rand::Rng::from_entropy();
+    let mut s = Set::new();
+    let mut m: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut steps = 0;
+    while !c.is_empty() && steps < 2000 {
+        steps += 1;
+        let op = c.byte();
+        let v = if op & 0x80 != 0 {
+            // Integers in every intset width, and near-integers that are not canonical.
+            let n = c.u64() as i64 >> (c.byte() % 64);
+            match op & 3 {
+                0 => format!("{n}").into_bytes(),
+                1 => format!("0{n}").into_bytes(),
+                _ => format!("{}", n % 1000).into_bytes(),
+            }
+        } else {
+            pick(&mut c, false)
+        };
+        match op % 4 {
+            0 | 1 => assert_eq!(s.insert(&v, lim), m.insert(v), "SADD"),
+            2 => assert_eq!(s.remove(&v), m.remove(&v), "SREM"),
+            _ if m.len() > 1 => {
+                let k = 1 + (c.byte() as usize) % (m.len() - 1);
+                let popped = s.pop_random(k, &mut rng);
+                assert_eq!(popped.len(), k, "SPOP count");
+                for p in popped {
+                    assert!(m.remove(&p[..]), "popped a member that was not there");
+                }
+            }
+            _ => {}
+        }
+        assert_eq!(s.len(), m.len(), "length");
+        let listed: Vec<Vec<u8>> = s.iter().map(|v| v.to_vec()).collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert!(sorted.iter().eq(m.iter()), "members");
+        if s.encoding_name() == "intset" {
+            let nums: Vec<i64> = listed
+                .iter()
+                .map(|v| std::str::from_utf8(v).unwrap().parse().unwrap())
+                .collect();
+            assert!(nums.windows(2).all(|w| w[0] < w[1]), "intset order");
+        }
+        for (i, x) in listed.iter().enumerate().take(4) {
+            assert_eq!(s.get_index(i).as_deref(), Some(&x[..]), "position {i}");
+            assert!(s.contains(x));
+        }
+    }
+}
+
+// ----- zset ----------------------------------------------------------------------------
+
+/// The sorted set (`ZSet`: a listpack, or the slab, index and counted B+ tree past limits
+/// read from the input) run through ZADD, ZREM, pops at both ends and rank removals,
+/// mirrored on a map; after every operation the members in (score, member) order, ranks,
+/// scores and positional reads must agree with it.
+pub fn zset(data: &[u8]) {
+    use crate::types::ZSet;
+    use crate::types::zset::ZLimits;
+    use std::collections::BTreeMap;
+    let mut c = Bytes { data };
+    let lim = ZLimits {
+        max_entries: 1 + (c.byte() % 64) as usize,
+        max_value: 1 + (c.byte() % 80) as usize,
+    };
+    let mut z = ZSet::new();
+    let mut m: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+    let ordered = |m: &BTreeMap<Vec<u8>, f64>| {
+        let mut v: Vec<(Vec<u8>, f64)> = m.iter().map(|(k, s)| (k.clone(), *s)).collect();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    };
+    let mut steps = 0;
+    while !c.is_empty() && steps < 2000 {
+        steps += 1;
+        let op = c.byte();
+        let member = pick(&mut c, false);
+        let score = match c.byte() % 8 {
+            0 => f64::INFINITY,
+            1 => f64::NEG_INFINITY,
+            2 => (c.byte() as f64) / 4.0,
+            3 => f64::from_bits(c.u64()),
+            _ => (c.byte() % 16) as f64,
+        };
+        // NaN is refused before it reaches a set; -0 is stored as 0 by the listpack.
+        let score = if score.is_nan() {
+            0.5
+        } else if score == 0.0 {
+            0.0
+        } else {
+            score
+        };
+        match op % 5 {
+            0 | 1 => {
+                let new = z.upsert(&member, lim, |_| Some(score)).0.is_none();
+                assert_eq!(new, m.insert(member, score).is_none(), "ZADD");
+            }
+            2 => assert_eq!(z.remove(&member), m.remove(&member).is_some(), "ZREM"),
+            3 => {
+                let n = (c.byte() % 8) as usize;
+                let max = op & 0x80 != 0;
+                let got = z.pop(n, max);
+                let mut want = ordered(&m);
+                if max {
+                    want.reverse();
+                }
+                want.truncate(n);
+                for (k, _) in &want {
+                    m.remove(k);
+                }
+                let got: Vec<(Vec<u8>, u64)> =
+                    got.into_iter().map(|(k, s)| (k, s.to_bits())).collect();
+                let want: Vec<(Vec<u8>, u64)> =
+                    want.into_iter().map(|(k, s)| (k, s.to_bits())).collect();
+                assert_eq!(got, want, "pop");
+            }
+            _ if !m.is_empty() => {
+                let a = (c.byte() as usize) % m.len();
+                let b = a + (c.byte() as usize) % (m.len() - a);
+                z.remove_ranks(a, b + 1);
+                for (k, _) in &ordered(&m)[a..=b] {
+                    m.remove(k);
+                }
+            }
+            _ => {}
+        }
+        let want = ordered(&m);
+        assert_eq!(z.len(), want.len(), "length");
+        let got: Vec<(Vec<u8>, u64)> = z.iter().map(|(k, s)| (k.to_vec(), s.to_bits())).collect();
+        let exp: Vec<(Vec<u8>, u64)> = want.iter().map(|(k, s)| (k.clone(), s.to_bits())).collect();
+        assert_eq!(got, exp, "order");
+        if let Some((k, s)) = want.get(want.len() / 2) {
+            assert_eq!(z.rank(k).map(|(r, _)| r), Some(want.len() / 2), "rank");
+            assert_eq!(z.score(k).map(f64::to_bits), Some(s.to_bits()), "score");
+            assert_eq!(
+                z.nth(want.len() / 2).map(|(m, _)| m.to_vec()),
+                Some(k.clone()),
+                "nth"
+            );
+        }
+    }
+}

@@ -13,6 +13,8 @@ const TARGETS: &[(&str, Target)] = &[
     ("listpack", ferrokv::fuzz::listpack),
     ("glob", ferrokv::fuzz::glob),
     ("list", ferrokv::fuzz::list),
+    ("set", ferrokv::fuzz::set),
+    ("zset", ferrokv::fuzz::zset),
 ];
 
 /// Runs every file under `dir/<target>/` through its target; returns how many ran.
