@@ -409,11 +409,11 @@ fn round_pack(neg: bool, mag: u128, exp: i32, sticky: bool) -> LongDouble {
     }
 }
 
-/// Parses the part of a hexadecimal float after "0x". Returns the rounded value
-/// and whether the literal was nonzero.
-fn parse_hex(neg: bool, s: &[u8]) -> Option<(LongDouble, bool)> {
-    // Keep the first 30 significant hex digits (at least 117 bits) exactly and
-    // fold the rest into a sticky bit.
+/// Scans the part of a hexadecimal float after "0x" (digits, an optional point, an
+/// optional `p` exponent, nothing after): the first 30 significant hex digits exactly
+/// (at least 117 bits), the value's binary exponent, and whether any digit dropped after
+/// them was nonzero. Shared by the 80-bit and the double parsers, which round differently.
+pub(crate) fn scan_hex(s: &[u8]) -> Option<(u128, i64, bool)> {
     let mut acc: u128 = 0;
     let mut kept = 0;
     let mut sticky = false;
@@ -460,6 +460,13 @@ fn parse_hex(neg: bool, s: &[u8]) -> Option<(LongDouble, bool)> {
     if i != s.len() {
         return None;
     }
+    Some((acc, exp, sticky))
+}
+
+/// Parses the part of a hexadecimal float after "0x". Returns the rounded value
+/// and whether the literal was nonzero.
+fn parse_hex(neg: bool, s: &[u8]) -> Option<(LongDouble, bool)> {
+    let (mut acc, exp, sticky) = scan_hex(s)?;
     if acc == 0 {
         return Some((LongDouble::zero(neg), false));
     }

@@ -276,72 +276,7 @@ fn strtod_full(s: &[u8]) -> Option<(f64, bool)> {
 /// The part of a hexadecimal float after "0x": correctly rounded (half to even), and
 /// whether the literal was nonzero.
 fn parse_hex_f64(s: &[u8]) -> Option<(f64, bool)> {
-    let mut acc: u128 = 0;
-    let mut kept = 0;
-    let mut sticky = false;
-    let mut exp: i64 = 0;
-    let mut any = false;
-    let mut frac = false;
-    let mut i = 0;
-    while i < s.len() {
-        let c = s[i];
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            b'A'..=b'F' => c - b'A' + 10,
-            b'.' if !frac => {
-                frac = true;
-                i += 1;
-                continue;
-            }
-            _ => break,
-        };
-        any = true;
-        if frac {
-            exp -= 4;
-        }
-        if kept < 30 {
-            if acc != 0 || v != 0 {
-                acc = (acc << 4) | u128::from(v);
-                kept += 1;
-            }
-        } else {
-            sticky |= v != 0;
-            exp += 4;
-        }
-        i += 1;
-    }
-    if !any {
-        return None;
-    }
-    if i < s.len() && s[i] | 0x20 == b'p' {
-        let mut k = i + 1;
-        let eneg = match s.get(k) {
-            Some(b'-') => {
-                k += 1;
-                true
-            }
-            Some(b'+') => {
-                k += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = k;
-        let mut e: i64 = 0;
-        while k < s.len() && s[k].is_ascii_digit() {
-            e = (e * 10 + i64::from(s[k] - b'0')).min(1_000_000_000);
-            k += 1;
-        }
-        if k == start {
-            return None;
-        }
-        exp += if eneg { -e } else { e };
-        i = k;
-    }
-    if i != s.len() {
-        return None;
-    }
+    let (acc, exp, sticky) = crate::ldouble::scan_hex(s)?;
     if acc == 0 {
         return Some((0.0, false));
     }
