@@ -15,6 +15,15 @@
 //!    written first, in its pre-change form (copy-before-write: `copy_before_write`), and
 //!    a pending key that expires is set aside and written from there. So the base is an
 //!    exact snapshot of the start, and base + new incr files = the live dataset.
+//!
+//!    A big value (more than `BIG` elements, or a string over `STR_PIECE` bytes) is
+//!    written in pieces of `PIECE` elements across as many slices as it takes, so one key
+//!    never holds the loop longer than a slice (a 5M-field hash written in one go held it
+//!    for 720 ms). The snapshot holds the key meanwhile (`Keyspace::snapshot_hold`): a
+//!    command about to change it, or its expiry or removal, hands the rewrite a copy of its
+//!    current form, and the pieces still to write come from that copy. A big pending key
+//!    taken by copy-before-write is copied too and written in pieces from the copy, where
+//!    writing it whole inside the command would stall it for as long.
 //! 3. Finish, on a helper thread so the loop never waits for the disk: fsync the temp
 //!    file, rename it to `<name>.<seq>.base.aof`, replace the manifest atomically. Then the
 //!    loop adopts the new manifest and another thread deletes the old base and incr files
@@ -28,13 +37,14 @@
 //! The rewrite knows the AOF writer and the keyspace, nothing above them: the engine
 //! (`engine/persist.rs`) decides when to start, step and cancel it.
 
+use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use super::manifest::{self, AofFile, FileKind, Manifest};
 use super::record::{HEADER_MAX, annotation};
@@ -45,6 +55,7 @@ use crate::keyspace::{Entry, Keyspace};
 use crate::num::fmt_i64;
 use crate::resp::encode::{push_bulk, push_header, push_record, push_select};
 use crate::types::Value;
+use crate::types::bytes::Bytes;
 
 /// Time the loop gives the rewrite per iteration while clients are active: a request
 /// arriving meanwhile waits at most about this long, so it bounds the rewrite's effect on
@@ -59,6 +70,14 @@ const SYNC_EVERY: u64 = 8 << 20;
 const KEYS_PER_CLOCK: usize = 32;
 /// Fields per HSET record in the base (Redis uses 64 items per command too).
 const FIELDS_PER_RECORD: usize = 64;
+/// Elements of a big value written per piece: tens of microseconds, so a slice that is
+/// writing one checks its deadline often.
+const PIECE: usize = 512;
+/// A value with more elements than this is written in pieces.
+const BIG: usize = 4 * PIECE;
+/// Bytes of a big string per record (SET, then APPENDs); a longer string is written in
+/// pieces.
+const STR_PIECE: usize = 1 << 20;
 /// Batch size at which the temp file is written (one write of this size fits a slice).
 const WRITE_AT: usize = 128 * 1024;
 /// Batch size at which copy-before-write writes the temp file itself: a burst of writes
@@ -74,6 +93,32 @@ enum Phase {
     /// The temp file is being fsynced, renamed and the new manifest persisted on a helper
     /// thread; the manifest is adopted when it is done.
     Syncing(JoinHandle<io::Result<()>>, Manifest),
+}
+
+/// How far the writing of one value has got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Elements (bytes, for a string) at positions below this one are written.
+    Elems(usize),
+    /// A hash's field deadlines at positions below this one are still to write (they go
+    /// from the last field down, see `write_field_ttls`).
+    FieldTtls(usize),
+    /// Only the key's own deadline is left.
+    Expire,
+    Done,
+}
+
+/// A big value being written in pieces.
+struct Job {
+    db: usize,
+    key: Bytes,
+    /// The rewrite's own copy of the value. None while the live entry is written: the
+    /// snapshot holds the key, so any change hands a copy over first and it lands here.
+    owned: Option<Entry>,
+    /// Fields due by this clock are left out (0: none), as for any other key; the same
+    /// clock for every piece, whenever it is written.
+    clock: u64,
+    stage: Stage,
 }
 
 /// A rewrite in progress.
@@ -98,6 +143,10 @@ pub struct Rewrite {
     manifest_job: Option<JoinHandle<io::Result<()>>>,
     /// A write of the temp file by copy-before-write failed; the next step abandons.
     write_error: Option<io::Error>,
+    /// The big value being written in pieces (first), then copies of big values waiting
+    /// for their turn.
+    job: Option<Job>,
+    queue: VecDeque<Job>,
     pub started: Instant,
     pub keys: u64,
     pub bytes: u64,
@@ -137,22 +186,104 @@ pub enum Ended {
 
 impl Rewrite {
     fn write_entry(&mut self, db: usize, key: &[u8], e: &Entry, now: i64) {
-        if e.expired(now) {
-            return; // Already expired: not part of the dataset.
+        if gone(e, now) {
+            return;
         }
-        if let Value::Hash(h) = &e.val
-            && h.min_ttl() != 0
-            && h.min_ttl() as i64 <= now
-            && h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now)
-        {
-            return; // Every field expired (not yet reclaimed): the key is gone.
-        }
+        self.select(db);
+        write_value(&mut self.buf, key, e, now.max(0) as u64);
+        self.keys += 1;
+    }
+
+    /// Makes `db` the temp file's current database.
+    fn select(&mut self, db: usize) {
         if self.selected != db as i64 {
             push_select(&mut self.buf, db);
             self.selected = db as i64;
         }
-        write_value(&mut self.buf, key, e, now.max(0) as u64);
+    }
+
+    /// Queues a copy of a big value to be written in pieces; false (nothing done) if the
+    /// value is small enough to write at once.
+    fn queue_big(&mut self, db: usize, key: &[u8], e: Entry, now: i64) -> Result<(), Entry> {
+        if !is_big(&e.val) || gone(&e, now) {
+            return Err(e);
+        }
         self.keys += 1;
+        self.queue.push_back(Job {
+            db,
+            key: key.into(),
+            owned: Some(e),
+            clock: now.max(0) as u64,
+            stage: Stage::Elems(0),
+        });
+        Ok(())
+    }
+
+    /// Entries set aside since the last slice: the held key's form continues its job;
+    /// big ones are queued, the others written.
+    fn drain_spilled(&mut self, ks: &mut Keyspace) {
+        for (db, k, e, at) in ks.snapshot_spilled(&self.snap) {
+            if let Some(j) = self.job.as_mut()
+                && j.owned.is_none()
+                && j.db == db
+                && j.key == k
+            {
+                j.owned = Some(e);
+                debug!("AOF rewrite: the value being written in pieces was set aside");
+                continue;
+            }
+            if let Err(e) = self.queue_big(db, &k, e, at) {
+                self.write_entry(db, &k, &e, at);
+                crate::lazyfree::free_value(e.val, true);
+            }
+        }
+    }
+
+    /// Writes pieces of big values until none is left (true) or the slice is used up.
+    fn run_jobs(&mut self, ks: &mut Keyspace, deadline: Instant) -> bool {
+        loop {
+            let Some(mut job) = self.job.take().or_else(|| self.queue.pop_front()) else {
+                return true;
+            };
+            if job.owned.is_none() && ks.snapshot_held(&self.snap, job.db, &job.key).is_none() {
+                // Handed over since the spill was drained: take the copy now.
+                self.job = Some(job);
+                self.drain_spilled(ks);
+                job = self.job.take().expect("job kept");
+                if job.owned.is_none() {
+                    self.write_error = Some(io::Error::other(
+                        "a key being written in pieces changed without a copy",
+                    ));
+                    return false;
+                }
+            }
+            self.select(job.db);
+            let more = {
+                let e = match &job.owned {
+                    Some(e) => e,
+                    None => ks
+                        .snapshot_held(&self.snap, job.db, &job.key)
+                        .expect("held key"),
+                };
+                loop {
+                    write_piece(&mut self.buf, &job.key, e, job.clock, &mut job.stage, PIECE);
+                    if job.stage == Stage::Done {
+                        break false;
+                    }
+                    if self.buf.len() >= WRITE_AT || Instant::now() >= deadline {
+                        break true;
+                    }
+                }
+            };
+            if more {
+                self.job = Some(job);
+                return false;
+            }
+            match job.owned {
+                Some(e) => crate::lazyfree::free_value(e.val, true),
+                None => ks.snapshot_release(&self.snap, job.db),
+            }
+        }
     }
 
     /// Writes the collected batch to the temp file.
@@ -174,62 +305,164 @@ impl Rewrite {
     }
 }
 
+/// True if `e` is not part of the dataset at `now`: expired, or a hash whose every field
+/// has expired (not yet reclaimed).
+fn gone(e: &Entry, now: i64) -> bool {
+    if e.expired(now) {
+        return true;
+    }
+    matches!(&e.val, Value::Hash(h)
+        if h.min_ttl() != 0
+            && h.min_ttl() as i64 <= now
+            && h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now))
+}
+
+/// True if `v` is written in pieces.
+fn is_big(v: &Value) -> bool {
+    match v {
+        Value::Str(s) => s.bytes().len() > STR_PIECE,
+        Value::Hash(h) => h.len() > BIG,
+        Value::List(l) => l.len() > BIG,
+        Value::Set(s) => s.len() > BIG,
+        Value::ZSet(z) => z.len() > BIG,
+    }
+}
+
 /// Appends the records that recreate `key` with value and expiry `e`. Hash fields whose
 /// deadline is at or before `now` (expired, not yet reclaimed) are left out; `now` 0
 /// keeps them all. The caller skips a hash with no live field.
 pub fn write_value(buf: &mut Vec<u8>, key: &[u8], e: &Entry, now: u64) {
-    match &e.val {
-        Value::Str(s) => push_record(buf, [&b"SET"[..], key, s.bytes()].into_iter()),
-        Value::Hash(h) => {
-            let live = |at: u64| at == 0 || now == 0 || at > now;
-            let mut left = if h.min_ttl() != 0 && h.min_ttl() <= now {
-                h.iter_ttl().filter(|&(_, _, at)| live(at)).count()
+    let mut stage = Stage::Elems(0);
+    while stage != Stage::Done {
+        write_piece(buf, key, e, now, &mut stage, usize::MAX);
+    }
+}
+
+/// Appends the records for the next `budget` elements of `e` from `stage` (hash fields
+/// due by `now` left out, see `write_value`) and moves `stage` on. A whole value is a
+/// piece with an unlimited budget.
+fn write_piece(
+    buf: &mut Vec<u8>,
+    key: &[u8],
+    e: &Entry,
+    now: u64,
+    stage: &mut Stage,
+    budget: usize,
+) {
+    let live = |at: u64| at == 0 || now == 0 || at > now;
+    let pos = match *stage {
+        Stage::Elems(pos) => pos,
+        Stage::FieldTtls(hi) => {
+            if let Value::Hash(h) = &e.val {
+                let lo = hi.saturating_sub(budget);
+                write_field_ttls(buf, key, h, lo, hi, now);
+                *stage = if lo > 0 {
+                    Stage::FieldTtls(lo)
+                } else {
+                    Stage::Expire
+                };
             } else {
-                h.len()
-            };
-            let mut it = h.iter_ttl().filter(|&(_, _, at)| live(at));
-            while left > 0 {
-                let n = left.min(FIELDS_PER_RECORD);
-                push_header(buf, 2 + 2 * n);
-                push_bulk(buf, b"HSET");
-                push_bulk(buf, key);
-                for (f, v, _) in it.by_ref().take(n) {
-                    push_bulk(buf, f);
-                    push_bulk(buf, &v);
-                }
-                left -= n;
+                *stage = Stage::Expire;
             }
-            if h.min_ttl() != 0 {
-                write_field_ttls(buf, key, h, now);
+            return;
+        }
+        Stage::Expire => {
+            if e.exp() != 0 {
+                let mut t = [0u8; 20];
+                push_record(
+                    buf,
+                    [&b"PEXPIREAT"[..], key, fmt_i64(e.exp(), &mut t)].into_iter(),
+                );
+            }
+            *stage = Stage::Done;
+            return;
+        }
+        Stage::Done => return,
+    };
+    let len = match &e.val {
+        Value::Str(s) => s.bytes().len(),
+        Value::Hash(h) => h.len(),
+        Value::List(l) => l.len(),
+        Value::Set(s) => s.len(),
+        Value::ZSet(z) => z.len(),
+    };
+    let end = if let Value::Str(_) = e.val {
+        pos.saturating_add(budget.saturating_mul(STR_PIECE / PIECE))
+            .min(len)
+    } else {
+        pos.saturating_add(budget).min(len)
+    };
+    let n = end - pos;
+    *stage = if end < len {
+        Stage::Elems(end)
+    } else {
+        Stage::Expire
+    };
+    match &e.val {
+        Value::Str(s) => {
+            let cmd: &[u8] = if pos == 0 { b"SET" } else { b"APPEND" };
+            push_record(buf, [cmd, key, &s.bytes()[pos..end]].into_iter());
+        }
+        Value::Hash(h) => {
+            if h.min_ttl() != 0 && end == len {
+                *stage = Stage::FieldTtls(len);
+            }
+            let it = h.iter_ttl_from(pos).take(n);
+            if h.min_ttl() == 0 || now == 0 || h.min_ttl() > now {
+                // Nothing to leave out: records of known size, straight from the value.
+                let mut it = it;
+                let mut left = n;
+                while left > 0 {
+                    let k = left.min(FIELDS_PER_RECORD);
+                    push_header(buf, 2 + 2 * k);
+                    push_bulk(buf, b"HSET");
+                    push_bulk(buf, key);
+                    for (f, v, _) in it.by_ref().take(k) {
+                        push_bulk(buf, f);
+                        push_bulk(buf, &v);
+                    }
+                    left -= k;
+                }
+            } else {
+                let mut it = it.filter(|&(_, _, at)| live(at));
+                let mut rec = Vec::with_capacity(FIELDS_PER_RECORD);
+                loop {
+                    rec.clear();
+                    rec.extend(it.by_ref().take(FIELDS_PER_RECORD).map(|(f, v, _)| (f, v)));
+                    if rec.is_empty() {
+                        break;
+                    }
+                    push_header(buf, 2 + 2 * rec.len());
+                    push_bulk(buf, b"HSET");
+                    push_bulk(buf, key);
+                    for (f, v) in &rec {
+                        push_bulk(buf, f);
+                        push_bulk(buf, v);
+                    }
+                }
             }
         }
-        Value::List(l) => write_chunked(buf, b"RPUSH", key, l.len(), l.iter()),
-        Value::Set(s) => write_chunked(buf, b"SADD", key, s.len(), s.iter()),
+        Value::List(l) if n > 0 => write_chunked(buf, b"RPUSH", key, n, l.range(pos, end - 1)),
+        Value::List(_) => {}
+        Value::Set(s) => write_chunked(buf, b"SADD", key, n, s.iter_from(pos).take(n)),
         Value::ZSet(z) => {
-            let mut left = z.len();
-            let mut it = z.iter();
+            let mut left = n;
+            let mut it = z.range(pos, n, false);
             let mut score = Vec::with_capacity(24);
             while left > 0 {
-                let n = left.min(FIELDS_PER_RECORD);
-                push_header(buf, 2 + 2 * n);
+                let k = left.min(FIELDS_PER_RECORD);
+                push_header(buf, 2 + 2 * k);
                 push_bulk(buf, b"ZADD");
                 push_bulk(buf, key);
-                for (m, s) in it.by_ref().take(n) {
+                for (m, s) in it.by_ref().take(k) {
                     score.clear();
                     crate::num::push_score(&mut score, s);
                     push_bulk(buf, &score);
-                    push_bulk(buf, &m);
+                    push_bulk(buf, m);
                 }
-                left -= n;
+                left -= k;
             }
         }
-    }
-    if e.exp() != 0 {
-        let mut t = [0u8; 20];
-        push_record(
-            buf,
-            [&b"PEXPIREAT"[..], key, fmt_i64(e.exp(), &mut t)].into_iter(),
-        );
     }
 }
 
@@ -255,13 +488,23 @@ fn write_chunked<'a>(
     }
 }
 
-/// Appends `HPEXPIREAT key at FIELDS n f...` records for the fields that have a deadline.
-/// They go in reverse storage order: setting a deadline places a field before any other
-/// with an equal one, so replaying them backwards rebuilds a compact hash's exact order
-/// (Redis's listpackex order, which HGETALL shows). Runs of equal deadlines share a record.
-fn write_field_ttls(buf: &mut Vec<u8>, key: &[u8], h: &crate::types::Hash, now: u64) {
+/// Appends `HPEXPIREAT key at FIELDS n f...` records for the fields at positions
+/// `lo..hi` that have a deadline after `now` (any, if `now` is 0). They go in reverse
+/// storage order, and a whole value's windows from the last down: setting a deadline
+/// places a field before any other with an equal one, so replaying them backwards
+/// rebuilds a compact hash's exact order (Redis's listpackex order, which HGETALL shows).
+/// Runs of equal deadlines share a record.
+fn write_field_ttls(
+    buf: &mut Vec<u8>,
+    key: &[u8],
+    h: &crate::types::Hash,
+    lo: usize,
+    hi: usize,
+    now: u64,
+) {
     let timed: Vec<(&[u8], u64)> = h
-        .iter_ttl()
+        .iter_ttl_from(lo)
+        .take(hi - lo)
         .filter(|&(_, _, at)| at != 0 && (now == 0 || at > now))
         .map(|(f, _, at)| (f, at))
         .collect();
@@ -359,6 +602,8 @@ impl Rewrite {
             synced_at: 0,
             manifest_job,
             write_error: None,
+            job: None,
+            queue: VecDeque::new(),
             started: Instant::now(),
             keys: 0,
             bytes: 0,
@@ -384,8 +629,25 @@ impl Rewrite {
     }
 
     /// Copy-before-write: writes `key` of `db` to the base if the rewrite has not yet.
+    /// A big value is copied instead and written in pieces from the copy; the one being
+    /// written in pieces continues from a copy of its current form.
     pub fn copy_before_write(&mut self, ks: &mut Keyspace, db: usize, key: &[u8], now: i64) {
         if let Some((k, e)) = ks.snapshot_take(&self.snap, db, key) {
+            if let Some(j) = self.job.as_mut()
+                && j.owned.is_none()
+                && j.db == db
+                && *j.key == *k
+            {
+                j.owned = Some(e.clone());
+                debug!("AOF rewrite: copied the value being written in pieces before a change");
+                return;
+            }
+            if is_big(&e.val) && !gone(e, now) {
+                let (k, e) = (k.to_vec(), e.clone());
+                let _ = self.queue_big(db, &k, e, now);
+                debug!("AOF rewrite: copied a big pending value before a change");
+                return;
+            }
             self.write_entry(db, k, e, now);
             if self.buf.len() >= COPY_WRITE_AT
                 && self.write_error.is_none()
@@ -535,12 +797,29 @@ impl Rewrite {
 
     /// Writes pending keys until the deadline; true when the snapshot is fully written.
     fn write_slice(&mut self, ks: &mut Keyspace, now: i64, deadline: Instant) -> bool {
-        for (db, k, e, at) in ks.snapshot_spilled(&self.snap) {
-            self.write_entry(db, &k, &e, at);
-            crate::lazyfree::free_value(e.val, true);
+        self.drain_spilled(ks);
+        if !self.run_jobs(ks, deadline) {
+            return false;
         }
         let mut n = 0;
         while let Some((db, k, e)) = ks.snapshot_next(&mut self.snap) {
+            if is_big(&e.val) && !gone(e, now) {
+                // Written in pieces from the live value, which the snapshot holds.
+                let key = Bytes::from(k);
+                ks.snapshot_hold(&self.snap, db, &key);
+                self.keys += 1;
+                self.job = Some(Job {
+                    db,
+                    key,
+                    owned: None,
+                    clock: now.max(0) as u64,
+                    stage: Stage::Elems(0),
+                });
+                if !self.run_jobs(ks, deadline) {
+                    return false;
+                }
+                continue;
+            }
             self.write_entry(db, k, e, now);
             n += 1;
             if n % KEYS_PER_CLOCK == 0 && (Instant::now() >= deadline || self.buf.len() >= WRITE_AT)
@@ -549,7 +828,7 @@ impl Rewrite {
             }
         }
         // Entries set aside after their database was walked are written on a later step.
-        ks.snapshot_done(&self.snap)
+        ks.snapshot_done(&self.snap) && self.job.is_none() && self.queue.is_empty()
     }
 
     /// Adopts the manifest the helper thread committed and has the old files deleted.

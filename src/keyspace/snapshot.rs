@@ -15,6 +15,11 @@
 //!   (written already, or created later), joins the snapshot's skip set so the walk does
 //!   not write it again.
 //!
+//! A consumer that writes one big value in pieces across several steps holds it
+//! (`snapshot_hold`): the walk has passed it, but until the consumer releases it, it counts
+//! as pending for the three rules above, so a change or removal hands the consumer its
+//! current form first and the pieces still to write come from that copy.
+//!
 //! Nothing is reordered beyond what removal already does, so SCAN keeps its guarantees
 //! while snapshots run. FLUSHDB, FLUSHALL and SWAPDB break the snapshots of the databases
 //! they touch: their consumers start again.
@@ -42,6 +47,9 @@ pub(super) struct DbSnap {
     /// clock (the live key may have changed since, with only the change in the new log).
     /// 0: keep everything.
     spill: Vec<(Key, Entry, i64)>,
+    /// The key the consumer is writing in pieces (`snapshot_hold`): pending too, wherever
+    /// it sits. At most one per snapshot.
+    held: Option<Key>,
     /// The database was emptied or swapped: the snapshot no longer describes it.
     broken: bool,
 }
@@ -61,7 +69,21 @@ type PendingMask = u64;
 
 impl DbSnap {
     fn pending(&self, idx: usize, key: &[u8]) -> bool {
-        idx < self.cursor && !self.skip.contains(key)
+        (idx < self.cursor && !self.skip.contains(key)) || self.holds(key)
+    }
+
+    fn holds(&self, key: &[u8]) -> bool {
+        self.held.as_deref() == Some(key)
+    }
+
+    /// The consumer gets `key`'s current form: it is no longer pending here.
+    fn hand_over(&mut self, key: &Key) {
+        if self.holds(key) {
+            // The walk passed it already (or it sits in the skip set, moved down).
+            self.held = None;
+        } else {
+            self.skip.insert(key.clone());
+        }
     }
 }
 
@@ -82,6 +104,10 @@ impl Db {
         let moved = self.map.get_index(last).expect("index in range").0;
         let mut mask = 0;
         for (i, s) in self.snaps.iter_mut().enumerate() {
+            if s.holds(key) {
+                s.held = None;
+                mask |= 1 << i;
+            }
             if idx >= s.cursor {
                 continue;
             }
@@ -126,7 +152,7 @@ impl Db {
         let (k, e) = self.map.get_index(idx).expect("index in range");
         for s in &mut self.snaps {
             if s.pending(idx, k) {
-                s.skip.insert(k.clone());
+                s.hand_over(k);
                 s.spill.push((k.clone(), e.clone(), clock));
             }
         }
@@ -137,6 +163,7 @@ impl Db {
         for s in &mut self.snaps {
             s.broken = true;
             s.cursor = 0;
+            s.held = None;
         }
     }
 
@@ -150,7 +177,7 @@ impl Db {
             return None;
         }
         let (k, e) = self.map.get_index(idx).expect("index in range");
-        s.skip.insert(k.clone());
+        s.hand_over(k);
         Some((&**k, e))
     }
 
@@ -181,6 +208,7 @@ impl Keyspace {
                 cursor: db.map.len(),
                 skip: HashSet::new(),
                 spill: Vec::new(),
+                held: None,
                 broken: false,
             });
         }
@@ -232,6 +260,36 @@ impl Keyspace {
             s.db += 1;
         }
         None
+    }
+
+    /// The consumer writes `key` of `db`, just handed to it by `snapshot_next`, in pieces:
+    /// until `snapshot_release`, a change or removal of it hands over (or spills) its
+    /// current form first, as for a pending key.
+    pub fn snapshot_hold(&mut self, s: &Snapshot, db: usize, key: &[u8]) {
+        if let Some(d) = self.dbs.get_mut(db)
+            && let Some(i) = d.snap_index(s.id)
+        {
+            d.snaps[i].held = Some(key.into());
+        }
+    }
+
+    /// The held key's live entry, if it is still held (not handed over or spilled since).
+    pub fn snapshot_held(&self, s: &Snapshot, db: usize, key: &[u8]) -> Option<&Entry> {
+        let d = self.dbs.get(db)?;
+        let i = d.snap_index(s.id)?;
+        if !d.snaps[i].holds(key) {
+            return None;
+        }
+        d.map.get(key)
+    }
+
+    /// The consumer has written the held key whole.
+    pub fn snapshot_release(&mut self, s: &Snapshot, db: usize) {
+        if let Some(d) = self.dbs.get_mut(db)
+            && let Some(i) = d.snap_index(s.id)
+        {
+            d.snaps[i].held = None;
+        }
     }
 
     /// True once the walk is over and nothing set aside is left.
@@ -291,9 +349,10 @@ mod tests {
         m
     }
 
-    /// Two snapshots started at different moments, walked at different speeds, under
-    /// random inserts, updates (through copy-before-write for both, as the command hook
-    /// does), removals and expiries: each consumer is handed every key of its own start
+    /// Two snapshots started at different moments, walked at different speeds, the first
+    /// holding some keys for a while, under random inserts, updates (through
+    /// copy-before-write for both, as the command hook does), removals and expiries:
+    /// each consumer is handed every key of its own start
     /// exactly once, with its value as of that start, and nothing created later.
     #[test]
     fn overlapping_snapshots_are_each_exact() {
@@ -310,6 +369,7 @@ mod tests {
             snaps.push((first, Seen::default(), dataset(&ks)));
             let mut next_new = 100_000u64;
             let mut steps = 0;
+            let mut held: Option<(usize, Vec<u8>, u64)> = None;
             loop {
                 steps += 1;
                 if steps == 40 {
@@ -350,14 +410,39 @@ mod tests {
                 let mut all_done = true;
                 for (i, (s, seen, _)) in snaps.iter_mut().enumerate() {
                     seen.drain_spill(&mut ks, s);
+                    if i == 0 {
+                        // The first consumer holds some keys for a few steps, as the
+                        // rewrite does with a big value: a change meanwhile hands it over
+                        // (recorded above), else it is read when released.
+                        if let Some((db, k, left)) = held.take() {
+                            match ks.snapshot_held(s, db, &k) {
+                                None => {}
+                                Some(e) if left == 0 => {
+                                    seen.0.push((db, k.clone(), show(e)));
+                                    ks.snapshot_release(s, db);
+                                }
+                                Some(_) => held = Some((db, k, left - 1)),
+                            }
+                        }
+                        if held.is_some() {
+                            all_done = false;
+                            continue;
+                        }
+                    }
                     // The second consumer walks two keys per step, the first one.
                     for _ in 0..=i {
                         if let Some((db, k, e)) = ks.snapshot_next(s) {
+                            if i == 0 && rng.below(3) == 0 {
+                                let k = k.to_vec();
+                                ks.snapshot_hold(s, db, &k);
+                                held = Some((db, k, rng.below(6)));
+                                break;
+                            }
                             seen.0.push((db, k.to_vec(), show(e)));
                         }
                     }
                     seen.drain_spill(&mut ks, s);
-                    all_done &= ks.snapshot_done(s);
+                    all_done &= ks.snapshot_done(s) && (i != 0 || held.is_none());
                 }
                 if all_done && snaps.len() == 2 {
                     break;

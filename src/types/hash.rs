@@ -485,6 +485,25 @@ impl Hash {
         }
     }
 
+    /// `iter_ttl` from position `start` on: O(1) to start in a table (the rewrite writes a
+    /// big hash in pieces), O(start) in a listpack.
+    pub fn iter_ttl_from(
+        &self,
+        start: usize,
+    ) -> Box<dyn Iterator<Item = (&[u8], Val<'_>, u64)> + '_> {
+        match self {
+            Hash::Listpack(lp) => Box::new(lp.iter_ttl().skip(start)),
+            Hash::Table(t) => Box::new(
+                t.map
+                    .get_range(start.min(t.map.len())..)
+                    .into_iter()
+                    .flat_map(|s| s.iter())
+                    .enumerate()
+                    .map(move |(i, (f, v))| (&**f, Val::Bytes(v), t.ttl_at(start + i))),
+            ),
+        }
+    }
+
     fn convert(&mut self) {
         if let Hash::Listpack(lp) = self {
             let mut t = Table {

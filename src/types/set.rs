@@ -659,6 +659,18 @@ impl Set {
         }
     }
 
+    /// `iter` from position `start` on: O(1) to start in an intset or a table (the
+    /// rewrite writes a big set in pieces), O(start) in a listpack.
+    pub fn iter_from(&self, start: usize) -> SetIter<'_> {
+        let mut it = self.iter();
+        match &mut it.0 {
+            Iter::Ints { i, n, .. } => *i = start.min(*n),
+            Iter::Table { i, .. } => *i = start,
+            Iter::Pack { .. } => for _ in it.by_ref().take(start) {},
+        }
+        it
+    }
+
     /// Every member, in the encoding's order: ascending for an intset, insertion order for
     /// a listpack, the table's order (insertion, with removals filled from the end).
     pub fn iter(&self) -> SetIter<'_> {
