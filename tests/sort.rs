@@ -73,6 +73,9 @@ const CASES: &[&[&str]] = &[
     &["SORT", "z", "BY", "nosort", "DESC"],
     &["SORT", "z", "BY", "nosort", "LIMIT", "1", "2"],
     &["SORT", "z", "BY", "nosort", "DESC", "LIMIT", "1", "2"],
+    &["SORT", "bigz", "BY", "nosort", "LIMIT", "100", "5"],
+    &["SORT", "bigz", "BY", "nosort", "DESC", "LIMIT", "290", "20"],
+    &["SORT", "bigz", "BY", "nosort", "LIMIT", "-1", "3"],
     &["SORT", "missing"],
     &["SORT", "missing", "STORE", "dst"],
     &["SORT", "str"],
@@ -118,6 +121,12 @@ fn sort_matches_redis() {
             for cmd in SETUP {
                 c.cmdv(cmd);
             }
+            // A sorted set past zset-max-listpack-entries (the tree, with rank access).
+            let mut big = vec!["ZADD".to_string(), "bigz".into()];
+            for i in 0..300 {
+                big.extend([(i % 37).to_string(), format!("m{i}")]);
+            }
+            c.cmdv(&big.iter().map(|s| s.as_str()).collect::<Vec<_>>());
         }
         for cmd in CASES {
             let (ours, theirs) = (f.cmdv(cmd), r.cmdv(cmd));

@@ -12,6 +12,32 @@ use crate::num::{arg_i64, fmt_i64, parse_i64};
 /// will build.
 pub const MAX_RANDOM_PICKS: i64 = 10_000_000;
 
+/// The count of HRANDFIELD / ZRANDMEMBER / SRANDMEMBER and whether `word` (WITHVALUES,
+/// WITHSCORES; none for SRANDMEMBER) follows it, checked in Redis's order with its texts.
+pub fn random_count(a: &Args, word: Option<&str>) -> Result<(i64, bool), CmdError> {
+    let count = arg_i64(a.get(2))?;
+    if count == i64::MIN {
+        return Err(CmdError::err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with = match (a.len(), word) {
+        (3, _) => false,
+        (4, Some(w)) if a.is(3, w) => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    // Redis refuses counts whose reply length (two items each) could overflow.
+    if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
+        return Err(CmdError::err("value is out of range"));
+    }
+    // A negative count repeats picks, so its reply is as long as asked: refuse lengths no
+    // client can want instead of building gigabytes (redis-server 7.0 dies trying).
+    if count < -MAX_RANDOM_PICKS {
+        return Err(CmdError::err("value is out of range"));
+    }
+    Ok((count, with))
+}
+
 const HASH: Command = Command {
     acl: acl::HASH,
     group: "hash",
@@ -284,26 +310,7 @@ pub fn hrandfield(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let count = arg_i64(a.get(2))?;
-    if count == i64::MIN {
-        return Err(CmdError::err(
-            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
-    }
-    let with_values = match a.len() {
-        3 => false,
-        4 if a.is(3, "withvalues") => true,
-        _ => return Err(CmdError::Syntax),
-    };
-    // Redis refuses counts whose reply length (two items each) could overflow.
-    if with_values && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(CmdError::err("value is out of range"));
-    }
-    // A negative count repeats picks, so its reply is as long as asked: refuse lengths no
-    // client can want instead of building gigabytes (redis-server 7.0 dies trying).
-    if count < -MAX_RANDOM_PICKS {
-        return Err(CmdError::err("value is out of range"));
-    }
+    let (count, with_values) = random_count(a, Some("withvalues"))?;
     let resp3 = c.out.resp3;
     let now = c.eng.now_ms;
     let ks = &mut c.eng.ks;

@@ -8,11 +8,11 @@
 
 use std::collections::HashMap;
 
-use super::hash::{MAX_RANDOM_PICKS, ScanOf, parse_cursor, parse_scan_opts, scan_positions};
+use super::hash::{ScanOf, parse_cursor, parse_scan_opts, random_count, scan_positions};
 use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx, DbView};
 use crate::error::{CmdError, CmdResult};
-use crate::num::{arg_i64, parse_i64};
+use crate::num::parse_i64;
 use crate::types::listpack::Val;
 use crate::types::set::SetLimits;
 use crate::types::{Set, Value};
@@ -278,17 +278,7 @@ pub fn srandmember(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let count = arg_i64(a.get(2))?;
-    if count == i64::MIN {
-        return Err(CmdError::err(
-            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
-    }
-    // A negative count repeats picks, so its reply is as long as asked: refuse lengths no
-    // client can want instead of building gigabytes (as HRANDFIELD does).
-    if count < -MAX_RANDOM_PICKS {
-        return Err(CmdError::err("value is out of range"));
-    }
+    let (count, _) = random_count(a, None)?;
     let (mut db, rng, out) = c.db_rng_out();
     let Some(s) = db.read::<Set>(a.get(1))? else {
         out.array(0);

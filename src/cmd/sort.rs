@@ -219,8 +219,9 @@ fn run(c: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
             } else {
                 start as usize
             };
+            // Rank access: O(log n) to the first, not O(offset).
             let from = items.len();
-            items.extend(z.iter().skip(skip).take(take).map(|(m, _)| item(&m)));
+            items.extend(z.range(skip, take, false).map(|(m, _)| item(m)));
             if o.desc {
                 items[from..].reverse();
             }

@@ -23,9 +23,6 @@ use crate::types::listpack::Val;
 use crate::types::zset::{LexBound, LexRange, ScoreRange, ZLimits, cmp_key};
 use crate::types::{Set, Value, ZSet};
 
-/// Longest ZRANDMEMBER reply with repetitions (negative count) that ferrokv will build.
-const MAX_RANDOM_PICKS: i64 = 10_000_000;
-
 const ROW_SORTEDSET: Command = Command {
     acl: acl::SORTEDSET,
     group: "sorted_set",
@@ -916,25 +913,7 @@ pub fn zrandmember(c: &mut Ctx, a: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let count = arg_i64(a.get(2))?;
-    if count == i64::MIN {
-        return Err(CmdError::err(
-            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
-    }
-    let withscores = match a.len() {
-        3 => false,
-        4 if a.is(3, "withscores") => true,
-        _ => return Err(CmdError::Syntax),
-    };
-    if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(CmdError::err("value is out of range"));
-    }
-    // A negative count repeats picks, so its reply is as long as asked: refuse lengths no
-    // client can want instead of building gigabytes.
-    if count < -MAX_RANDOM_PICKS {
-        return Err(CmdError::err("value is out of range"));
-    }
+    let (count, withscores) = super::hash::random_count(a, Some("withscores"))?;
     let now = c.eng.expiry_clock();
     let eng = &mut *c.eng;
     let rng = &mut eng.rng;
