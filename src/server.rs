@@ -82,6 +82,54 @@ const MAX_ACCEPTS_PER_CALL: usize = 1000;
 const LISTENER_TOKEN_BASE: usize = usize::MAX - 64;
 
 /// The network side: everything about connections, nothing about data.
+/// How long the loop polls without sleeping after an iteration with client events.
+///
+/// With many clients doing one request at a time (`redis-benchmark -P 1`), a loop that is
+/// faster than Redis's finds the socket queues empty more often and sleeps in epoll_wait;
+/// each request then has to wake it, and the wake-up (an inter-processor interrupt and a
+/// context switch, a few microseconds) is paid by the client's send and adds to every
+/// round trip. Redis, busier per request, is asleep less often. Polling for a few
+/// microseconds before sleeping catches the next request without the wake-up: measured on
+/// 2 cores at `-P 1`, 0.96-0.98x Redis's requests per second without, 1.05-1.07x with
+/// 10 us, for about 5% more server CPU per request.
+const BUSY_POLL: Duration = Duration::from_micros(10);
+/// Most sleeps skipped between two busy polls that find nothing, so an idle or lightly
+/// loaded server spends at most `BUSY_POLL` per this many wake-ups on polling.
+const BUSY_POLL_BACKOFF_MAX: u32 = 1024;
+
+/// When to poll busily (see `BUSY_POLL`): after an iteration with events, unless recent
+/// busy polls found nothing (then exponentially less often).
+#[derive(Default)]
+struct BusyPoll {
+    /// The last iteration had events.
+    hot: bool,
+    /// Sleeps to take before the next busy poll.
+    skip: u32,
+    backoff: u32,
+}
+
+impl BusyPoll {
+    fn wanted(&mut self) -> bool {
+        if !self.hot {
+            return false;
+        }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    fn spun(&mut self, found: bool) {
+        if found {
+            self.backoff = 0;
+        } else {
+            self.backoff = (self.backoff * 2).clamp(1, BUSY_POLL_BACKOFF_MAX);
+            self.skip = self.backoff;
+        }
+    }
+}
+
 pub struct Net {
     poll: Poll,
     listeners: Vec<(TcpListener, SocketAddr)>,
@@ -215,6 +263,7 @@ impl Server {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now() + self.tick();
+        let mut busy = BusyPoll::default();
         info!("Ready to accept connections tcp");
         while self.eng.shutdown.is_none() {
             // A rewrite in progress works in slices between events, and clients with
@@ -231,7 +280,13 @@ impl Server {
                 };
                 wake.saturating_duration_since(Instant::now())
             };
-            if let Err(e) = self.net.poll.poll(&mut events, Some(timeout))
+            let r = if !timeout.is_zero() && busy.wanted() {
+                self.busy_poll(&mut events, timeout, &mut busy)
+            } else {
+                self.net.poll.poll(&mut events, Some(timeout))
+            };
+            busy.hot = !events.is_empty();
+            if let Err(e) = r
                 && e.kind() != ErrorKind::Interrupted
             {
                 return Err(e);
@@ -275,6 +330,28 @@ impl Server {
             self.flush_pending_writes();
         }
         self.eng.stop_persistence();
+        Ok(())
+    }
+
+    /// Polls without sleeping for up to `BUSY_POLL`, then, if nothing came, sleeps as usual.
+    fn busy_poll(
+        &mut self,
+        events: &mut Events,
+        timeout: Duration,
+        busy: &mut BusyPoll,
+    ) -> io::Result<()> {
+        let until = Instant::now() + BUSY_POLL;
+        loop {
+            self.net.poll.poll(events, Some(Duration::ZERO))?;
+            if !events.is_empty() || Instant::now() >= until {
+                break;
+            }
+            std::hint::spin_loop();
+        }
+        busy.spun(!events.is_empty());
+        if events.is_empty() {
+            self.net.poll.poll(events, Some(timeout))?;
+        }
         Ok(())
     }
 
