@@ -81,7 +81,6 @@ const MAX_ACCEPTS_PER_CALL: usize = 1000;
 /// Listener tokens count down from the top of the token space; clients use their slot.
 const LISTENER_TOKEN_BASE: usize = usize::MAX - 64;
 
-/// The network side: everything about connections, nothing about data.
 /// How long the loop polls without sleeping after an iteration with client events.
 ///
 /// With many clients doing one request at a time (`redis-benchmark -P 1`), a loop that is
@@ -130,6 +129,7 @@ impl BusyPoll {
     }
 }
 
+/// The network side: everything about connections, nothing about data.
 pub struct Net {
     poll: Poll,
     listeners: Vec<(TcpListener, SocketAddr)>,

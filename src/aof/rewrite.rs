@@ -202,37 +202,37 @@ impl Rewrite {
         }
     }
 
-    /// Queues a copy of a big value to be written in pieces; false (nothing done) if the
-    /// value is small enough to write at once.
-    fn queue_big(&mut self, db: usize, key: &[u8], e: Entry, now: i64) -> Result<(), Entry> {
-        if !is_big(&e.val) || gone(&e, now) {
-            return Err(e);
-        }
+    /// Queues a big value (the rewrite's own copy) to be written in pieces.
+    fn queue_big(&mut self, db: usize, key: Bytes, e: Entry, now: i64) {
         self.keys += 1;
         self.queue.push_back(Job {
             db,
-            key: key.into(),
+            key,
             owned: Some(e),
             clock: now.max(0) as u64,
             stage: Stage::Elems(0),
         });
-        Ok(())
+    }
+
+    /// The value being written in pieces from the live entry, if it is `key` of `db`: its
+    /// current form, handed over, goes there.
+    fn live_job(&mut self, db: usize, key: &[u8]) -> Option<&mut Option<Entry>> {
+        self.job
+            .as_mut()
+            .filter(|j| j.owned.is_none() && j.db == db && *j.key == *key)
+            .map(|j| &mut j.owned)
     }
 
     /// Entries set aside since the last slice: the held key's form continues its job;
     /// big ones are queued, the others written.
     fn drain_spilled(&mut self, ks: &mut Keyspace) {
         for (db, k, e, at) in ks.snapshot_spilled(&self.snap) {
-            if let Some(j) = self.job.as_mut()
-                && j.owned.is_none()
-                && j.db == db
-                && j.key == k
-            {
-                j.owned = Some(e);
+            if let Some(owned) = self.live_job(db, &k) {
+                *owned = Some(e);
                 debug!("AOF rewrite: the value being written in pieces was set aside");
-                continue;
-            }
-            if let Err(e) = self.queue_big(db, &k, e, at) {
+            } else if is_big(&e.val) && !gone(&e, at) {
+                self.queue_big(db, k, e, at);
+            } else {
                 self.write_entry(db, &k, &e, at);
                 crate::lazyfree::free_value(e.val, true);
             }
@@ -311,10 +311,11 @@ fn gone(e: &Entry, now: i64) -> bool {
     if e.expired(now) {
         return true;
     }
+    // The scan stops at the first live field; `all_due` answers a wholly due table in O(1).
     matches!(&e.val, Value::Hash(h)
         if h.min_ttl() != 0
             && h.min_ttl() as i64 <= now
-            && h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now))
+            && (h.all_due(now as u64) || h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now)))
 }
 
 /// True if `v` is written in pieces.
@@ -633,18 +634,14 @@ impl Rewrite {
     /// written in pieces continues from a copy of its current form.
     pub fn copy_before_write(&mut self, ks: &mut Keyspace, db: usize, key: &[u8], now: i64) {
         if let Some((k, e)) = ks.snapshot_take(&self.snap, db, key) {
-            if let Some(j) = self.job.as_mut()
-                && j.owned.is_none()
-                && j.db == db
-                && *j.key == *k
-            {
-                j.owned = Some(e.clone());
+            if let Some(owned) = self.live_job(db, k) {
+                *owned = Some(e.clone());
                 debug!("AOF rewrite: copied the value being written in pieces before a change");
                 return;
             }
             if is_big(&e.val) && !gone(e, now) {
-                let (k, e) = (k.to_vec(), e.clone());
-                let _ = self.queue_big(db, &k, e, now);
+                let (k, e) = (Bytes::from(k), e.clone());
+                self.queue_big(db, k, e, now);
                 debug!("AOF rewrite: copied a big pending value before a change");
                 return;
             }

@@ -47,15 +47,19 @@ impl Ctx<'_> {
     /// given, except that when the command runs again because one of them received data,
     /// that one comes first, so the waiter is served from the key that woke it, as Redis
     /// 7.0 does (a pipeline can fill several of its keys before it is served).
-    pub fn wait_keys(&self, a: &Args, keys: std::ops::Range<usize>) -> Vec<usize> {
-        let mut order: Vec<usize> = keys.collect();
-        if let Some(w) = &self.cl.woken_by
-            && let Some(i) = order.iter().position(|&k| a.get(k) == &w[..])
-        {
-            let k = order.remove(i);
-            order.insert(0, k);
-        }
-        order
+    pub fn wait_keys(
+        &self,
+        a: &Args,
+        keys: std::ops::Range<usize>,
+    ) -> impl Iterator<Item = usize> + use<> {
+        let first = self
+            .cl
+            .woken_by
+            .as_ref()
+            .and_then(|w| keys.clone().find(|&k| a.get(k) == &w[..]));
+        first
+            .into_iter()
+            .chain(keys.filter(move |&k| Some(k) != first))
     }
 
     /// Nothing to take: parks the client on `keys` (of its database, which must come to

@@ -123,10 +123,8 @@ impl<'a> Ctx<'a> {
     /// (WATCH and blocked clients then hear only of it), as LMPOP does for the one list
     /// it popped from.
     pub fn touched(&mut self, key: &[u8]) {
-        self.eng
-            .touched
-            .get_or_insert_with(Vec::new)
-            .push(key.into());
+        self.eng.touched_named = true;
+        self.eng.touched.push(key.into());
     }
 
     /// True if `at` (absolute ms) is already past, so setting it deletes the key.

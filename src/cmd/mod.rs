@@ -437,22 +437,24 @@ pub fn execute(
             cl.aof_ack = eng.aof.batch_id;
         }
     }
-    let touched = eng.touched.take();
+    let named = std::mem::take(&mut eng.touched_named);
     if changed && (!eng.watches.is_empty() || !eng.blocking.is_empty()) {
         // The keys the handler says it changed, else every key the command may write
         // (read-only keys, such as SUNIONSTORE's sources, are not touched: Redis's
         // signalModifiedKey names only what changed).
-        match touched {
-            Some(keys) => keys.iter().for_each(|k| eng.touch_key(db, k)),
-            None => {
-                cmd.for_each_key(args, &mut |pos, fl| {
-                    if fl & table::ks::RO == 0 {
-                        eng.touch_key(db, args.get(pos));
-                    }
-                });
-            }
+        if named {
+            let keys = std::mem::take(&mut eng.touched);
+            keys.iter().for_each(|k| eng.touch_key(db, k));
+            eng.touched = keys;
+        } else {
+            cmd.for_each_key(args, &mut |pos, fl| {
+                if fl & table::ks::RO == 0 {
+                    eng.touch_key(db, args.get(pos));
+                }
+            });
         }
     }
+    eng.touched.clear();
     let end = Instant::now();
     let st = &mut eng.cmdstats[found.id];
     st.calls += 1;

@@ -119,7 +119,10 @@ pub struct Engine {
     pub in_exec: bool,
     /// The keys the running command changed, when its handler names them itself
     /// (`Ctx::touched`): a pop from the first non-empty of several keys changed one.
-    pub touched: Option<Vec<crate::types::bytes::Bytes>>,
+    /// Cleared, not freed, after each command.
+    pub touched: Vec<crate::types::bytes::Bytes>,
+    /// The handler named its changed keys in `touched`.
+    pub touched_named: bool,
     /// `ks.stats.expired_total()` when expired keys were last handed to the stream.
     expired_seen: u64,
     /// DEBUG SET-ACTIVE-EXPIRE.
@@ -164,7 +167,8 @@ impl Engine {
             rewrite: None,
             loading: false,
             in_exec: false,
-            touched: None,
+            touched: Vec::new(),
+            touched_named: false,
             expired_seen: 0,
             active_expire_enabled: true,
             mem_peak: 0,
