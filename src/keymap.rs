@@ -9,19 +9,27 @@
 //!   the index's 7-bit tag matched, and growing the index rehashes the keys, which is rare
 //!   and cheap for short keys.
 //!
-//! The hasher is std's `RandomState` (keyed SipHash), so clients cannot aim collisions.
-
-use std::hash::{BuildHasher, RandomState};
+//! The hasher is `KeyHasher`, keyed with random seeds per process, so clients cannot aim
+//! collisions.
 
 use hashbrown::HashTable;
 
+use crate::keyhash::KeyHasher;
+use crate::prefetch;
 use crate::types::bytes::Bytes;
+
+/// Where a map's index lives in memory (see `KeyMap::index_layout`).
+#[derive(Clone, Copy)]
+pub struct IndexLayout {
+    ctrl: usize,
+    mask: usize,
+}
 
 #[derive(Clone)]
 pub struct KeyMap<V> {
     entries: Vec<(Bytes, V)>,
     index: HashTable<u32>,
-    hasher: RandomState,
+    hasher: KeyHasher,
 }
 
 impl<V: std::fmt::Debug> std::fmt::Debug for KeyMap<V> {
@@ -43,7 +51,7 @@ impl<V> KeyMap<V> {
         KeyMap {
             entries: Vec::new(),
             index: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher: KeyHasher::new(),
         }
     }
 
@@ -57,7 +65,7 @@ impl<V> KeyMap<V> {
 
     #[inline]
     fn hash(&self, key: &[u8]) -> u64 {
-        self.hasher.hash_one(key)
+        self.hasher.hash(key)
     }
 
     /// Position of `key`.
@@ -72,6 +80,56 @@ impl<V> KeyMap<V> {
         self.index
             .find(h, |&i| &*entries[i as usize].0 == key)
             .map(|&i| i as usize)
+    }
+
+    /// The hash `get_index_of` would compute for `key` (for `find_hashed` and the
+    /// prefetch steps, which look a batch of keys up in stages).
+    #[inline]
+    pub fn hash_of(&self, key: &[u8]) -> u64 {
+        self.hash(key)
+    }
+
+    /// `get_index_of` with the key's hash already computed by `hash_of`.
+    #[inline]
+    pub fn find_hashed(&self, h: u64, key: &[u8]) -> Option<usize> {
+        self.find(h, key)
+    }
+
+    /// Where the index's buckets are, for `prefetch_slot`; None while it is empty.
+    ///
+    /// hashbrown keeps a control byte per bucket in one array and the value of bucket `b`
+    /// `b + 1` values below the array's start; the start is found from any occupied
+    /// bucket's address. This layout is hashbrown's own business: if it ever changes,
+    /// the hints land elsewhere and only speed is lost (a prefetch never faults).
+    pub fn index_layout(&self) -> Option<IndexLayout> {
+        let b = self.index.iter_buckets().next()?;
+        let at = std::ptr::from_ref(self.index.get_bucket(b)?) as usize;
+        Some(IndexLayout {
+            ctrl: at + (b + 1) * std::mem::size_of::<u32>(),
+            mask: self.index.num_buckets() - 1,
+        })
+    }
+
+    /// Stage 1 of a batch lookup: asks for the cache lines of the bucket where the probe
+    /// for hash `h` starts (its control bytes and its value), without reading them.
+    #[inline]
+    pub fn prefetch_slot(&self, at: IndexLayout, h: u64) {
+        let b = h as usize & at.mask;
+        prefetch::read((at.ctrl + b) as *const u8);
+        prefetch::read((at.ctrl - (b + 1) * std::mem::size_of::<u32>()) as *const u8);
+    }
+
+    /// Stage 2: reads the index (prefetched by stage 1) for the first position whose tag
+    /// matches `h`, and asks for that entry's cache line, without comparing keys (which
+    /// would wait for it).
+    #[inline]
+    pub fn prefetch_entry(&self, h: u64) {
+        if let Some(b) = self.index.iter_hash_buckets(h).next()
+            && let Some(&i) = self.index.get_bucket(b)
+            && let Some(e) = self.entries.get(i as usize)
+        {
+            prefetch::read(e);
+        }
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&V> {
@@ -112,7 +170,7 @@ impl<V> KeyMap<V> {
         self.entries.push((Bytes::from(key), value));
         let (entries, hasher) = (&self.entries, &self.hasher);
         self.index
-            .insert_unique(h, i as u32, |&j| hasher.hash_one(&*entries[j as usize].0));
+            .insert_unique(h, i as u32, |&j| hasher.hash(&entries[j as usize].0));
         i
     }
 
@@ -122,7 +180,7 @@ impl<V> KeyMap<V> {
         KeyMap {
             entries: Vec::with_capacity(n),
             index: HashTable::with_capacity(n),
-            hasher: RandomState::new(),
+            hasher: KeyHasher::new(),
         }
     }
 
@@ -162,7 +220,7 @@ impl<V> KeyMap<V> {
         if cap > 64 && self.entries.len() < cap / 8 {
             let (entries, hasher) = (&self.entries, &self.hasher);
             self.index.shrink_to(self.entries.len() * 2, |&j| {
-                hasher.hash_one(&*entries[j as usize].0)
+                hasher.hash(&entries[j as usize].0)
             });
         }
     }

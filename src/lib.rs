@@ -9,7 +9,8 @@
 //! (`src/main.rs`), and `fuzz`, the entry points of the fuzz targets; every module stays
 //! private, so the compiler still reports dead code.
 // `unsafe` is denied everywhere except the counting allocator, which cannot exist without
-// it (see src/alloc.rs).
+// it (see src/alloc.rs), and the prefetch hint, an intrinsic that takes a raw pointer
+// (see src/prefetch.rs).
 #![deny(unsafe_code)]
 
 mod acl;
@@ -24,12 +25,15 @@ mod engine;
 mod error;
 pub mod fuzz;
 mod glob;
+mod keyhash;
 mod keymap;
 mod keyspace;
 mod lazyfree;
 mod ldouble;
 mod logging;
 mod num;
+#[allow(unsafe_code)]
+mod prefetch;
 mod rand;
 mod resp;
 mod server;

@@ -30,6 +30,7 @@ use crate::client::ClientState;
 use crate::cmd::{self, Args, Clients};
 use crate::conn::Conn;
 use crate::engine::{Engine, Shutdown, unix_ms};
+use crate::keyspace::PREFETCH_MAX;
 use crate::resp::parse::{ArgSource, Parsed};
 use crate::resp::reply::Reply;
 
@@ -543,6 +544,14 @@ impl Server {
         self.eng.cmd_clock = Instant::now();
         let limit = self.eng.config.obuf_normal;
         self.net.obuf_normal = limit;
+        // A pipeline of commands is known before the first runs: fetch their keys'
+        // cache lines together (see `Db::prefetch`).
+        let mut keys = [(0, 0); PREFETCH_MAX];
+        let n = conn.parser.peek_keys(&conn.rbuf[..conn.rlen], &mut keys);
+        if n > 1 {
+            let buf = &conn.rbuf;
+            self.eng.ks.dbs[conn.cl.db].prefetch(keys[..n].iter().map(|&(a, b)| &buf[a..b]));
+        }
         loop {
             if conn.cl.close_after_reply || conn.kill || conn.cl.blocked.is_some() {
                 break;

@@ -23,6 +23,9 @@ pub const UNAUTH_MAX_MULTIBULK: i64 = 10;
 /// ... each at most this long (Redis: 16 KB).
 pub const UNAUTH_MAX_BULK: usize = 16 * 1024;
 
+/// Most header lines `Parser::peek_keys` reads in one look ahead.
+const PEEK_LINES: usize = 512;
+
 /// Where the arguments of a parsed command live.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ArgSource {
@@ -96,6 +99,61 @@ impl Parser {
     pub fn finish(&mut self) {
         self.start = self.pos;
         self.args.clear();
+    }
+
+    /// Looks ahead, without consuming anything, at the complete multibulk commands that
+    /// `parse` would return next and writes the byte range of each one's second argument
+    /// (the key of most commands) into `out`; returns how many it wrote. For batch
+    /// prefetching only: it stops quietly at anything unusual (an inline command, a
+    /// malformed or incomplete one, a command in the middle of being parsed), and looks
+    /// at no more than `PEEK_LINES` header lines.
+    pub fn peek_keys(&self, buf: &[u8], out: &mut [(usize, usize)]) -> usize {
+        /// Reads `<prefix><digits>\r\n` at `at`: (the number, where the line ends).
+        fn header(buf: &[u8], at: usize, prefix: u8) -> Option<(usize, usize)> {
+            if *buf.get(at)? != prefix {
+                return None;
+            }
+            let mut p = at + 1;
+            let mut n: usize = 0;
+            while let Some(&d) = buf.get(p) {
+                if !d.is_ascii_digit() || p - at > 10 {
+                    break;
+                }
+                n = n * 10 + (d - b'0') as usize;
+                p += 1;
+            }
+            (p > at + 1 && buf.get(p..p + 2)? == b"\r\n").then_some((n, p + 2))
+        }
+        if self.multibulk_left != 0 {
+            return 0;
+        }
+        let (mut at, mut found, mut lines) = (self.pos, 0, 0);
+        while found < out.len() && lines < PEEK_LINES {
+            let Some((argc, mut p)) = header(buf, at, b'*') else {
+                break;
+            };
+            lines += 1;
+            let mut key = None;
+            for i in 0..argc {
+                let Some((len, data)) = header(buf, p, b'$') else {
+                    return found;
+                };
+                lines += 1;
+                if data + len + 2 > buf.len() || lines >= PEEK_LINES {
+                    return found;
+                }
+                if i == 1 {
+                    key = Some((data, data + len));
+                }
+                p = data + len + 2;
+            }
+            if let Some(k) = key {
+                out[found] = k;
+                found += 1;
+            }
+            at = p;
+        }
+        found
     }
 
     /// Tries to parse the next command from `buf` (the whole read buffer).
@@ -338,6 +396,41 @@ pub fn split_inline(line: &[u8], out: &mut Vec<u8>, args: &mut Vec<(usize, usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `peek_keys` names the second argument of exactly the complete commands `parse`
+    /// would return next, cut at every byte, and stops at an inline command, at one
+    /// whose parse has begun, and at `out`'s length.
+    #[test]
+    fn peek_keys_sees_what_parse_will_return() {
+        let buf: &[u8] = b"*3\r\n$4\r\nHGET\r\n$3\r\nk:1\r\n$1\r\nf\r\n*1\r\n$4\r\nPING\r\n\
+*2\r\n$3\r\nGET\r\n$0\r\n\r\n*0\r\n*2\r\n$3\r\nGET\r\n$5\r\nk\r\n:2\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\nz\r\n";
+        let all: Vec<&[u8]> = vec![b"k:1", b"", b"k\r\n:2"];
+        for cut in 0..=buf.len() {
+            let part = &buf[..cut];
+            let p = Parser::new(1024);
+            let mut out = [(0, 0); 8];
+            let n = p.peek_keys(part, &mut out);
+            let got: Vec<&[u8]> = out[..n].iter().map(|&(a, b)| &part[a..b]).collect();
+            // The keys of the commands complete within the cut.
+            let mut q = Parser::new(1024);
+            let mut want = Vec::new();
+            while let Parsed::Command(ArgSource::ReadBuf) = q.parse(part) {
+                if q.args.len() > 1 {
+                    want.push(&part[q.args[1].0..q.args[1].1]);
+                }
+                q.finish();
+            }
+            assert_eq!(got, want, "cut at {cut}");
+            assert!(got.len() <= all.len());
+        }
+        let p = Parser::new(1024);
+        let mut two = [(0, 0); 2];
+        assert_eq!(p.peek_keys(buf, &mut two), 2);
+        // Mid-command: the parser has read the header of an incomplete command.
+        let mut q = Parser::new(1024);
+        assert_eq!(q.parse(&buf[..20]), Parsed::Incomplete);
+        assert_eq!(q.peek_keys(buf, &mut [(0, 0); 8]), 0);
+    }
 
     /// Runs the parser over `buf` delivered in two pieces split at `split`, collecting every
     /// command's arguments (as owned byte vectors) and the first error.

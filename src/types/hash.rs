@@ -260,6 +260,14 @@ impl Default for Hash {
 }
 
 impl Hash {
+    /// Asks for the cache lines a lookup reads first (see `Value::prefetch`).
+    pub fn prefetch(&self) {
+        match self {
+            Hash::Listpack(lp) => super::prefetch_front(lp.bytes()),
+            Hash::Table(t) => crate::prefetch::read(&**t),
+        }
+    }
+
     pub fn new() -> Hash {
         Hash::default()
     }

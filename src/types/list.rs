@@ -416,6 +416,14 @@ impl<'a> Nodes<'a> {
 }
 
 impl List {
+    /// Asks for the cache lines an access starts with (see `Value::prefetch`).
+    pub fn prefetch(&self) {
+        match self {
+            List::Pack(b) => super::prefetch_front(b),
+            List::Quick(q) => crate::prefetch::read(&**q),
+        }
+    }
+
     pub fn new() -> List {
         List::Pack(Box::default())
     }

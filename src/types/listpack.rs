@@ -207,6 +207,11 @@ struct Slot {
 }
 
 impl Listpack {
+    /// The packed bytes (for prefetching).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
     /// (pair count, ex mode, header size).
     #[inline]
     fn head(&self) -> (usize, bool, usize) {

@@ -33,7 +33,34 @@ pub enum Value {
     ZSet(ZSet),
 }
 
+/// Bytes of a packed value prefetched ahead of a command: a small hash of 10 fields, or
+/// the start of a longer one, where lookups begin.
+const PREFETCH_BYTES: usize = 256;
+
+/// Asks for the cache lines of the first `PREFETCH_BYTES` of `b`.
+fn prefetch_front(b: &[u8]) {
+    let end = b.len().min(PREFETCH_BYTES);
+    let base = b.as_ptr();
+    let mut at = 0;
+    while at < end {
+        crate::prefetch::read(base.wrapping_add(at));
+        at += 64;
+    }
+}
+
 impl Value {
+    /// Asks for the first cache lines of the value's heap part, which a command on it
+    /// reads first (batch prefetching, see `Keyspace::prefetch`).
+    pub fn prefetch(&self) {
+        match self {
+            Value::Str(s) => s.prefetch(),
+            Value::Hash(h) => h.prefetch(),
+            Value::List(l) => l.prefetch(),
+            Value::Set(s) => s.prefetch(),
+            Value::ZSet(z) => z.prefetch(),
+        }
+    }
+
     /// The name TYPE replies with.
     pub fn type_name(&self) -> &'static str {
         match self {

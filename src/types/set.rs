@@ -396,6 +396,14 @@ fn small_kind(buf: &[u8]) -> Small {
 }
 
 impl Set {
+    /// Asks for the cache lines an access starts with (see `Value::prefetch`).
+    pub fn prefetch(&self) {
+        match self {
+            Set::Compact(b) => super::prefetch_front(b),
+            Set::Table(t) => crate::prefetch::read(&**t),
+        }
+    }
+
     pub fn new() -> Set {
         Set::default()
     }

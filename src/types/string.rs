@@ -46,6 +46,15 @@ fn written_encoding(b: &[u8]) -> StrEnc {
 }
 
 impl Str {
+    /// Asks for the cache lines a read of the value starts with (see `Value::prefetch`).
+    pub fn prefetch(&self) {
+        match self {
+            Str::Inline { .. } => {}
+            Str::Heap { bytes, .. } => super::prefetch_front(bytes),
+            Str::Growing(v) => crate::prefetch::read(&**v),
+        }
+    }
+
     fn with_enc(b: &[u8], enc: StrEnc) -> Str {
         if b.len() <= INLINE_MAX {
             let mut buf = [0u8; INLINE_MAX];

@@ -285,6 +285,11 @@ impl std::fmt::Debug for ZPack {
 }
 
 impl ZPack {
+    /// The packed bytes (for prefetching).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
     pub fn len(&self) -> usize {
         self.iter().count()
     }
@@ -1192,6 +1197,14 @@ impl<'a> Iterator for ZIter<'a> {
 }
 
 impl ZSet {
+    /// Asks for the cache lines an access starts with (see `Value::prefetch`).
+    pub fn prefetch(&self) {
+        match self {
+            ZSet::Pack(p) => super::prefetch_front(p.bytes()),
+            ZSet::Tree(t) => crate::prefetch::read(&**t),
+        }
+    }
+
     pub fn new() -> ZSet {
         ZSet::default()
     }
