@@ -362,11 +362,14 @@ impl Listpack {
             write_value(&mut self.buf[s.value_hdr..s.value_end], value);
             return;
         }
-        let mut rep = Vec::with_capacity(value_size(value));
-        push_value(&mut rep, value);
-        self.edit(|b| {
-            b.splice(s.value_hdr..s.value_end, rep);
-        });
+        // Built exactly sized in one allocation: a splice into the old buffer would
+        // allocate the replacement, grow the buffer and shrink it again.
+        let old = &self.buf;
+        let mut b = Vec::with_capacity(old.len() - (s.value_end - s.value_hdr) + value_size(value));
+        b.extend_from_slice(&old[..s.value_hdr]);
+        push_value(&mut b, value);
+        b.extend_from_slice(&old[s.value_end..]);
+        self.buf = b.into_boxed_slice();
     }
 
     /// Appends a pair (the count is the caller's).
