@@ -322,4 +322,34 @@ mod tests {
             }
         }
     }
+
+    /// The prefetch stages point where hashbrown keeps the buckets: for every occupied
+    /// bucket, the address `index_layout` computes is the address of its value. A
+    /// hashbrown release that lays the table out differently fails here, instead of
+    /// silently losing the speed of batch prefetching.
+    #[test]
+    fn index_layout_matches_hashbrown() {
+        let mut m: KeyMap<u32> = KeyMap::new();
+        assert!(m.index_layout().is_none());
+        for n in [1usize, 7, 100, 5000] {
+            while m.len() < n {
+                let k = format!("k:{}", m.len());
+                m.push_new(k.as_bytes(), 0);
+            }
+            let at = m.index_layout().expect("not empty");
+            assert_eq!(at.mask + 1, m.index.num_buckets());
+            for b in m.index.iter_buckets() {
+                let addr = std::ptr::from_ref(m.index.get_bucket(b).unwrap()) as usize;
+                assert_eq!(addr, at.ctrl - (b + 1) * std::mem::size_of::<u32>());
+            }
+            // The stages themselves only hint: every key is still found.
+            for i in 0..n {
+                let k = format!("k:{i}");
+                let h = m.hash_of(k.as_bytes());
+                m.prefetch_slot(at, h);
+                m.prefetch_entry(h);
+                assert_eq!(m.find_hashed(h, k.as_bytes()), Some(i));
+            }
+        }
+    }
 }
