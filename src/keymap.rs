@@ -9,8 +9,8 @@
 //!   the index's 7-bit tag matched, and growing the index rehashes the keys, which is rare
 //!   and cheap for short keys.
 //!
-//! The hasher is `KeyHasher`, keyed with random seeds per process, so clients cannot aim
-//! collisions.
+//! The hasher is `KeyHasher`, keyed with random seeds drawn for each map, so clients
+//! cannot aim collisions.
 
 use hashbrown::HashTable;
 
@@ -98,14 +98,18 @@ impl<V> KeyMap<V> {
     /// Where the index's buckets are, for `prefetch_slot`; None while it is empty.
     ///
     /// hashbrown keeps a control byte per bucket in one array and the value of bucket `b`
-    /// `b + 1` values below the array's start; the start is found from any occupied
-    /// bucket's address. This layout is hashbrown's own business: if it ever changes,
-    /// the hints land elsewhere and only speed is lost (a prefetch never faults).
+    /// `b + 1` values below the array's start; the start is found from the bucket of the
+    /// last entry (a lookup, where scanning for the first occupied bucket would cost time
+    /// in proportion to the table's size once most keys are gone). This layout is
+    /// hashbrown's own business: if it ever changes, the hints land elsewhere and only
+    /// speed is lost (a prefetch never faults).
     pub fn index_layout(&self) -> Option<IndexLayout> {
-        let b = self.index.iter_buckets().next()?;
+        let last = self.entries.len().checked_sub(1)?;
+        let h = self.hash(&self.entries[last].0);
+        let b = self.index.find_bucket_index(h, |&j| j as usize == last)?;
         let at = std::ptr::from_ref(self.index.get_bucket(b)?) as usize;
         Some(IndexLayout {
-            ctrl: at + (b + 1) * std::mem::size_of::<u32>(),
+            ctrl: at.wrapping_add((b + 1) * std::mem::size_of::<u32>()),
             mask: self.index.num_buckets() - 1,
         })
     }
@@ -116,7 +120,7 @@ impl<V> KeyMap<V> {
     pub fn prefetch_slot(&self, at: IndexLayout, h: u64) {
         let b = h as usize & at.mask;
         prefetch::read((at.ctrl + b) as *const u8);
-        prefetch::read((at.ctrl - (b + 1) * std::mem::size_of::<u32>()) as *const u8);
+        prefetch::read(at.ctrl.wrapping_sub((b + 1) * std::mem::size_of::<u32>()) as *const u8);
     }
 
     /// Stage 2: reads the index (prefetched by stage 1) for the first position whose tag

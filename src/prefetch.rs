@@ -2,7 +2,7 @@
 //!
 //! A keyspace lookup is a chain of dependent cache misses (index, entry, value). When the
 //! keys of several commands are known in advance, the loop asks for all their cache lines
-//! first, so the misses overlap instead of adding up (`Keyspace::prefetch`). A hint only:
+//! first, so the misses overlap instead of adding up (`Db::prefetch`). A hint only:
 //! on other architectures it does nothing.
 
 /// Asks the CPU to bring the cache line holding `p` into all cache levels.

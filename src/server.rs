@@ -546,8 +546,19 @@ impl Server {
         self.net.obuf_normal = limit;
         // A pipeline of commands is known before the first runs: fetch their keys'
         // cache lines together (see `Db::prefetch`).
+        // Only when they are about to run: a blocked, paused or closing client's buffer
+        // would be looked at again on every packet it sends.
+        let runnable = !conn.cl.close_after_reply
+            && !conn.kill
+            && !conn.paused
+            && conn.cl.blocked.is_none()
+            && (conn.cl.authenticated || self.eng.acl.default_open());
         let mut keys = [(0, 0); PREFETCH_MAX];
-        let n = conn.parser.peek_keys(&conn.rbuf[..conn.rlen], &mut keys);
+        let n = if runnable {
+            conn.parser.peek_keys(&conn.rbuf[..conn.rlen], &mut keys)
+        } else {
+            0
+        };
         if n > 1 {
             let buf = &conn.rbuf;
             self.eng.ks.dbs[conn.cl.db].prefetch(keys[..n].iter().map(|&(a, b)| &buf[a..b]));

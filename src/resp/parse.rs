@@ -25,6 +25,9 @@ pub const UNAUTH_MAX_BULK: usize = 16 * 1024;
 
 /// Most header lines `Parser::peek_keys` reads in one look ahead.
 const PEEK_LINES: usize = 512;
+/// Longest key `Parser::peek_keys` returns: prefetching a longer one gains nothing, and
+/// hashing it ahead would make the look-ahead's cost grow with the client's key size.
+const PEEK_KEY_MAX: usize = 512;
 
 /// Where the arguments of a parsed command live.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -116,10 +119,10 @@ impl Parser {
             let mut p = at + 1;
             let mut n: usize = 0;
             while let Some(&d) = buf.get(p) {
-                if !d.is_ascii_digit() || p - at > 10 {
+                if !d.is_ascii_digit() {
                     break;
                 }
-                n = n * 10 + (d - b'0') as usize;
+                n = n.checked_mul(10)?.checked_add((d - b'0') as usize)?;
                 p += 1;
             }
             (p > at + 1 && buf.get(p..p + 2)? == b"\r\n").then_some((n, p + 2))
@@ -139,10 +142,10 @@ impl Parser {
                     return found;
                 };
                 lines += 1;
-                if data + len + 2 > buf.len() || lines >= PEEK_LINES {
+                if buf.len() - data < 2 || len > buf.len() - data - 2 || lines >= PEEK_LINES {
                     return found;
                 }
-                if i == 1 {
+                if i == 1 && len <= PEEK_KEY_MAX {
                     key = Some((data, data + len));
                 }
                 p = data + len + 2;
@@ -426,6 +429,21 @@ mod tests {
         let p = Parser::new(1024);
         let mut two = [(0, 0); 2];
         assert_eq!(p.peek_keys(buf, &mut two), 2);
+        // A key too long to be worth prefetching is skipped, not returned; lengths past
+        // the integer range end the look-ahead.
+        let long = format!(
+            "*2\r\n$3\r\nGET\r\n$600\r\n{}\r\n*2\r\n$3\r\nGET\r\n$1\r\nq\r\n",
+            "k".repeat(600)
+        );
+        let mut out = [(0, 0); 8];
+        assert_eq!(p.peek_keys(long.as_bytes(), &mut out), 1);
+        assert_eq!(&long.as_bytes()[out[0].0..out[0].1], b"q");
+        for huge in [
+            &b"*99999999999999999999\r\n"[..],
+            b"*2\r\n$18446744073709551616\r\nx\r\n",
+        ] {
+            assert_eq!(p.peek_keys(huge, &mut out), 0);
+        }
         // Mid-command: the parser has read the header of an incomplete command.
         let mut q = Parser::new(1024);
         assert_eq!(q.parse(&buf[..20]), Parsed::Incomplete);

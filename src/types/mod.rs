@@ -46,11 +46,16 @@ fn prefetch_front(b: &[u8]) {
         crate::prefetch::read(base.wrapping_add(at));
         at += 64;
     }
+    // The last byte's line, which the steps skip when the buffer does not start on a
+    // line boundary.
+    if end > 0 {
+        crate::prefetch::read(base.wrapping_add(end - 1));
+    }
 }
 
 impl Value {
     /// Asks for the first cache lines of the value's heap part, which a command on it
-    /// reads first (batch prefetching, see `Keyspace::prefetch`).
+    /// reads first (batch prefetching, see `Db::prefetch`).
     pub fn prefetch(&self) {
         match self {
             Value::Str(s) => s.prefetch(),
