@@ -35,6 +35,9 @@ mod num;
 #[allow(unsafe_code)]
 mod prefetch;
 mod rand;
+// Being built for issue 14 (RDB files, DUMP/RESTORE, replication): not wired in yet.
+#[allow(dead_code)]
+mod rdb;
 mod resp;
 mod server;
 mod sha256;

@@ -1,0 +1,10 @@
+//! Redis's RDB format: the snapshot file (`dump.rdb`), the base of a Redis 7 AOF
+//! directory with `aof-use-rdb-preamble`, DUMP/RESTORE payloads and a replica's full sync
+//! all carry values in it.
+//!
+//! Being built for issue 14, bottom up: the checksum every RDB file and DUMP payload ends
+//! with (`crc64`) and the LZF decompression of compressed strings (`lzf`) come first; the
+//! value codecs, the file reader and writer follow and use them.
+
+pub mod crc64;
+pub mod lzf;
