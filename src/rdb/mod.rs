@@ -3,8 +3,10 @@
 //! all carry values in it.
 //!
 //! Being built for issue 14, bottom up: the checksum every RDB file and DUMP payload ends
-//! with (`crc64`) and the LZF decompression of compressed strings (`lzf`) come first; the
-//! value codecs, the file reader and writer follow and use them.
+//! with (`crc64`), the LZF decompression of compressed strings (`lzf`) and the reading of
+//! lengths, strings and numbers (`read`) come first; the value codecs, the file reader
+//! and writer follow and use them.
 
 pub mod crc64;
 pub mod lzf;
+pub mod read;
