@@ -4,9 +4,10 @@
 //!
 //! Being built for issue 14, bottom up: the checksum every RDB file and DUMP payload ends
 //! with (`crc64`), the LZF decompression of compressed strings (`lzf`) and the reading of
-//! lengths, strings and numbers (`read`) come first; the value codecs, the file reader
-//! and writer follow and use them.
+//! lengths, strings and numbers (`read`, and `write` for the other way) come first; the
+//! value codecs, the file reader and writer follow and use them.
 
 pub mod crc64;
 pub mod lzf;
 pub mod read;
+pub mod write;
