@@ -11,3 +11,18 @@ pub mod crc64;
 pub mod lzf;
 pub mod read;
 pub mod write;
+
+/// The running CRC-64 and byte count of an RDB stream, read or written: the trailer of a
+/// file or payload is checked against (or written from) the bytes before it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub crc: u64,
+    pub pos: u64,
+}
+
+impl Tally {
+    fn add(&mut self, b: &[u8]) {
+        self.crc = crc64::update(self.crc, b);
+        self.pos += b.len() as u64;
+    }
+}

@@ -13,7 +13,7 @@
 
 use std::io::{self, Read};
 
-use super::crc64;
+use super::Tally;
 use super::lzf;
 
 /// String encodings (the low six bits of a length byte that starts with `11`).
@@ -57,34 +57,22 @@ pub enum Len {
 /// An RDB input with its running checksum and position.
 pub struct Reader<R> {
     inner: R,
-    crc: u64,
-    pos: u64,
+    /// Checksum and count of the bytes so far.
+    pub tally: Tally,
 }
 
 impl<R: Read> Reader<R> {
     pub fn new(inner: R) -> Reader<R> {
         Reader {
             inner,
-            crc: 0,
-            pos: 0,
+            tally: Tally::default(),
         }
-    }
-
-    /// CRC-64 of everything read so far.
-    pub fn crc(&self) -> u64 {
-        self.crc
-    }
-
-    /// Bytes read so far.
-    pub fn pos(&self) -> u64 {
-        self.pos
     }
 
     /// Fills `buf` exactly.
     pub fn bytes(&mut self, buf: &mut [u8]) -> Result<()> {
         self.inner.read_exact(buf)?;
-        self.crc = crc64::update(self.crc, buf);
-        self.pos += buf.len() as u64;
+        self.tally.add(buf);
         Ok(())
     }
 
@@ -160,8 +148,7 @@ impl<R: Read> Reader<R> {
             if (got as u64) < step {
                 return Err(RdbError::Truncated);
             }
-            self.crc = crc64::update(self.crc, &v[start..]);
-            self.pos += got as u64;
+            self.tally.add(&v[start..]);
         }
         Ok(v)
     }
@@ -223,9 +210,9 @@ mod tests {
             assert_eq!(r.u8().unwrap(), 0, "type");
             assert_eq!(r.string().unwrap(), want.as_bytes(), "{hex}");
             assert_eq!(r.u16_le().unwrap(), 10, "version");
-            let crc = r.crc();
+            let crc = r.tally.crc;
             assert_eq!(r.u64_le().unwrap(), crc, "{hex}");
-            assert_eq!(r.pos(), p.len() as u64);
+            assert_eq!(r.tally.pos, p.len() as u64);
         }
     }
 

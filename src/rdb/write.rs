@@ -7,33 +7,22 @@
 
 use std::io::{self, Write};
 
-use super::crc64;
+use super::Tally;
 use super::read::{ENC_INT8, ENC_INT16, ENC_INT32};
 
 /// An RDB output with its running checksum.
 pub struct Writer<W> {
     inner: W,
-    crc: u64,
-    pos: u64,
+    /// Checksum and count of the bytes so far.
+    pub tally: Tally,
 }
 
 impl<W: Write> Writer<W> {
     pub fn new(inner: W) -> Writer<W> {
         Writer {
             inner,
-            crc: 0,
-            pos: 0,
+            tally: Tally::default(),
         }
-    }
-
-    /// CRC-64 of everything written so far.
-    pub fn crc(&self) -> u64 {
-        self.crc
-    }
-
-    /// Bytes written so far.
-    pub fn pos(&self) -> u64 {
-        self.pos
     }
 
     pub fn into_inner(self) -> W {
@@ -42,8 +31,7 @@ impl<W: Write> Writer<W> {
 
     pub fn bytes(&mut self, b: &[u8]) -> io::Result<()> {
         self.inner.write_all(b)?;
-        self.crc = crc64::update(self.crc, b);
-        self.pos += b.len() as u64;
+        self.tally.add(b);
         Ok(())
     }
 
@@ -116,7 +104,7 @@ mod tests {
         w.u8(0).unwrap();
         w.string(s).unwrap();
         w.u16_le(10).unwrap();
-        let crc = w.crc();
+        let crc = w.tally.crc;
         w.u64_le(crc).unwrap();
         w.into_inner()
     }
@@ -166,7 +154,7 @@ mod tests {
         for s in strs {
             w.string(s).unwrap();
         }
-        let (crc, buf) = (w.crc(), w.into_inner());
+        let (crc, buf) = (w.tally.crc, w.into_inner());
         let mut r = Reader::new(&buf[..]);
         for &n in &lens {
             assert_eq!(r.len().unwrap(), Len::Plain(n));
@@ -174,6 +162,6 @@ mod tests {
         for s in strs {
             assert_eq!(r.string().unwrap(), s);
         }
-        assert_eq!(r.crc(), crc);
+        assert_eq!(r.tally.crc, crc);
     }
 }
