@@ -4,10 +4,11 @@
 //!
 //! Being built for issue 14, bottom up: the checksum every RDB file and DUMP payload ends
 //! with (`crc64`), the LZF decompression of compressed strings (`lzf`) and the reading of
-//! lengths, strings and numbers (`read`, and `write` for the other way) come first; the
-//! value codecs, the file reader and writer follow and use them.
+//! lengths, strings and numbers (`read`, and `write` for the other way) come first, then
+//! the value codecs (`listpack` so far); the file reader and writer follow and use them.
 
 pub mod crc64;
+pub mod listpack;
 pub mod lzf;
 pub mod read;
 pub mod write;
@@ -25,4 +26,13 @@ impl Tally {
         self.crc = crc64::update(self.crc, b);
         self.pos += b.len() as u64;
     }
+}
+
+/// Bytes from hex text (test vectors copied from redis-server's replies).
+#[cfg(test)]
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }

@@ -178,13 +178,7 @@ impl<R: Read> Reader<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::rdb::unhex;
 
     /// DUMP payloads of strings from redis-server 7.0.15, in each encoding: the type
     /// byte, the string, RDB version 10, and a CRC-64 that matches.
