@@ -161,6 +161,23 @@ mod tests {
         assert_eq!(got, flat);
     }
 
+    /// An entry of 202 bytes (a 12-bit string length) has a 2-byte back-length, most
+    /// significant group first: 202 = 1 << 7 | 74.
+    #[test]
+    fn two_byte_back_length() {
+        let mut lp = vec![0u8; 6];
+        lp.extend_from_slice(&[0xe0, 200]);
+        lp.extend(std::iter::repeat_n(b'z', 200));
+        lp.extend_from_slice(&[0x01, 0x80 | 74, 0xff]);
+        let n = lp.len() as u32;
+        lp[0..4].copy_from_slice(&n.to_le_bytes());
+        lp[4..6].copy_from_slice(&1u16.to_le_bytes());
+        assert_eq!(decode(&lp).unwrap(), vec![vec![b'z'; 200]]);
+        let at = lp.len() - 2;
+        lp[at] = 0x80 | 75;
+        assert!(decode(&lp).is_err());
+    }
+
     /// Every cut and every flipped byte is an error or a decoding, never a panic; cuts
     /// are always errors (the size in the header no longer matches).
     #[test]
