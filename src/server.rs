@@ -545,9 +545,9 @@ impl Server {
         let limit = self.eng.config.obuf_normal;
         self.net.obuf_normal = limit;
         // A pipeline of commands is known before the first runs: fetch their keys'
-        // cache lines together (see `Db::prefetch`).
-        // Only when they are about to run: a blocked, paused or closing client's buffer
-        // would be looked at again on every packet it sends.
+        // cache lines together (see `Db::prefetch`). Only when they are about to run: a
+        // blocked, paused or closing client's buffer would be looked at again on every
+        // packet it sends.
         let runnable = !conn.cl.close_after_reply
             && !conn.kill
             && !conn.paused

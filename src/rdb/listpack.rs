@@ -10,6 +10,7 @@
 //! bits, most significant first, so the list can be walked backwards. Every size is
 //! checked against the buffer: a corrupt or hostile listpack is an error, never a panic.
 
+use super::decimal;
 use super::read::RdbError;
 
 /// The count a listpack declares when it holds 65535 elements or more.
@@ -51,7 +52,7 @@ pub fn decode(lp: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
                 .ok_or_else(|| corrupt("entry runs past the end"))
         };
         let (elem, len): (Vec<u8>, usize) = match b {
-            0x00..=0x7f => ((b as i64).to_string().into_bytes(), 1),
+            0x00..=0x7f => (decimal(b as i64), 1),
             0x80..=0xbf => {
                 let n = (b & 0x3f) as usize;
                 (need(n)?.to_vec(), 1 + n)
@@ -59,7 +60,7 @@ pub fn decode(lp: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
             0xc0..=0xdf => {
                 let u = ((b & 0x1f) as i64) << 8 | need(1)?[0] as i64;
                 let v = if u >= 1 << 12 { u - (1 << 13) } else { u };
-                (v.to_string().into_bytes(), 2)
+                (decimal(v), 2)
             }
             0xe0..=0xef => {
                 let n = ((b & 0x0f) as usize) << 8 | need(1)?[0] as usize;
@@ -86,7 +87,7 @@ pub fn decode(lp: &[u8]) -> Result<Vec<Vec<u8>>, RdbError> {
                 // Sign-extend from the integer's own width.
                 let shift = 64 - 8 * n as u32;
                 let v = (i64::from_le_bytes(x) << shift) >> shift;
-                (v.to_string().into_bytes(), 1 + n)
+                (decimal(v), 1 + n)
             }
             _ => return Err(corrupt("unknown entry encoding")),
         };

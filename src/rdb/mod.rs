@@ -28,6 +28,13 @@ impl Tally {
     }
 }
 
+/// The decimal text of an integer stored in binary (RDB's integer encodings).
+fn decimal(v: i64) -> Vec<u8> {
+    let mut b = Vec::with_capacity(20);
+    crate::num::push_i64(&mut b, v);
+    b
+}
+
 /// Bytes from hex text (test vectors copied from redis-server's replies).
 #[cfg(test)]
 pub fn unhex(s: &str) -> Vec<u8> {

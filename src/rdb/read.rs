@@ -13,8 +13,8 @@
 
 use std::io::{self, Read};
 
-use super::Tally;
 use super::lzf;
+use super::{Tally, decimal};
 
 /// String encodings (the low six bits of a length byte that starts with `11`).
 pub const ENC_INT8: u8 = 0;
@@ -158,9 +158,9 @@ impl<R: Read> Reader<R> {
     pub fn string(&mut self) -> Result<Vec<u8>> {
         match self.len()? {
             Len::Plain(n) => self.take(n),
-            Len::Encoded(ENC_INT8) => Ok((self.u8()? as i8).to_string().into_bytes()),
-            Len::Encoded(ENC_INT16) => Ok((self.u16_le()? as i16).to_string().into_bytes()),
-            Len::Encoded(ENC_INT32) => Ok((self.u32_le()? as i32).to_string().into_bytes()),
+            Len::Encoded(ENC_INT8) => Ok(decimal(self.u8()? as i8 as i64)),
+            Len::Encoded(ENC_INT16) => Ok(decimal(self.u16_le()? as i16 as i64)),
+            Len::Encoded(ENC_INT32) => Ok(decimal(self.u32_le()? as i32 as i64)),
             Len::Encoded(ENC_LZF) => {
                 let clen = self.plain_len()?;
                 let len = self.plain_len()?;

@@ -71,11 +71,11 @@ impl<W: Write> Writer<W> {
     }
 
     /// A string: its integer encoding when it is the canonical decimal text of a 32-bit
-    /// integer (so it reads back as the same bytes), else its length and bytes.
+    /// integer (`parse_i64` accepts only that, so it reads back as the same bytes), else
+    /// its length and bytes.
     pub fn string(&mut self, s: &[u8]) -> io::Result<()> {
         if s.len() <= 11
             && let Some(v) = crate::num::parse_i64(s)
-            && v.to_string().as_bytes() == s
         {
             if let Ok(v) = i8::try_from(v) {
                 return self.bytes(&[0xc0 | ENC_INT8, v as u8]);

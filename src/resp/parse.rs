@@ -116,16 +116,13 @@ impl Parser {
             if *buf.get(at)? != prefix {
                 return None;
             }
-            let mut p = at + 1;
-            let mut n: usize = 0;
-            while let Some(&d) = buf.get(p) {
-                if !d.is_ascii_digit() {
-                    break;
-                }
-                n = n.checked_mul(10)?.checked_add((d - b'0') as usize)?;
-                p += 1;
-            }
-            (p > at + 1 && buf.get(p..p + 2)? == b"\r\n").then_some((n, p + 2))
+            let digits = buf[at + 1..]
+                .iter()
+                .take_while(|d| d.is_ascii_digit())
+                .count();
+            let end = at + 1 + digits;
+            let n = usize::try_from(parse_int(&buf[at + 1..end])?).ok()?;
+            (buf.get(end..end + 2)? == b"\r\n").then_some((n, end + 2))
         }
         if self.multibulk_left != 0 {
             return 0;
