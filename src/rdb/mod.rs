@@ -5,9 +5,10 @@
 //! Being built for issue 14, bottom up: the checksum every RDB file and DUMP payload ends
 //! with (`crc64`), the LZF decompression of compressed strings (`lzf`) and the reading of
 //! lengths, strings and numbers (`read`, and `write` for the other way) come first, then
-//! the value codecs (`listpack` so far); the file reader and writer follow and use them.
+//! the value codecs (`listpack`, `intset` so far); the file reader and writer follow and use them.
 
 pub mod crc64;
+pub mod intset;
 pub mod listpack;
 pub mod lzf;
 pub mod read;
