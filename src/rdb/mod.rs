@@ -5,7 +5,9 @@
 //! Being built for issue 14, bottom up: the checksum every RDB file and DUMP payload ends
 //! with (`crc64`), the LZF decompression of compressed strings (`lzf`) and the reading of
 //! lengths, strings and numbers (`read`, and `write` for the other way) come first, then
-//! the value codecs (`listpack`, `intset` so far); the file reader and writer follow and use them.
+//! the codecs of Redis's small encodings, as pure functions over byte slices: `listpack`
+//! (Redis 7's, both ways), and for files older Redis versions wrote, `ziplist`, `intset`
+//! and `zipmap`, decoding only. The file reader and writer follow and use them.
 
 pub mod crc64;
 pub mod intset;
@@ -13,6 +15,7 @@ pub mod listpack;
 pub mod lzf;
 pub mod read;
 pub mod write;
+pub mod ziplist;
 
 /// The running CRC-64 and byte count of an RDB stream, read or written: the trailer of a
 /// file or payload is checked against (or written from) the bytes before it.
@@ -43,4 +46,18 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
+}
+
+/// A DUMP payload: the RDB type `ty`, `body` as one plain RDB string, the RDB version
+/// and the CRC-64 (Redis 6 wrote version 9, Redis 7.0 writes 10).
+#[cfg(test)]
+pub fn dump_of(ty: u8, body: &[u8], version: u16) -> Vec<u8> {
+    let mut w = write::Writer::new(Vec::new());
+    w.u8(ty).unwrap();
+    w.len(body.len() as u64).unwrap();
+    w.bytes(body).unwrap();
+    w.u16_le(version).unwrap();
+    let crc = w.tally.crc;
+    w.u64_le(crc).unwrap();
+    w.into_inner()
 }
