@@ -16,6 +16,7 @@ pub mod lzf;
 pub mod read;
 pub mod write;
 pub mod ziplist;
+pub mod zipmap;
 
 /// The running CRC-64 and byte count of an RDB stream, read or written: the trailer of a
 /// file or payload is checked against (or written from) the bytes before it.
