@@ -810,6 +810,11 @@ impl Config {
     }
 
     /// The value text of a parameter (aliases resolve to their target).
+    /// `dbfilename`: the RDB file in `dir` that SAVE writes and startup loads.
+    pub fn dbfilename(&self) -> String {
+        self.get("dbfilename").unwrap_or("dump.rdb").to_string()
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         let canon = canonical(name)?;
         self.values.get(canon).map(|s| s.as_str())

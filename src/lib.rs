@@ -35,8 +35,6 @@ mod num;
 #[allow(unsafe_code)]
 mod prefetch;
 mod rand;
-// Being built for issue 14 (RDB files, DUMP/RESTORE, replication): not wired in yet.
-#[allow(dead_code)]
 mod rdb;
 mod resp;
 mod server;
@@ -146,9 +144,12 @@ pub fn main() {
     };
     info!("Running mode=standalone, port={port}.");
     info!("Server initialized");
-    if srv.eng.config.appendonly
-        && let Err(e) = cmd::replay::load_at_startup(&mut srv.eng)
-    {
+    let loaded = if srv.eng.config.appendonly {
+        cmd::replay::load_at_startup(&mut srv.eng)
+    } else {
+        cmd::replay::load_rdb_at_startup(&mut srv.eng)
+    };
+    if let Err(e) = loaded {
         error!("{e}");
         srv.finish();
         std::process::exit(1);

@@ -324,12 +324,16 @@ impl Server {
             if self.eng.rewrite.is_some() {
                 self.eng.rewrite_step(clients_active);
             }
+            if self.eng.save.is_some() {
+                self.eng.save_step(clients_active);
+            }
             // Group commit: the records of everything run in this iteration reach the
             // file (and the disk, under `always`) before any of their replies is written.
             self.eng.before_sleep();
             self.release_held();
             self.flush_pending_writes();
         }
+        self.eng.save_on_shutdown();
         self.eng.stop_persistence();
         Ok(())
     }

@@ -11,10 +11,10 @@
 //! - `single_file_aof_loads_like_redis`: an old single-file `appendonly.aof` (plain RESP, as
 //!   Redis < 7 wrote it) is loaded by ferrokv and by redis-server; both must agree, and
 //!   redis-server must also load the directory ferrokv upgraded it into.
-//! - `rdb_preamble_base_is_refused_not_ignored`: ferrokv reads no RDB; a directory with an
-//!   RDB base (redis-server's default) must stop startup and be left untouched.
+//! - `rdb_preamble_base_loads`: a directory with an RDB base (redis-server's default)
+//!   loads, base then incr file, and the base is left untouched.
 //! - `keys_expired_since_written_replay_like_redis` and
-//!   `rdb_preamble_single_file_is_refused_and_not_cut`: regressions for two bugs this file
+//!   `rdb_preamble_single_file_loads_and_is_not_cut`: regressions for two bugs this file
 //!   found (COPY/MOVE expiring keys during replay; `--check-aof --fix` cutting RDB data).
 //!
 //! What is compared (a "snapshot"): for every database 0..15, DBSIZE and every key (KEYS *):
@@ -1336,9 +1336,6 @@ fn single_file_aof_loads_like_redis() {
     shutdown(&mut redis, "redis");
 }
 
-/// ferrokv does not read RDB. A directory whose base is an RDB file (redis-server's default,
-/// `aof-use-rdb-preamble yes`) must stop startup, not load as an empty or partial dataset,
-/// and must leave the files as they were.
 /// Has redis-server write `dir/appendonlydir` with an RDB base (its default preamble) and
 /// one key in the incr file; three keys in all.
 fn write_rdb_preamble_dir(dir: &Path) {
@@ -1376,35 +1373,28 @@ fn write_rdb_preamble_dir(dir: &Path) {
     shutdown(&mut redis, "redis");
 }
 
-/// Runs ferrokv on `dir` expecting it to refuse to start; returns its output.
-fn ferrokv_refuses(dir: &Path) -> String {
-    let port = free_port().to_string();
-    let out = std::process::Command::new(common::ferrokv_bin())
-        .args([
-            "--port",
-            &port,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--save",
-            "",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let log =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "ferrokv started on RDB data it cannot read; log:\n{log}"
+/// Checks that ferrokv serves the three keys `write_rdb_preamble_dir` wrote.
+fn assert_preamble_keys(c: &mut Client) {
+    assert_eq!(int(call(c, &[b"DBSIZE"])), 3);
+    assert_eq!(
+        call(c, &[b"HGET", b"h", b"f"]),
+        R::Bulk(Some(b"v".to_vec()))
     );
-    log
+    assert_eq!(
+        call(c, &[b"GET", b"s"]),
+        R::Bulk(Some(b"in the rdb base".to_vec()))
+    );
+    assert_eq!(
+        call(c, &[b"GET", b"t"]),
+        R::Bulk(Some(b"in the incr file".to_vec()))
+    );
 }
 
-/// ferrokv does not read RDB. A directory whose base is an RDB file (redis-server's default,
-/// `aof-use-rdb-preamble yes`) must stop startup, not load as an empty or partial dataset,
-/// and must leave the files as they were.
+/// A directory whose base is an RDB file (redis-server's default, `aof-use-rdb-preamble
+/// yes`) loads: the base's keys and the incr file's after them. The RDB base is not
+/// changed by loading it.
 #[test]
-fn rdb_preamble_base_is_refused_not_ignored() {
+fn rdb_preamble_base_loads() {
     if !redis7_available() {
         return;
     }
@@ -1412,29 +1402,33 @@ fn rdb_preamble_base_is_refused_not_ignored() {
     let dir = tmp.path();
     write_rdb_preamble_dir(dir);
     let aof_dir = dir.join("appendonlydir");
-    let before: Vec<(String, Vec<u8>)> = listing(&aof_dir)
+    let base = listing(&aof_dir)
         .into_iter()
-        .map(|f| {
-            let b = std::fs::read(aof_dir.join(&f)).unwrap();
-            (f, b)
-        })
-        .collect();
-    let log = ferrokv_refuses(dir);
+        .find(|f| f.ends_with(".base.rdb"))
+        .expect("an RDB base");
+    let before = std::fs::read(aof_dir.join(&base)).unwrap();
+    let mut f = Server::start_in(dir, &[]);
+    assert_preamble_keys(&mut f.connect());
     assert!(
-        log.contains(".base.rdb"),
-        "the error does not name the RDB base file; log:\n{log}"
+        f.log_text().contains(".base.rdb"),
+        "the log does not name the RDB base it loaded:\n{}",
+        f.log_text()
     );
-    let after: Vec<(String, Vec<u8>)> = listing(&aof_dir)
-        .into_iter()
-        .map(|f| {
-            let b = std::fs::read(aof_dir.join(&f)).unwrap();
-            (f, b)
-        })
-        .collect();
-    assert!(
-        before == after,
-        "ferrokv changed the AOF directory it refused to load"
+    assert_eq!(std::fs::read(aof_dir.join(&base)).unwrap(), before);
+    // A write after the load lands in the incr file and survives a kill -9.
+    assert_eq!(
+        call(&mut f.connect(), &[b"SET", b"u", b"after"]),
+        R::Simple("OK".into())
     );
+    f.kill9();
+    let mut f = Server::start_in(dir, &[]);
+    let mut c = f.connect();
+    assert_eq!(int(call(&mut c, &[b"DBSIZE"])), 4);
+    assert_eq!(
+        call(&mut c, &[b"GET", b"u"]),
+        R::Bulk(Some(b"after".to_vec()))
+    );
+    f.kill9();
 }
 
 /// Commands logged while a key was alive must replay even if its TTL has passed by load
@@ -1530,12 +1524,12 @@ fn keys_expired_since_written_replay_like_redis() {
     );
 }
 
-/// A Redis 5/6 single-file AOF with an RDB preamble (their default): redis-server 7 loads
-/// it; ferrokv must refuse it, and `ferrokv --check-aof --fix`, which the refusal points
-/// to, must not "repair" it by cutting the RDB part away.
+/// A Redis 5/6 single-file AOF with an RDB preamble (their default): redis-server 7 and
+/// ferrokv both load it (the RDB part, then the AOF records after it), and `ferrokv
+/// --check-aof --fix` must not "repair" it by cutting the RDB part away.
 #[test]
 
-fn rdb_preamble_single_file_is_refused_and_not_cut() {
+fn rdb_preamble_single_file_loads_and_is_not_cut() {
     if !redis7_available() {
         return;
     }
@@ -1565,11 +1559,12 @@ fn rdb_preamble_single_file_is_refused_and_not_cut() {
     let fdir = tmp.path().join("ferrokv");
     std::fs::create_dir_all(&fdir).unwrap();
     std::fs::write(fdir.join("appendonly.aof"), &old).unwrap();
-    let log = ferrokv_refuses(&fdir);
-    assert!(
-        log.contains("RDB"),
-        "the refusal does not say the file holds RDB data; log:\n{log}"
-    );
+    {
+        // The RDB preamble, then the AOF records after it, as redis-server read them.
+        let mut f = Server::start_in(&fdir, &[]);
+        assert_preamble_keys(&mut f.connect());
+        f.kill9();
+    }
     // Whether or not ferrokv moved it into appendonlydir, the fix tool must leave it whole.
     let moved = fdir.join("appendonlydir").join("appendonly.aof");
     let path = if moved.exists() {

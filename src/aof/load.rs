@@ -169,6 +169,14 @@ pub trait Sink {
     fn progress(&mut self, _bytes: u64) {}
     /// A file of `len` bytes is done; the next one starts in database 0.
     fn next_file(&mut self, _len: u64) {}
+    /// Loads the RDB file (or RDB preamble) at `path`; returns how many bytes it took.
+    /// Only a sink that builds a dataset can.
+    fn load_rdb(&mut self, path: &Path) -> Result<u64, String> {
+        Err(format!(
+            "{} holds RDB data, which this reader does not load",
+            path.display()
+        ))
+    }
 }
 
 /// A sink that only counts (for `--check-aof`).
@@ -177,6 +185,21 @@ pub struct CheckOnly;
 impl Sink for CheckOnly {
     fn apply(&mut self, _args: &Args) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Reads the RDB part through, checksum included, keeping nothing.
+    fn load_rdb(&mut self, path: &Path) -> Result<u64, String> {
+        let f = File::open(path).map_err(|e| e.to_string())?;
+        let cfg = crate::config::Config::default();
+        let lim = crate::rdb::object::Limits {
+            hash: cfg.hash_limits,
+            list: cfg.list_limits,
+            set: cfg.set_limits,
+            zset: cfg.zset_limits,
+        };
+        crate::rdb::file::load(io::BufReader::new(f), &lim, |_| Ok(()))
+            .map(|s| s.bytes)
+            .map_err(|e| format!("RDB preamble: {e}"))
     }
 }
 
@@ -310,24 +333,25 @@ pub fn load_file(
     };
     let mut file = File::open(path).map_err(io_err)?;
     let file_len = file.metadata().map_err(io_err)?.len();
-    // An RDB file or preamble (redis-server's default, `aof-use-rdb-preamble yes`) is not
-    // a damaged AOF: say what it is rather than offer to cut it to nothing.
+    // An RDB file or preamble (redis-server's default, `aof-use-rdb-preamble yes`): the
+    // sink loads it, and AOF records may follow it (a Redis 6 single-file AOF).
     let mut magic = [0u8; 5];
+    let mut start = 0;
     if file_len >= 5 && file.read_exact(&mut magic).is_ok() && &magic == b"REDIS" {
-        return Err(AofError::Command {
+        start = sink.load_rdb(path).map_err(|msg| AofError::Command {
             file: path.to_path_buf(),
             offset: 0,
-            msg: "Found RDB data, which ferrokv cannot read (redis-server wrote it with aof-use-rdb-preamble yes): in redis-server run CONFIG SET aof-use-rdb-preamble no and BGREWRITEAOF, then copy the directory again".into(),
-        });
+            msg,
+        })?;
     }
-    io::Seek::seek(&mut file, io::SeekFrom::Start(0)).map_err(io_err)?;
+    io::Seek::seek(&mut file, io::SeekFrom::Start(start)).map_err(io_err)?;
     let mut rd = Reader {
         file,
         chunk: (file_len.saturating_add(1).min(CHUNK as u64) as usize).max(4096),
         buf: Vec::new(),
         start: 0,
         end: 0,
-        base: 0,
+        base: start,
         eof: false,
     };
     let mut rep = FileReport {

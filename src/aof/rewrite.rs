@@ -186,7 +186,7 @@ pub enum Ended {
 
 impl Rewrite {
     fn write_entry(&mut self, db: usize, key: &[u8], e: &Entry, now: i64) {
-        if gone(e, now) {
+        if e.gone(now) {
             return;
         }
         self.select(db);
@@ -230,7 +230,7 @@ impl Rewrite {
             if let Some(owned) = self.live_job(db, &k) {
                 *owned = Some(e);
                 debug!("AOF rewrite: the value being written in pieces was set aside");
-            } else if is_big(&e.val) && !gone(&e, at) {
+            } else if is_big(&e.val) && !e.gone(at) {
                 self.queue_big(db, k, e, at);
             } else {
                 self.write_entry(db, &k, &e, at);
@@ -303,19 +303,6 @@ impl Rewrite {
         }
         Ok(())
     }
-}
-
-/// True if `e` is not part of the dataset at `now`: expired, or a hash whose every field
-/// has expired (not yet reclaimed).
-fn gone(e: &Entry, now: i64) -> bool {
-    if e.expired(now) {
-        return true;
-    }
-    // The scan stops at the first live field; `all_due` answers a wholly due table in O(1).
-    matches!(&e.val, Value::Hash(h)
-        if h.min_ttl() != 0
-            && h.min_ttl() as i64 <= now
-            && (h.all_due(now as u64) || h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now)))
 }
 
 /// True if `v` is written in pieces.
@@ -639,7 +626,7 @@ impl Rewrite {
                 debug!("AOF rewrite: copied the value being written in pieces before a change");
                 return;
             }
-            if is_big(&e.val) && !gone(e, now) {
+            if is_big(&e.val) && !e.gone(now) {
                 let (k, e) = (Bytes::from(k), e.clone());
                 self.queue_big(db, k, e, now);
                 debug!("AOF rewrite: copied a big pending value before a change");
@@ -800,7 +787,7 @@ impl Rewrite {
         }
         let mut n = 0;
         while let Some((db, k, e)) = ks.snapshot_next(&mut self.snap) {
-            if is_big(&e.val) && !gone(e, now) {
+            if is_big(&e.val) && !e.gone(now) {
                 // Written in pieces from the live value, which the snapshot holds.
                 let key = Bytes::from(k);
                 ks.snapshot_hold(&self.snap, db, &key);

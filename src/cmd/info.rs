@@ -203,6 +203,7 @@ fn persistence(c: &Ctx, f: &mut Fields) {
     let eng = &*c.eng;
     let a = &eng.aof;
     let rw = eng.rewrite.as_ref();
+    let sv = eng.save.as_ref();
     let st = &a.rewrites;
     f.add("loading", eng.loading as u8)
         .add("async_loading", 0)
@@ -210,18 +211,34 @@ fn persistence(c: &Ctx, f: &mut Fields) {
         .add("current_cow_size", 0)
         .add("current_cow_size_age", 0)
         .add("current_fork_perc", "0.00")
-        .add("current_save_keys_processed", rw.map_or(0, |r| r.keys))
+        .add(
+            "current_save_keys_processed",
+            rw.map_or(0, |r| r.keys) + sv.map_or(0, |s| s.keys),
+        )
         .add("current_save_keys_total", 0)
         .add("rdb_changes_since_last_save", eng.dirty)
-        .add("rdb_bgsave_in_progress", 0)
+        .add("rdb_bgsave_in_progress", sv.is_some() as u8)
         .add("rdb_last_save_time", eng.lastsave)
-        .add("rdb_last_bgsave_status", "ok")
-        .add("rdb_last_bgsave_time_sec", -1)
-        .add("rdb_current_bgsave_time_sec", -1)
-        .add("rdb_saves", 0)
+        .add(
+            "rdb_last_bgsave_status",
+            if eng.rdb.last_ok { "ok" } else { "err" },
+        )
+        .add(
+            "rdb_last_bgsave_time_sec",
+            if eng.rdb.saves == 0 && eng.rdb.last_ok {
+                -1
+            } else {
+                eng.rdb.last_secs
+            },
+        )
+        .add(
+            "rdb_current_bgsave_time_sec",
+            sv.map_or(-1, |s| s.elapsed().as_secs() as i64),
+        )
+        .add("rdb_saves", eng.rdb.saves)
         .add("rdb_last_cow_size", 0)
-        .add("rdb_last_load_keys_expired", 0)
-        .add("rdb_last_load_keys_loaded", 0)
+        .add("rdb_last_load_keys_expired", eng.rdb.loaded_expired)
+        .add("rdb_last_load_keys_loaded", eng.rdb.loaded_keys)
         .add("aof_enabled", a.logging() as u8)
         .add("aof_rewrite_in_progress", rw.is_some() as u8)
         .add("aof_rewrite_scheduled", st.scheduled as u8)

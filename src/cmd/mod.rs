@@ -17,6 +17,7 @@ pub mod config;
 pub mod ctx;
 pub mod debug;
 pub mod docs;
+pub mod dump;
 pub mod expiry;
 pub mod hash;
 pub mod hash_ttl;
@@ -58,6 +59,7 @@ static TABLES: &[&[Command]] = &[
     zset::COMMANDS,
     sort::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     tx::COMMANDS,
     server::COMMANDS,
     client::COMMANDS,

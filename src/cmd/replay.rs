@@ -72,6 +72,12 @@ impl Sink for Replay<'_> {
         }
     }
 
+    /// An RDB base (Redis 7's `aof-use-rdb-preamble yes`) goes straight into the
+    /// keyspace; its expired keys stay, for the log after it to deal with.
+    fn load_rdb(&mut self, path: &std::path::Path) -> Result<u64, String> {
+        self.eng.load_rdb_file(path, true).map(|s| s.bytes)
+    }
+
     /// Each file begins in database 0, as in Redis.
     fn next_file(&mut self, len: u64) {
         self.done_bytes += len;
@@ -87,14 +93,35 @@ pub fn load_at_startup(eng: &mut Engine) -> Result<(), String> {
     let filename = eng.aof.filename.clone();
     let manifest = match find_existing(&aof_dir, &dir, &filename) {
         Existing::None => {
+            // Redis 7's rule: with `appendonly yes` and no AOF yet, a dump.rdb is the
+            // data; it becomes the first base.
+            let rdb = dir.join(eng.config.dbfilename());
+            let had_rdb = rdb.exists();
+            if had_rdb {
+                eng.set_loading(true);
+                let r = eng.load_rdb_file(&rdb, false);
+                eng.set_loading(false);
+                r?;
+            }
             eng.aof.start_fresh().map_err(|e| {
                 format!("Can't create the AOF directory {}: {e}", aof_dir.display())
             })?;
             eng.refresh_stream();
-            info!(
-                "Created the AOF directory {} (empty dataset)",
-                aof_dir.display()
-            );
+            if had_rdb {
+                eng.rewrite_now().map_err(|e| {
+                    format!("Can't write the first AOF base from {}: {e}", rdb.display())
+                })?;
+                info!(
+                    "Created the AOF directory {} from {}",
+                    aof_dir.display(),
+                    rdb.display()
+                );
+            } else {
+                info!(
+                    "Created the AOF directory {} (empty dataset)",
+                    aof_dir.display()
+                );
+            }
             return Ok(());
         }
         Existing::SingleFile => replay::adopt_single_file(&dir, &aof_dir, &filename)?,
@@ -108,6 +135,19 @@ pub fn load_at_startup(eng: &mut Engine) -> Result<(), String> {
         .map_err(|e| format!("Can't open the append only file for writing: {e}"))?;
     eng.refresh_stream();
     Ok(())
+}
+
+/// Loads `dbfilename` from `dir` at startup when `appendonly no` (a missing file is an
+/// empty dataset). An error is fatal, as in Redis.
+pub fn load_rdb_at_startup(eng: &mut Engine) -> Result<(), String> {
+    let rdb = eng.config.dir.join(eng.config.dbfilename());
+    if !rdb.exists() {
+        return Ok(());
+    }
+    eng.set_loading(true);
+    let r = eng.load_rdb_file(&rdb, false);
+    eng.set_loading(false);
+    r.map(|_| ())
 }
 
 /// Empties the dataset and loads it again from the AOF (DEBUG LOADAOF).

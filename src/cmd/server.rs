@@ -32,6 +32,8 @@ pub static COMMANDS: &[Command] = &[
     Command { name: "info", arity: -1, flags: LOADING | STALE, acl: acl::DANGEROUS, tips: &["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], handler: info, usage: "[section [section ...]]", summary: "Returns server information.", ..SERVER },
     Command { name: "time", arity: 1, flags: LOADING | STALE | FAST, tips: RANDOM, handler: time, summary: "Returns the server time.", ..SERVER },
     Command { name: "lastsave", arity: 1, flags: LOADING | STALE | FAST, acl: acl::ADMIN | acl::DANGEROUS, tips: RANDOM, handler: lastsave, summary: "Returns the time of the last save.", ..SERVER },
+    Command { name: "save", arity: 1, flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, handler: save, summary: "Synchronously saves the database(s) to disk.", ..SERVER },
+    Command { name: "bgsave", arity: -1, flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING, handler: bgsave, usage: "[SCHEDULE]", summary: "Asynchronously saves the database(s) to disk (without fork).", ..SERVER },
     Command { name: "bgrewriteaof", arity: 1, flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING, handler: bgrewriteaof, summary: "Compacts the append-only file in the background.", ..SERVER },
     Command { name: "shutdown", arity: -1, flags: ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | ALLOW_BUSY, handler: shutdown, usage: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]", summary: "Stops the server.", ..SERVER },
     Command { name: "monitor", arity: 1, flags: ADMIN | NOSCRIPT | LOADING | STALE, handler: monitor, summary: "Streams every command the server runs.", ..SERVER },
@@ -229,6 +231,26 @@ pub fn bgrewriteaof(c: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// SAVE: writes `dbfilename` now, blocking every client until it is done, as Redis's
+/// SAVE does (BGSAVE is the one to use on a live server).
+pub fn save(c: &mut Ctx, _a: &Args) -> CmdResult {
+    c.eng.save_now().map_err(CmdError::err)?;
+    c.out.ok();
+    Ok(())
+}
+
+/// BGSAVE [SCHEDULE]: starts a fork-less background save. Nothing has to wait for an AOF
+/// rewrite (both are snapshot consumers and run side by side), so SCHEDULE changes
+/// nothing but is accepted.
+pub fn bgsave(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() > 2 || (a.len() == 2 && !a.is(1, "schedule")) {
+        return Err(CmdError::Syntax);
+    }
+    c.eng.start_bgsave().map_err(CmdError::err)?;
+    c.out.simple("Background saving started");
+    Ok(())
+}
+
 /// LASTSAVE -> Unix time of the last successful save (start time: nothing saves yet).
 pub fn lastsave(c: &mut Ctx, _a: &Args) -> CmdResult {
     c.out.int(c.eng.lastsave);
@@ -256,6 +278,13 @@ pub fn shutdown(c: &mut Ctx, a: &Args) -> CmdResult {
     if abort {
         return Err(CmdError::err("No shutdown in progress."));
     }
+    c.eng.shutdown_save = if save {
+        Some(true)
+    } else if nosave {
+        Some(false)
+    } else {
+        None
+    };
     log::warn!("User requested shutdown...");
     c.eng.shutdown = Some(Shutdown::Command);
     c.cl.close_after_reply = true;

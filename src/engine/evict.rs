@@ -118,7 +118,8 @@ impl Engine {
     /// own DEL records, or for their copies on the way to the new base, would never end).
     pub fn used_for_maxmemory(&self) -> u64 {
         let tap = self.tap.as_ref().map_or(0, |t| t.capacity());
-        let rewrite = self.rewrite.as_ref().map_or(0, |r| r.buffered());
+        let rewrite = self.rewrite.as_ref().map_or(0, |r| r.buffered())
+            + self.save.as_ref().map_or(0, |s| s.buffered());
         let buffers = self.stream.buffered() + self.aof.buffered() + tap + rewrite;
         (crate::alloc::allocated() as u64).saturating_sub(buffers as u64)
     }

@@ -11,6 +11,8 @@
 pub mod blocking;
 pub mod evict;
 pub mod persist;
+pub mod rdb_load;
+pub mod save;
 pub mod watch;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -112,6 +114,11 @@ pub struct Engine {
     pub aof: Aof,
     /// The AOF rewrite in progress: the consumer of a snapshot.
     pub rewrite: Option<Box<Rewrite>>,
+    /// The RDB save in progress (BGSAVE, save points): another snapshot consumer.
+    pub save: Option<Box<crate::rdb::save::Save>>,
+    pub rdb: save::RdbStats,
+    /// SHUTDOWN SAVE (true) or NOSAVE (false); None: save if `save` points are set.
+    pub shutdown_save: Option<bool>,
     /// Replaying the AOF: keys do not expire, relative times are not re-evaluated,
     /// nothing is recorded.
     pub loading: bool,
@@ -165,6 +172,12 @@ impl Engine {
             stream: WriteStream::new(),
             tap: None,
             rewrite: None,
+            save: None,
+            shutdown_save: None,
+            rdb: save::RdbStats {
+                last_ok: true,
+                ..Default::default()
+            },
             loading: false,
             in_exec: false,
             touched: Vec::new(),
@@ -285,6 +298,7 @@ impl Engine {
             self.aof.retry_manifest();
             self.maybe_auto_rewrite();
         }
+        self.maybe_auto_save();
         self.mem_peak = self.mem_peak.max(crate::alloc::allocated() as u64);
         self.stats.sample_ops(self.now_ms);
     }
@@ -297,12 +311,15 @@ impl Engine {
         if let Some(rw) = self.rewrite.as_mut() {
             rw.copy_before_write(&mut self.ks, db, key, self.now_ms);
         }
+        if let Some(s) = self.save.as_mut() {
+            s.copy_before_write(&mut self.ks, db, key, self.now_ms);
+        }
     }
 
     /// A snapshot is being walked: writes must call `before_write` for their keys.
     #[inline]
     pub fn snapshots_active(&self) -> bool {
-        self.rewrite.is_some()
+        self.rewrite.is_some() || self.save.is_some()
     }
 
     /// DEBUG WRITE-STREAM START: from now on every record is also copied to the tap,

@@ -130,6 +130,7 @@ impl Engine {
     /// Shutdown: the rewrite is abandoned, every record written and fsynced.
     pub fn stop_persistence(&mut self) {
         self.cancel_rewrite();
+        self.cancel_save();
         self.flush_stream();
         self.aof.stop();
         self.refresh_stream();

@@ -97,6 +97,21 @@ impl Entry {
         }
     }
 
+    /// True if the entry is not part of the dataset at `now`: expired, or a hash whose
+    /// every field has expired (not yet reclaimed). Snapshot writers skip such entries.
+    pub fn gone(&self, now: i64) -> bool {
+        if self.expired(now) {
+            return true;
+        }
+        // The scan stops at the first live field; `all_due` answers a wholly due table in
+        // O(1).
+        matches!(&self.val, Value::Hash(h)
+            if h.min_ttl() != 0
+                && h.min_ttl() as i64 <= now
+                && (h.all_due(now as u64)
+                    || h.iter_ttl().all(|(_, _, at)| at != 0 && at as i64 <= now)))
+    }
+
     /// The 24-bit access clock: LRU seconds, or LFU minutes and counter (see `lfu`). None
     /// for a key whose deadline took the whole word.
     #[inline]

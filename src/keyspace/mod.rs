@@ -540,6 +540,12 @@ impl Db {
         self.map.get(key)
     }
 
+    /// The entry of `key` to change in place, expired or not, without counting an access
+    /// (loading sets the access clock a file kept).
+    pub fn peek_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.map.get_mut(key)
+    }
+
     /// The key at position `i`, for RANDOMKEY and SCAN.
     pub fn key_at(&self, i: usize) -> Option<(&[u8], &Entry)> {
         self.map.get_index(i).map(|(k, e)| (&**k, e))

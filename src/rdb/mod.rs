@@ -7,13 +7,18 @@
 //! lengths, strings and numbers (`read`, and `write` for the other way) come first, then
 //! the codecs of Redis's small encodings, as pure functions over byte slices: `listpack`
 //! (Redis 7's, both ways), and for files older Redis versions wrote, `ziplist`, `intset`
-//! and `zipmap`, decoding only. The file reader and writer follow and use them.
+//! and `zipmap`, decoding only. Above them: one value in RDB form (`object`), DUMP
+//! payloads (`dump`), whole files (`file`), and the fork-less save (`save`).
 
 pub mod crc64;
+pub mod dump;
+pub mod file;
 pub mod intset;
 pub mod listpack;
 pub mod lzf;
+pub mod object;
 pub mod read;
+pub mod save;
 pub mod write;
 pub mod ziplist;
 pub mod zipmap;

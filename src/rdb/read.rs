@@ -32,6 +32,9 @@ pub enum RdbError {
     Truncated,
     /// The bytes are not valid RDB here; the text says what was wrong.
     Corrupt(String),
+    /// A value of a type ferrokv does not have (its RDB name and type byte): a stream
+    /// or a module's type.
+    Unsupported(&'static str, u8),
     Io(io::Error),
 }
 

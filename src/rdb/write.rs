@@ -25,6 +25,16 @@ impl<W: Write> Writer<W> {
         }
     }
 
+    /// The output written so far.
+    pub fn inner(&self) -> &W {
+        &self.inner
+    }
+
+    /// The output, to drain (the running checksum and count go on).
+    pub fn inner_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     pub fn into_inner(self) -> W {
         self.inner
     }
@@ -39,11 +49,8 @@ impl<W: Write> Writer<W> {
         self.bytes(&[b])
     }
 
+    #[cfg(test)]
     pub fn u16_le(&mut self, v: u16) -> io::Result<()> {
-        self.bytes(&v.to_le_bytes())
-    }
-
-    pub fn u32_le(&mut self, v: u32) -> io::Result<()> {
         self.bytes(&v.to_le_bytes())
     }
 
