@@ -40,6 +40,14 @@ pub enum TimeoutReply {
     NullBulk,
 }
 
+/// A client waiting in WAIT: until `replicas` replicas acknowledged `offset`.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitRepl {
+    pub offset: u64,
+    pub replicas: usize,
+    pub deadline: Option<Instant>,
+}
+
 /// Per-client state visible to command handlers.
 #[derive(Debug)]
 pub struct ClientState {
@@ -75,6 +83,13 @@ pub struct ClientState {
     /// While a parked command runs again: the key whose change woke it, which it tries
     /// first (Redis 7.0 serves a waiter from the key that became ready).
     pub woken_by: Option<Bytes>,
+    /// A replica's link (after SYNC/PSYNC): its commands (REPLCONF ACK) get no replies,
+    /// and it is fed the replication stream.
+    pub replica: bool,
+    /// What it announced with REPLCONF before PSYNC.
+    pub repl_info: Option<Box<crate::engine::repl::ReplicaInfo>>,
+    /// Waiting in WAIT (no further commands run until it is answered).
+    pub wait_repl: Option<WaitRepl>,
 }
 
 impl ClientState {
@@ -102,6 +117,9 @@ impl ClientState {
             aof_ack: 0,
             blocked: None,
             woken_by: None,
+            replica: false,
+            repl_info: None,
+            wait_repl: None,
         }
     }
 }

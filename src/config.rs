@@ -420,6 +420,8 @@ pub struct Config {
     /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica and
     /// pubsub classes are stored for CONFIG GET until those clients exist.
     pub obuf_normal: ObufLimit,
+    /// The `replica` (`slave`) class: replica links past it are disconnected.
+    pub obuf_replica: ObufLimit,
     pub maxmemory: MaxMemory,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
@@ -563,6 +565,7 @@ impl Default for Config {
             lazyfree: Default::default(),
             protected_mode: true,
             obuf_normal: ObufLimit::default(),
+            obuf_replica: ObufLimit::default(),
             maxmemory: MaxMemory::default(),
             ignored: vec![],
             daemonize_requested: false,
@@ -778,6 +781,7 @@ impl Config {
         let yes = |n: &str| get(n) == "yes";
         self.protected_mode = yes("protected-mode");
         self.obuf_normal = obuf_limit_of(&get("client-output-buffer-limit"), "normal");
+        self.obuf_replica = obuf_limit_of(&get("client-output-buffer-limit"), "slave");
         self.maxmemory = MaxMemory {
             bytes: num("maxmemory").max(0) as u64,
             policy: Policy::parse(&get("maxmemory-policy")).unwrap_or_default(),

@@ -36,6 +36,7 @@ mod num;
 mod prefetch;
 mod rand;
 mod rdb;
+mod repl;
 mod resp;
 mod server;
 mod sha256;

@@ -160,6 +160,13 @@ pub struct Net {
     /// names waiters by id).
     blocked_slots: HashMap<u64, usize>,
     next_client_id: u64,
+    /// Slot of each replica link's connection, by client id (the engine names links by
+    /// id).
+    replica_slots: HashMap<u64, usize>,
+    /// Slots of clients waiting in WAIT.
+    waiting: Vec<usize>,
+    /// A replica's RDB could be produced further (its socket had room): do not sleep.
+    sync_room: bool,
     signal_flag: Arc<AtomicBool>,
     sigint_flag: Arc<AtomicBool>,
 }
@@ -208,6 +215,11 @@ fn over_output_limit(conn: &mut Conn, limit: crate::config::ObufLimit) -> bool {
     hard || soft
 }
 
+/// `REPLCONF GETACK *` in the replication stream: replicas answer with their offset.
+const GETACK: &[u8] = b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n";
+/// How often WAITs are checked while clients wait in one.
+const WAIT_CHECK: Duration = Duration::from_millis(5);
+
 /// Redis 7.0's refusal of a non-loopback client while `protected-mode` is on and no
 /// password is set, word for word (typo included): scripts match on it.
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
@@ -254,6 +266,9 @@ impl Server {
                 more_accepts: Vec::new(),
                 blocked_slots: HashMap::new(),
                 next_client_id: 1,
+                replica_slots: HashMap::new(),
+                waiting: Vec::new(),
+                sync_room: false,
                 signal_flag,
                 sigint_flag,
             },
@@ -270,15 +285,21 @@ impl Server {
             // A rewrite in progress works in slices between events, and clients with
             // input left over read it next: do not sleep.
             let timeout = if self.eng.rewrite.is_some()
+                || self.eng.save.is_some()
+                || self.net.sync_room
                 || !self.net.more_input.is_empty()
                 || !self.net.more_accepts.is_empty()
             {
                 Duration::ZERO
             } else {
-                let wake = match self.eng.blocking.next_deadline() {
+                let mut wake = match self.eng.blocking.next_deadline() {
                     Some(d) => d.min(next_tick),
                     None => next_tick,
                 };
+                if !self.net.waiting.is_empty() {
+                    // WAIT deadlines and acknowledgements are checked every few ms.
+                    wake = wake.min(Instant::now() + WAIT_CHECK);
+                }
                 wake.saturating_duration_since(Instant::now())
             };
             let r = if !timeout.is_zero() && busy.wanted() {
@@ -330,6 +351,12 @@ impl Server {
             // Group commit: the records of everything run in this iteration reach the
             // file (and the disk, under `always`) before any of their replies is written.
             self.eng.before_sleep();
+            if !self.eng.master.links.is_empty() {
+                self.pump_replicas(clients_active);
+            }
+            if !self.net.waiting.is_empty() {
+                self.check_waits();
+            }
             self.release_held();
             self.flush_pending_writes();
         }
@@ -556,6 +583,7 @@ impl Server {
             && !conn.kill
             && !conn.paused
             && conn.cl.blocked.is_none()
+            && conn.cl.wait_repl.is_none()
             && (conn.cl.authenticated || self.eng.acl.default_open());
         let mut keys = [(0, 0); PREFETCH_MAX];
         let n = if runnable {
@@ -568,10 +596,16 @@ impl Server {
             self.eng.ks.dbs[conn.cl.db].prefetch(keys[..n].iter().map(|&(a, b)| &buf[a..b]));
         }
         loop {
-            if conn.cl.close_after_reply || conn.kill || conn.cl.blocked.is_some() {
+            if conn.cl.close_after_reply
+                || conn.kill
+                || conn.cl.blocked.is_some()
+                || conn.cl.wait_repl.is_some()
+            {
                 break;
             }
-            if limit.is_set() {
+            if conn.cl.replica {
+                // A replica's output is the stream, under its own limit (`pump_replicas`).
+            } else if limit.is_set() {
                 // The operator's limit decides: past it the client is closed, as in Redis.
                 if over_output_limit(conn, limit) {
                     conn.kill = true;
@@ -594,6 +628,7 @@ impl Server {
                         buf,
                         ranges: &conn.parser.args,
                     };
+                    let (was_replica, out_len) = (conn.cl.replica, conn.out.len());
                     cmd::dispatch(
                         &mut self.eng,
                         &mut self.net,
@@ -602,6 +637,17 @@ impl Server {
                         &args,
                     );
                     conn.parser.finish();
+                    if conn.cl.replica {
+                        if was_replica {
+                            // A replica's commands (REPLCONF ACK) are not answered.
+                            conn.out.truncate(out_len);
+                        } else {
+                            self.net.replica_slots.insert(conn.cl.id, slot);
+                        }
+                    }
+                    if conn.cl.wait_repl.is_some() {
+                        self.net.waiting.push(slot);
+                    }
                     if let Some(b) = &conn.cl.blocked {
                         self.eng.blocking.add(conn.cl.id, b);
                         self.net.blocked_slots.insert(conn.cl.id, slot);
@@ -623,7 +669,7 @@ impl Server {
                 }
             }
         }
-        if limit.is_set() && !conn.kill && over_output_limit(conn, limit) {
+        if limit.is_set() && !conn.cl.replica && !conn.kill && over_output_limit(conn, limit) {
             conn.kill = true;
         }
         conn.compact();
@@ -685,6 +731,73 @@ impl Server {
                     self.net.queue_write(slot);
                 }
             }
+        }
+    }
+
+    /// Moves each replica link's bytes into its connection, producing more of a full
+    /// sync's RDB while the connection has room for it (so an RDB is never held whole in
+    /// memory). Closes links that are over (RDB-only syncs, failed syncs) and replicas
+    /// past the `replica` output limit.
+    fn pump_replicas(&mut self, busy: bool) {
+        if self.eng.master.getack_wanted {
+            self.eng.master.getack_wanted = false;
+            self.eng.master.feed(GETACK);
+        }
+        let limit = self.eng.config.obuf_replica;
+        self.net.sync_room = false;
+        let mut i = 0;
+        while i < self.eng.master.links.len() {
+            let id = self.eng.master.links[i].client_id;
+            let Some(&slot) = self.net.replica_slots.get(&id) else {
+                i += 1;
+                continue;
+            };
+            let Some(Some(conn)) = self.net.conns.get_mut(slot) else {
+                i += 1;
+                continue;
+            };
+            let room = conn.pending_out() < crate::repl::master::SYNC_WINDOW;
+            let bytes = self.eng.repl_pump(i, room, busy);
+            conn.out.extend_from_slice(&bytes);
+            let link = &self.eng.master.links[i];
+            if room && !link.online() && !link.done {
+                self.net.sync_room = true;
+            }
+            if link.done {
+                conn.cl.close_after_reply = true;
+            }
+            if limit.is_set() && link.online() && over_output_limit(conn, limit) {
+                conn.kill = true;
+            }
+            self.net.queue_write(slot);
+            i += 1;
+        }
+    }
+
+    /// Answers the WAITs whose replicas acknowledged enough, or whose time is up.
+    fn check_waits(&mut self) {
+        let now = Instant::now();
+        let mut i = 0;
+        while i < self.net.waiting.len() {
+            let slot = self.net.waiting[i];
+            let Some(Some(conn)) = self.net.conns.get_mut(slot) else {
+                self.net.waiting.swap_remove(i);
+                continue;
+            };
+            let Some(w) = conn.cl.wait_repl else {
+                self.net.waiting.swap_remove(i);
+                continue;
+            };
+            let acked = self.eng.master.acked(w.offset);
+            if acked >= w.replicas || w.deadline.is_some_and(|d| now >= d) {
+                conn.cl.wait_repl = None;
+                Reply::new(&mut conn.out, conn.cl.resp3).int(acked as i64);
+                self.net.waiting.swap_remove(i);
+                self.net.more_input.push(slot);
+                self.net.queue_write(slot);
+                continue;
+            }
+            i += 1;
         }
     }
 
@@ -834,6 +947,11 @@ impl Server {
             self.net.blocked_slots.remove(&conn.cl.id);
         }
         self.net.monitors.retain(|&m| m != slot);
+        if conn.cl.replica {
+            self.eng.detach_replica(conn.cl.id);
+            self.net.replica_slots.remove(&conn.cl.id);
+        }
+        self.net.waiting.retain(|&w| w != slot);
         self.net.free_slots.push(slot);
         debug!(
             "Client closed connection id={} addr={}",

@@ -300,17 +300,32 @@ fn stats(c: &Ctx, f: &mut Fields) {
 }
 
 fn replication(c: &Ctx, f: &mut Fields) {
-    f.add("role", "master")
-        .add("connected_slaves", 0)
-        .add("master_failover_state", "no-failover")
-        .add("master_replid", &c.eng.run_id)
-        .add("master_replid2", "0000000000000000000000000000000000000000")
-        .add("master_repl_offset", 0)
-        .add("second_repl_offset", -1)
-        .add("repl_backlog_active", 0)
-        .add("repl_backlog_size", 1048576)
-        .add("repl_backlog_first_byte_offset", 0)
-        .add("repl_backlog_histlen", 0);
+    let m = &c.eng.master;
+    f.add("role", "master").add("connected_slaves", m.online());
+    let now = std::time::Instant::now();
+    for (n, l) in m.links.iter().filter(|l| l.online()).enumerate() {
+        let lag = now.duration_since(l.ack_time).as_secs();
+        f.add(
+            &format!("slave{n}"),
+            format!(
+                "ip={},port={},state=online,offset={},lag={lag}",
+                l.ip, l.port, l.ack
+            ),
+        );
+    }
+    let (active, size, first, held) = match &m.backlog {
+        Some(b) => (1, b.size(), b.first(), b.held()),
+        None => (0, 1048576, 0, 0),
+    };
+    f.add("master_failover_state", "no-failover")
+        .add("master_replid", &m.replid)
+        .add("master_replid2", &m.replid2)
+        .add("master_repl_offset", m.offset)
+        .add("second_repl_offset", m.second_offset)
+        .add("repl_backlog_active", active)
+        .add("repl_backlog_size", size)
+        .add("repl_backlog_first_byte_offset", first)
+        .add("repl_backlog_histlen", held);
 }
 
 fn cpu(_c: &Ctx, f: &mut Fields) {

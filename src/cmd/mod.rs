@@ -24,6 +24,7 @@ pub mod hash_ttl;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod repl;
 pub mod replay;
 pub mod scripting;
 pub mod server;
@@ -62,6 +63,7 @@ static TABLES: &[&[Command]] = &[
     dump::COMMANDS,
     tx::COMMANDS,
     server::COMMANDS,
+    repl::COMMANDS,
     client::COMMANDS,
     config::COMMANDS,
     acl::COMMANDS,

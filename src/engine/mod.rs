@@ -12,6 +12,7 @@ pub mod blocking;
 pub mod evict;
 pub mod persist;
 pub mod rdb_load;
+pub mod repl;
 pub mod save;
 pub mod watch;
 
@@ -117,6 +118,8 @@ pub struct Engine {
     /// The RDB save in progress (BGSAVE, save points): another snapshot consumer.
     pub save: Option<Box<crate::rdb::save::Save>>,
     pub rdb: save::RdbStats,
+    /// Replication as a master: ID, offset, backlog, replica links.
+    pub master: crate::repl::master::Master,
     /// SHUTDOWN SAVE (true) or NOSAVE (false); None: save if `save` points are set.
     pub shutdown_save: Option<bool>,
     /// Replaying the AOF: keys do not expire, relative times are not re-evaluated,
@@ -155,6 +158,7 @@ impl Engine {
     pub fn new(config: Config, commands: usize, acl: Acl) -> Engine {
         let mut rng = Rng::from_entropy();
         let run_id = rng.hex40();
+        let replid = rng.hex40();
         let now = unix_ms();
         let mut ks = Keyspace::new(config.databases);
         ks.set_lazy(config.lazyfree);
@@ -173,6 +177,7 @@ impl Engine {
             tap: None,
             rewrite: None,
             save: None,
+            master: crate::repl::master::Master::new(replid),
             shutdown_save: None,
             rdb: save::RdbStats {
                 last_ok: true,
@@ -225,7 +230,8 @@ impl Engine {
     /// attached) and nothing is being replayed; the keyspace records expirations only
     /// then. Call after any change to those.
     pub fn refresh_stream(&mut self) {
-        let on = (self.aof.logging() || self.tap.is_some()) && !self.loading;
+        let on =
+            (self.aof.logging() || self.tap.is_some() || self.master.feeding()) && !self.loading;
         if on != self.stream.active() {
             self.stream.set_active(on);
             self.ks.set_log_expired(on);
@@ -264,11 +270,12 @@ impl Engine {
             return;
         }
         self.drain_expired();
-        let (tap, aof) = (&mut self.tap, &mut self.aof);
+        let (tap, aof, master) = (&mut self.tap, &mut self.aof, &mut self.master);
         self.stream.hand_over(|records| {
             if let Some(t) = tap {
                 t.extend_from_slice(records);
             }
+            master.feed(records);
             if aof.logging() {
                 aof.append(records);
             }
@@ -299,6 +306,7 @@ impl Engine {
             self.maybe_auto_rewrite();
         }
         self.maybe_auto_save();
+        self.repl_cron();
         self.mem_peak = self.mem_peak.max(crate::alloc::allocated() as u64);
         self.stats.sample_ops(self.now_ms);
     }
@@ -314,12 +322,17 @@ impl Engine {
         if let Some(s) = self.save.as_mut() {
             s.copy_before_write(&mut self.ks, db, key, self.now_ms);
         }
+        for l in &mut self.master.links {
+            if let crate::repl::master::LinkState::Sync { save: Some(s), .. } = &mut l.state {
+                s.copy_before_write(&mut self.ks, db, key, self.now_ms);
+            }
+        }
     }
 
     /// A snapshot is being walked: writes must call `before_write` for their keys.
     #[inline]
     pub fn snapshots_active(&self) -> bool {
-        self.rewrite.is_some() || self.save.is_some()
+        self.rewrite.is_some() || self.save.is_some() || self.master.syncing()
     }
 
     /// DEBUG WRITE-STREAM START: from now on every record is also copied to the tap,

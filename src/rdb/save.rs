@@ -12,6 +12,10 @@
 //! file whole. FLUSHALL, FLUSHDB and SWAPDB break the snapshot: the save fails (as a
 //! Redis BGSAVE that a FLUSHALL killed does) and the next save point tries again.
 //!
+//! A save can also produce a stream instead of a file: a replica's full sync takes the
+//! bytes as they come (`take_output`) and sends them on its connection, so the dataset
+//! never sits whole in memory or on disk.
+//!
 //! The RDB version is 10 (Redis 7.0, so every Redis 7 loads the file) unless a hash with
 //! field deadlines is part of the snapshot, which needs 12 (Redis 7.4 and 8).
 
@@ -52,6 +56,8 @@ pub struct Ended {
     pub keys: u64,
     pub bytes: u64,
     pub secs: f64,
+    /// A stream's last bytes, not yet taken (its footer among them).
+    pub tail: Vec<u8>,
 }
 
 /// What the file should say about the server (aux fields).
@@ -62,13 +68,23 @@ pub struct Aux {
     pub repl: Option<(String, i64)>,
 }
 
+/// Where the bytes go.
+enum Out {
+    /// A temp file, renamed over `target` once complete and durable.
+    File {
+        file: File,
+        tmp: PathBuf,
+        target: PathBuf,
+    },
+    /// The caller takes them (`take_output`).
+    Stream,
+}
+
 /// A save in progress.
 pub struct Save {
     snap: Snapshot,
     w: Writer<Vec<u8>>,
-    file: File,
-    tmp: PathBuf,
-    target: PathBuf,
+    out: Out,
     phase: Phase,
     /// Database the file's keys go to now (-1: none selected yet).
     selected: i64,
@@ -90,6 +106,20 @@ impl Save {
         let dir = target.parent().unwrap_or(Path::new("."));
         let tmp = dir.join(format!("temp-{}-{n}.rdb", std::process::id()));
         let file = File::create(&tmp)?;
+        let out = Out::File {
+            file,
+            tmp,
+            target: target.to_path_buf(),
+        };
+        Self::begin(ks, out, aux, now)
+    }
+
+    /// Starts a save whose bytes the caller takes as they are produced (`take_output`).
+    pub fn start_stream(ks: &mut Keyspace, aux: &Aux, now: i64) -> Save {
+        Self::begin(ks, Out::Stream, aux, now).expect("writing to memory")
+    }
+
+    fn begin(ks: &mut Keyspace, out: Out, aux: &Aux, now: i64) -> io::Result<Save> {
         let version = if ks.dbs.iter().any(|d| d.hexpires_len() > 0) {
             RDB_VERSION_HFE
         } else {
@@ -117,9 +147,7 @@ impl Save {
         Ok(Save {
             snap,
             w,
-            file,
-            tmp,
-            target: target.to_path_buf(),
+            out,
             phase: Phase::Writing,
             selected: -1,
             announced: vec![false; ks.dbs.len()],
@@ -171,7 +199,7 @@ impl Save {
                     Err(ended)
                 }
                 Ok(Err(e)) => {
-                    warn!("Can't save the RDB file {}: {e}", self.target.display());
+                    warn!("Can't save the RDB file: {e}");
                     Err(self.abandon(ks))
                 }
                 Err(_) => Err(self.abandon(ks)),
@@ -186,11 +214,21 @@ impl Save {
                     self.error = Some(e);
                 }
                 if let Some(e) = self.error.take() {
-                    warn!("Error writing the RDB file {}: {e}", self.tmp.display());
+                    warn!("Error writing the RDB file: {e}");
                     return Err(self.abandon(ks));
                 }
                 if done {
-                    self.phase = Phase::Syncing(self.install_in_background());
+                    match self.install_in_background() {
+                        Some(h) => self.phase = Phase::Syncing(h),
+                        None => {
+                            // A stream is complete once its last bytes are produced.
+                            let tail = self.take_output();
+                            let mut ended = self.ended(true);
+                            ended.tail = tail;
+                            ks.snapshot_end(self.snap);
+                            return Err(ended);
+                        }
+                    }
                 }
                 Ok(self)
             }
@@ -243,23 +281,37 @@ impl Save {
         }
     }
 
-    /// Writes the buffer to the temp file; `last`: the footer first.
+    /// Writes the buffer to the temp file (a stream keeps it for `take_output`); `last`:
+    /// the footer first.
     fn flush(&mut self, last: bool) -> io::Result<()> {
         if last {
             file::write_footer(&mut self.w)?;
         }
-        let buf = self.w.inner_mut();
-        self.file.write_all(buf)?;
-        self.bytes += buf.len() as u64;
-        buf.clear();
+        if let Out::File { file, .. } = &mut self.out {
+            let buf = self.w.inner_mut();
+            file.write_all(buf)?;
+            self.bytes += buf.len() as u64;
+            buf.clear();
+        }
         Ok(())
     }
 
-    /// Starts the helper thread that makes the file durable and puts it in place.
-    fn install_in_background(&self) -> JoinHandle<io::Result<()>> {
-        let f = self.file.try_clone();
-        let (tmp, target) = (self.tmp.clone(), self.target.clone());
-        std::thread::spawn(move || {
+    /// The bytes of a stream produced so far (empty for a file).
+    pub fn take_output(&mut self) -> Vec<u8> {
+        let v = std::mem::take(self.w.inner_mut());
+        self.bytes += v.len() as u64;
+        v
+    }
+
+    /// Starts the helper thread that makes the file durable and puts it in place (None
+    /// for a stream: nothing to do).
+    fn install_in_background(&self) -> Option<JoinHandle<io::Result<()>>> {
+        let Out::File { file, tmp, target } = &self.out else {
+            return None;
+        };
+        let f = file.try_clone();
+        let (tmp, target) = (tmp.clone(), target.clone());
+        Some(std::thread::spawn(move || {
             f?.sync_all()?;
             std::fs::rename(&tmp, &target)?;
             // The rename itself must survive a crash: fsync the directory.
@@ -272,7 +324,7 @@ impl Save {
                 File::open(d)?.sync_all()?;
             }
             Ok(())
-        })
+        }))
     }
 
     fn ended(&self, ok: bool) -> Ended {
@@ -281,6 +333,7 @@ impl Save {
             keys: self.keys,
             bytes: self.bytes,
             secs: self.started.elapsed().as_secs_f64(),
+            tail: Vec::new(),
         }
     }
 
@@ -291,7 +344,9 @@ impl Save {
         }
         let ended = self.ended(false);
         ks.snapshot_end(self.snap);
-        let _ = std::fs::remove_file(&self.tmp);
+        if let Out::File { tmp, .. } = &self.out {
+            let _ = std::fs::remove_file(tmp);
+        }
         ended
     }
 

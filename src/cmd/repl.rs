@@ -1,0 +1,167 @@
+//! Replication commands, master side: the replica's handshake (REPLCONF, PSYNC, SYNC),
+//! ROLE, and WAIT. What follows a PSYNC is the loop's work (`Engine::repl_pump`).
+
+use super::table::{Command, ROW, acl, flags::*};
+use super::{Args, Ctx};
+use crate::engine::repl::{ReplicaInfo, SyncStart};
+use crate::error::{CmdError, CmdResult};
+use crate::num::arg_i64;
+
+const REPL: Command = Command {
+    group: "server",
+    ..ROW
+};
+
+#[rustfmt::skip]
+pub static COMMANDS: &[Command] = &[
+    Command { name: "sync", arity: 1, flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, handler: sync, summary: "An internal command used in replication.", ..REPL },
+    Command { name: "psync", arity: -3, flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, handler: psync, usage: "replicationid offset", summary: "An internal command used in replication.", ..REPL },
+    Command { name: "replconf", arity: -1, flags: ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, handler: replconf, summary: "An internal command for configuring the replication stream.", ..REPL },
+    Command { name: "role", arity: 1, flags: NOSCRIPT | LOADING | STALE | FAST, acl: acl::ADMIN | acl::DANGEROUS, handler: role, summary: "Returns the replication role.", ..REPL },
+    Command { name: "wait", arity: 3, flags: NOSCRIPT, acl: acl::CONNECTION, group: "generic", tips: &["request_policy:all_shards", "response_policy:agg_min"], handler: wait, usage: "numreplicas timeout", summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", ..REPL },
+];
+
+/// REPLCONF <option> <value> ...: what a replica announces before PSYNC (listening-port,
+/// ip-address, capa, rdb-only...), and `ACK <offset>` from a replica afterwards (no
+/// reply).
+fn replconf(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    let mut i = 1;
+    while i < a.len() {
+        let v = a.get(i + 1);
+        if a.is(i, "ack") {
+            // Sent by replicas: never answered.
+            let off = arg_i64(v).unwrap_or(0).max(0) as u64;
+            if c.cl.replica
+                && let Some(l) = c.eng.master.link_mut(c.cl.id)
+            {
+                l.ack = l.ack.max(off);
+                l.ack_time = std::time::Instant::now();
+            }
+            return Ok(());
+        }
+        let info = c.cl.repl_info.get_or_insert_with(Default::default);
+        if a.is(i, "listening-port") {
+            let p = arg_i64(v)?;
+            info.port = u16::try_from(p).unwrap_or(0);
+        } else if a.is(i, "ip-address") {
+            info.ip = String::from_utf8_lossy(v).into_owned();
+        } else if a.is(i, "capa") {
+            if v.eq_ignore_ascii_case(b"eof") {
+                info.capa_eof = true;
+            } else if v.eq_ignore_ascii_case(b"psync2") {
+                info.capa_psync2 = true;
+            }
+        } else if a.is(i, "rdb-only") {
+            info.rdb_only = arg_i64(v)? == 1;
+        } else if a.is(i, "rdb-filter-only") || a.is(i, "getack") {
+            // Nothing to filter (no functions); GETACK is for replicas.
+        } else {
+            return Err(CmdError::err(format!(
+                "Unrecognized REPLCONF option: {}",
+                a.text(i)
+            )));
+        }
+        i += 2;
+    }
+    c.out.ok();
+    Ok(())
+}
+
+/// PSYNC replid offset: continues from the backlog (`+CONTINUE`) or starts a full
+/// sync (`+FULLRESYNC replid offset`, then the RDB).
+fn psync(c: &mut Ctx, a: &Args) -> CmdResult {
+    if c.cl.replica {
+        return Ok(());
+    }
+    let id = String::from_utf8_lossy(a.get(1)).into_owned();
+    let from = arg_i64(a.get(2)).unwrap_or(-1);
+    let info = replica_info(c);
+    let psync = (from >= 0).then_some((id.as_str(), from as u64));
+    let start = c.eng.attach_replica(c.cl.id, psync, &info);
+    c.cl.replica = true;
+    match start {
+        SyncStart::Continue(replid) if info.capa_psync2 => {
+            c.out.simple(&format!("CONTINUE {replid}"));
+        }
+        SyncStart::Continue(_) => c.out.simple("CONTINUE"),
+        SyncStart::Full(replid, offset) => c.out.simple(&format!("FULLRESYNC {replid} {offset}")),
+    }
+    Ok(())
+}
+
+/// SYNC: the pre-2.8 handshake, still what some tools send: a full sync, no reply line.
+fn sync(c: &mut Ctx, _a: &Args) -> CmdResult {
+    if c.cl.replica {
+        return Ok(());
+    }
+    let info = replica_info(c);
+    c.eng.attach_replica(c.cl.id, None, &info);
+    c.cl.replica = true;
+    Ok(())
+}
+
+/// ROLE -> ["master", offset, [[ip, port, acked offset] ...]].
+fn role(c: &mut Ctx, _a: &Args) -> CmdResult {
+    let m = &c.eng.master;
+    let online: Vec<_> = m.links.iter().filter(|l| l.online()).collect();
+    c.out.array(3);
+    c.out.bulk_str("master");
+    c.out.int(m.offset as i64);
+    c.out.array(online.len());
+    for l in online {
+        c.out.array(3);
+        c.out.bulk_str(&l.ip);
+        c.out.bulk_str(&l.port.to_string());
+        c.out.bulk_str(&l.ack.to_string());
+    }
+    Ok(())
+}
+
+/// WAIT numreplicas timeout: waits until `numreplicas` replicas acknowledged every
+/// write this client made, or `timeout` ms pass (0: forever); replies how many did.
+fn wait(c: &mut Ctx, a: &Args) -> CmdResult {
+    let n = arg_i64(a.get(1))?;
+    let timeout = arg_i64(a.get(2))?;
+    if timeout < 0 {
+        return Err(CmdError::err("timeout is negative"));
+    }
+    // Every write made so far (this client's among them) reaches the stream, and so
+    // the offset, now: waiting for that offset covers the client's writes.
+    c.eng.flush_stream();
+    let target = c.eng.master.offset;
+    if c.cl.multi.is_some() || c.eng.in_exec {
+        // Inside a transaction nothing can wait: the count as it stands.
+        c.out.int(c.eng.master.acked(target) as i64);
+        return Ok(());
+    }
+    let acked = c.eng.master.acked(target);
+    if n <= 0 || acked as i64 >= n || c.eng.master.links.is_empty() {
+        c.out.int(acked as i64);
+        return Ok(());
+    }
+    c.eng.master.getack_wanted = true;
+    c.cl.wait_repl = Some(crate::client::WaitRepl {
+        offset: target,
+        replicas: n as usize,
+        deadline: (timeout > 0)
+            .then(|| std::time::Instant::now() + std::time::Duration::from_millis(timeout as u64)),
+    });
+    Ok(())
+}
+
+/// What the client announced with REPLCONF, its address standing in for an IP it did
+/// not announce.
+fn replica_info(c: &mut Ctx) -> ReplicaInfo {
+    let mut info = c.cl.repl_info.take().map(|b| *b).unwrap_or_default();
+    if info.ip.is_empty() {
+        let addr = &c.cl.addr;
+        info.ip = addr
+            .rsplit_once(':')
+            .map_or(addr.as_str(), |(h, _)| h)
+            .to_string();
+    }
+    info
+}
