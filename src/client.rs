@@ -90,6 +90,10 @@ pub struct ClientState {
     pub repl_info: Option<Box<crate::engine::repl::ReplicaInfo>>,
     /// Waiting in WAIT (no further commands run until it is answered).
     pub wait_repl: Option<WaitRepl>,
+    /// The connection to our master: its commands are the replication stream.
+    pub is_master: bool,
+    /// The master's command just run wants its reply sent (REPLCONF GETACK).
+    pub keep_reply: bool,
 }
 
 impl ClientState {
@@ -120,6 +124,8 @@ impl ClientState {
             replica: false,
             repl_info: None,
             wait_repl: None,
+            is_master: false,
+            keep_reply: false,
         }
     }
 }

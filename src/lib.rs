@@ -150,6 +150,13 @@ pub fn main() {
     } else {
         cmd::replay::load_rdb_at_startup(&mut srv.eng)
     };
+    if let Some(v) = srv.eng.config.get("replicaof").filter(|v| !v.is_empty())
+        && let Some((host, port)) = v.split_once(' ')
+        && let Ok(port) = port.trim().parse::<u16>()
+    {
+        let host = host.to_string();
+        srv.eng.follow(host, port);
+    }
     if let Err(e) = loaded {
         error!("{e}");
         srv.finish();

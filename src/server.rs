@@ -50,6 +50,8 @@ const OUTPUT_SHRINK: usize = 1024 * 1024;
 /// Redis; mio's own bind asks for 128, and a burst of more clients than that waits a
 /// second or more for the SYN retry), address reuse on, and IPv6 sockets IPv6-only so
 /// `bind * ::*` can listen on both.
+mod replica_link;
+
 fn listen(sa: SocketAddr, backlog: i32) -> io::Result<TcpListener> {
     use socket2::{Domain, Socket, Type};
     let sock = Socket::new(Domain::for_address(sa), Type::STREAM, None)?;
@@ -332,6 +334,7 @@ impl Server {
                     self.handle_read(t, ev.is_read_closed() || ev.is_error());
                 }
                 if ev.is_writable() {
+                    self.master_connected(t);
                     self.write_conn(t);
                 }
             }
@@ -416,6 +419,9 @@ impl Server {
             self.eng.shutdown = Some(Shutdown::Signal("SIGINT"));
         }
         self.eng.cron();
+        if self.eng.replica.is_some() || !self.eng.closing_master_slots.is_empty() {
+            self.replica_cron();
+        }
         self.release_held();
         if self.eng.config.timeout > 0 {
             let limit = Duration::from_secs(self.eng.config.timeout);
@@ -573,6 +579,13 @@ impl Server {
     /// until it is paused, closing or waiting in a blocking command.
     fn process(&mut self, slot: usize, conn: &mut Conn) {
         self.eng.cmd_clock = Instant::now();
+        if conn.cl.is_master && !self.eng.replica.as_ref().is_some_and(|r| r.up()) {
+            // Handshake replies and the full sync's RDB, until the stream begins.
+            self.master_input(slot, conn);
+            if !self.eng.replica.as_ref().is_some_and(|r| r.up()) {
+                return;
+            }
+        }
         let limit = self.eng.config.obuf_normal;
         self.net.obuf_normal = limit;
         // A pipeline of commands is known before the first runs: fetch their keys'
@@ -629,6 +642,7 @@ impl Server {
                         ranges: &conn.parser.args,
                     };
                     let (was_replica, out_len) = (conn.cl.replica, conn.out.len());
+                    let at = conn.parser.consumed();
                     cmd::dispatch(
                         &mut self.eng,
                         &mut self.net,
@@ -637,6 +651,16 @@ impl Server {
                         &args,
                     );
                     conn.parser.finish();
+                    if conn.cl.is_master {
+                        // The master's stream: every byte moves our offset; nothing is
+                        // answered but REPLCONF GETACK.
+                        if let Some(r) = self.eng.replica.as_mut() {
+                            r.offset += (conn.parser.consumed() - at) as i64;
+                        }
+                        if !std::mem::take(&mut conn.cl.keep_reply) {
+                            conn.out.truncate(out_len);
+                        }
+                    }
                     if conn.cl.replica {
                         if was_replica {
                             // A replica's commands (REPLCONF ACK) are not answered.
@@ -950,6 +974,9 @@ impl Server {
         if conn.cl.replica {
             self.eng.detach_replica(conn.cl.id);
             self.net.replica_slots.remove(&conn.cl.id);
+        }
+        if conn.cl.is_master {
+            self.master_closed(slot);
         }
         self.net.waiting.retain(|&w| w != slot);
         self.net.free_slots.push(slot);

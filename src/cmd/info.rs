@@ -301,7 +301,41 @@ fn stats(c: &Ctx, f: &mut Fields) {
 
 fn replication(c: &Ctx, f: &mut Fields) {
     let m = &c.eng.master;
-    f.add("role", "master").add("connected_slaves", m.online());
+    if let Some(r) = &c.eng.replica {
+        let up = r.up();
+        f.add("role", "slave")
+            .add("master_host", &r.host)
+            .add("master_port", r.port)
+            .add("master_link_status", if up { "up" } else { "down" })
+            .add("master_last_io_seconds_ago", r.last_io.elapsed().as_secs())
+            .add(
+                "master_sync_in_progress",
+                (r.sync_started.is_some() && !up) as u8,
+            );
+        if !up {
+            f.add(
+                "master_link_down_since_seconds",
+                r.down_since.elapsed().as_secs(),
+            );
+        }
+        f.add("slave_read_repl_offset", r.offset.max(0))
+            .add("slave_repl_offset", r.offset.max(0))
+            .add(
+                "slave_priority",
+                c.eng.config.get("replica-priority").unwrap_or("100"),
+            )
+            .add(
+                "slave_read_only",
+                (c.eng.config.get("replica-read-only") != Some("no")) as u8,
+            )
+            .add(
+                "replica_announced",
+                (c.eng.config.get("replica-announced") != Some("no")) as u8,
+            );
+    } else {
+        f.add("role", "master");
+    }
+    f.add("connected_slaves", m.online());
     let now = std::time::Instant::now();
     for (n, l) in m.links.iter().filter(|l| l.online()).enumerate() {
         let lag = now.duration_since(l.ack_time).as_secs();
@@ -318,9 +352,18 @@ fn replication(c: &Ctx, f: &mut Fields) {
         None => (0, 1048576, 0, 0),
     };
     f.add("master_failover_state", "no-failover")
-        .add("master_replid", &m.replid)
+        .add(
+            "master_replid",
+            c.eng.replica.as_ref().map_or(&m.replid, |r| &r.replid),
+        )
         .add("master_replid2", &m.replid2)
-        .add("master_repl_offset", m.offset)
+        .add(
+            "master_repl_offset",
+            c.eng
+                .replica
+                .as_ref()
+                .map_or(m.offset as i64, |r| r.offset.max(0)),
+        )
         .add("second_repl_offset", m.second_offset)
         .add("repl_backlog_active", active)
         .add("repl_backlog_size", size)

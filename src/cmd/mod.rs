@@ -294,6 +294,27 @@ pub fn dispatch(
         let e = CmdError::Custom("OOM command not allowed when used memory > 'maxmemory'.".into());
         return refuse(eng, clients, cl, out, found, args, &e);
     }
+    if let Some(r) = &eng.replica
+        && !cl.is_master
+    {
+        if !r.up()
+            && cmd.flags & flags::STALE == 0
+            && eng.config.get("replica-serve-stale-data") == Some("no")
+        {
+            let e = CmdError::Custom(
+                "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+                    .into(),
+            );
+            return refuse(eng, clients, cl, out, found, args, &e);
+        }
+        if (cmd.is_write() || (cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())))
+            && eng.config.get("replica-read-only") != Some("no")
+        {
+            let e =
+                CmdError::Custom("READONLY You can't write against a read only replica.".into());
+            return refuse(eng, clients, cl, out, found, args, &e);
+        }
+    }
     if eng.aof.write_blocked() && denied_by_disk_error(cmd, cl) {
         let text = format!(
             "MISCONF Errors writing to the AOF file: {}",

@@ -18,6 +18,8 @@ pub static COMMANDS: &[Command] = &[
     Command { name: "psync", arity: -3, flags: ADMIN | NOSCRIPT | NO_ASYNC_LOADING | NO_MULTI, handler: psync, usage: "replicationid offset", summary: "An internal command used in replication.", ..REPL },
     Command { name: "replconf", arity: -1, flags: ADMIN | NOSCRIPT | LOADING | STALE | ALLOW_BUSY, handler: replconf, summary: "An internal command for configuring the replication stream.", ..REPL },
     Command { name: "role", arity: 1, flags: NOSCRIPT | LOADING | STALE | FAST, acl: acl::ADMIN | acl::DANGEROUS, handler: role, summary: "Returns the replication role.", ..REPL },
+    Command { name: "replicaof", arity: 3, flags: ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, handler: replicaof, usage: "host port", summary: "Configures a server as replica of another, or promotes it to a master.", ..REPL },
+    Command { name: "slaveof", arity: 3, flags: ADMIN | NOSCRIPT | STALE | NO_ASYNC_LOADING, handler: replicaof, usage: "host port", summary: "Sets a Redis server as a replica of another, or promotes it to being a master.", ..REPL },
     Command { name: "wait", arity: 3, flags: NOSCRIPT, acl: acl::CONNECTION, group: "generic", tips: &["request_policy:all_shards", "response_policy:agg_min"], handler: wait, usage: "numreplicas timeout", summary: "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", ..REPL },
 ];
 
@@ -31,6 +33,16 @@ fn replconf(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut i = 1;
     while i < a.len() {
         let v = a.get(i + 1);
+        if a.is(i, "getack") && c.cl.is_master {
+            // Our master asks where we are: the one command of the stream answered.
+            let off = c.eng.replica.as_ref().map_or(0, |r| r.offset.max(0));
+            c.out.array(3);
+            c.out.bulk(b"REPLCONF");
+            c.out.bulk(b"ACK");
+            c.out.bulk(off.to_string().as_bytes());
+            c.cl.keep_reply = true;
+            return Ok(());
+        }
         if a.is(i, "ack") {
             // Sent by replicas: never answered.
             let off = arg_i64(v).unwrap_or(0).max(0) as u64;
@@ -103,8 +115,61 @@ fn sync(c: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
-/// ROLE -> ["master", offset, [[ip, port, acked offset] ...]].
+/// REPLICAOF host port: follow that master (the data is replaced by its copy once the
+/// sync is done). REPLICAOF NO ONE: stop following and accept writes, keeping the data.
+fn replicaof(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.is(1, "no") && a.is(2, "one") {
+        if let Some(r) = c.eng.replica.take() {
+            if let Some(slot) = r.slot {
+                c.eng.closing_master_slots.push(slot);
+            }
+            c.eng.promote(&r);
+            log::info!(
+                "MASTER MODE enabled (user request from 'id={} addr={}')",
+                c.cl.id,
+                c.cl.addr
+            );
+        }
+        c.out.ok();
+        return Ok(());
+    }
+    let port = arg_i64(a.get(2))?;
+    if !(0..=65535).contains(&port) {
+        return Err(CmdError::err("Invalid master port"));
+    }
+    let host = String::from_utf8_lossy(a.get(1)).into_owned();
+    if let Some(r) = &c.eng.replica
+        && r.host.eq_ignore_ascii_case(&host)
+        && r.port == port as u16
+    {
+        log::info!(
+            "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed."
+        );
+        c.out.simple("OK Already connected to specified master");
+        return Ok(());
+    }
+    c.eng.follow(host.clone(), port as u16);
+    log::info!(
+        "REPLICAOF {host}:{port} enabled (user request from 'id={} addr={}')",
+        c.cl.id,
+        c.cl.addr
+    );
+    c.out.ok();
+    Ok(())
+}
+
+/// ROLE -> ["master", offset, [[ip, port, acked offset] ...]], or for a replica
+/// ["slave", host, port, link state, offset].
 fn role(c: &mut Ctx, _a: &Args) -> CmdResult {
+    if let Some(r) = &c.eng.replica {
+        c.out.array(5);
+        c.out.bulk_str("slave");
+        c.out.bulk_str(&r.host);
+        c.out.int(r.port as i64);
+        c.out.bulk_str(r.state_name());
+        c.out.int(r.offset);
+        return Ok(());
+    }
     let m = &c.eng.master;
     let online: Vec<_> = m.links.iter().filter(|l| l.online()).collect();
     c.out.array(3);

@@ -120,6 +120,10 @@ pub struct Engine {
     pub rdb: save::RdbStats,
     /// Replication as a master: ID, offset, backlog, replica links.
     pub master: crate::repl::master::Master,
+    /// Replication as a replica (REPLICAOF host port); None for a master.
+    pub replica: Option<crate::repl::replica::ReplicaOf>,
+    /// Connections to a former master, for the loop to close.
+    pub closing_master_slots: Vec<usize>,
     /// SHUTDOWN SAVE (true) or NOSAVE (false); None: save if `save` points are set.
     pub shutdown_save: Option<bool>,
     /// Replaying the AOF: keys do not expire, relative times are not re-evaluated,
@@ -178,6 +182,8 @@ impl Engine {
             rewrite: None,
             save: None,
             master: crate::repl::master::Master::new(replid),
+            replica: None,
+            closing_master_slots: Vec::new(),
             shutdown_save: None,
             rdb: save::RdbStats {
                 last_ok: true,

@@ -185,6 +185,28 @@ impl Engine {
         }
     }
 
+    /// REPLICAOF host port: from now on a replica of that master. Our own replicas are
+    /// let go (they reconnect and sync again, as Redis has them do).
+    pub fn follow(&mut self, host: String, port: u16) {
+        if let Some(old) = self.replica.take()
+            && let Some(slot) = old.slot
+        {
+            self.closing_master_slots.push(slot);
+        }
+        for l in &mut self.master.links {
+            l.done = true;
+        }
+        self.replica = Some(crate::repl::replica::ReplicaOf::new(host, port));
+    }
+
+    /// REPLICAOF NO ONE: a master from now on, with a new replication ID (the old
+    /// master's is kept as the second one for INFO).
+    pub fn promote(&mut self, was: &crate::repl::replica::ReplicaOf) {
+        self.master.replid2 = was.replid.clone();
+        self.master.second_offset = -1;
+        self.master.replid = self.rng.hex40();
+    }
+
     /// Timer: a PING down the stream every `repl-ping-replica-period` seconds while
     /// replicas are connected, so they can tell a quiet master from a dead link.
     pub fn repl_cron(&mut self) {

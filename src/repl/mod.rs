@@ -7,3 +7,4 @@
 
 pub mod backlog;
 pub mod master;
+pub mod replica;
