@@ -378,6 +378,8 @@ const SAMPLES: &[&str] = &[
     "dump k",
     "restore k 0 payload",
     "restore k 0 payload REPLACE ABSTTL IDLETIME 5",
+    "migrate h 1 k 0 10",
+    "migrate h 1 \"\" 0 10 COPY KEYS a b",
     "move k 1",
     "expire k 10",
     "pexpire k 10 GT",

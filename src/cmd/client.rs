@@ -38,7 +38,11 @@ static SUBCOMMANDS: &[Command] = &[
 /// client logged in as `user`. `qbuf` and `obl` are the unprocessed input and unsent
 /// output bytes (0 for the caller, whose buffers are in use while it runs).
 pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> String {
-    let flags = if cl.monitor {
+    let flags = if cl.is_master {
+        "M"
+    } else if cl.replica {
+        "S"
+    } else if cl.monitor {
         "O"
     } else if cl.blocked.is_some() {
         "b"
@@ -135,25 +139,37 @@ fn info(c: &mut Ctx, _a: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The class CLIENT LIST / KILL TYPE name a client by: our master's link, a replica's,
+/// or a normal client.
+pub fn client_type(cl: &ClientState) -> &'static str {
+    if cl.is_master {
+        "master"
+    } else if cl.replica {
+        "replica"
+    } else {
+        "normal"
+    }
+}
+
+/// A TYPE argument as `client_type` names it ("slave" is "replica").
+fn type_arg(t: &str) -> Result<&'static str, CmdError> {
+    match t.to_ascii_lowercase().as_str() {
+        "normal" => Ok("normal"),
+        "master" => Ok("master"),
+        "replica" | "slave" => Ok("replica"),
+        "pubsub" => Ok("pubsub"),
+        _ => Err(CmdError::err(format!("Unknown client type '{t}'"))),
+    }
+}
+
 /// CLIENT LIST [TYPE type] [ID id...].
 fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut ty: Option<&'static str> = None;
     let mut i = 2;
     while i < a.len() {
         if a.is(i, "type") && i + 1 < a.len() {
-            let t = a.text(i + 1).to_ascii_lowercase();
-            if !matches!(
-                t.as_str(),
-                "normal" | "master" | "replica" | "slave" | "pubsub"
-            ) {
-                return Err(CmdError::err(format!(
-                    "Unknown client type '{}'",
-                    a.text(i + 1)
-                )));
-            }
-            if t != "normal" {
-                ids = Some(vec![]);
-            }
+            ty = Some(type_arg(&a.text(i + 1))?);
             i += 2;
         } else if a.is(i, "id") && i + 1 < a.len() {
             let mut v = Vec::new();
@@ -171,15 +187,17 @@ fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     // A set: CLIENT LIST ID with a million ids over thousands of clients was quadratic.
     let ids: Option<std::collections::HashSet<u64>> = ids.map(|v| v.into_iter().collect());
-    let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
+    let keep = |cl: &ClientState| {
+        ids.as_ref().is_none_or(|v| v.contains(&cl.id)) && ty.is_none_or(|t| t == client_type(cl))
+    };
     let mut lines: Vec<(u64, String)> = Vec::new();
     let acl = &c.eng.acl;
     c.clients.each(&mut |cl, qbuf, obl| {
-        if keep(cl.id) {
+        if keep(cl) {
             lines.push((cl.id, client_line(cl, acl.name(cl.user), qbuf, obl)));
         }
     });
-    if keep(c.cl.id) {
+    if keep(c.cl) {
         lines.push((c.cl.id, client_line(c.cl, acl.name(c.cl.user), 0, 0)));
     }
     lines.sort_by_key(|(id, _)| *id);
@@ -261,7 +279,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     let old_form = a.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
     let mut user = None;
-    let mut type_ok = true;
+    let mut ty: Option<&'static str> = None;
     if old_form {
         addr = Some(a.text(2));
         skipme = false;
@@ -282,14 +300,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
             } else if a.is(i, "laddr") {
                 laddr = Some(v);
             } else if a.is(i, "type") {
-                let t = v.to_ascii_lowercase();
-                if !matches!(
-                    t.as_str(),
-                    "normal" | "master" | "replica" | "slave" | "pubsub"
-                ) {
-                    return Err(CmdError::err(format!("Unknown client type '{v}'")));
-                }
-                type_ok = t == "normal";
+                ty = Some(type_arg(&v)?);
             } else if a.is(i, "user") {
                 match c.eng.acl.lookup(a.get(i + 1)) {
                     Some(r) => user = Some(r),
@@ -309,7 +320,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let matches = |cl: &ClientState| {
         user.is_none_or(|u| u == cl.user)
-            && type_ok
+            && ty.is_none_or(|t| t == client_type(cl))
             && id.is_none_or(|x| x == cl.id)
             && addr.as_ref().is_none_or(|x| *x == cl.addr)
             && laddr.as_ref().is_none_or(|x| *x == cl.laddr)

@@ -155,6 +155,11 @@ impl Server {
             return true;
         }
         info!("Non blocking connect for SYNC fired the event.");
+        conn.cl.laddr = conn
+            .sock
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         if let Some(r) = self.eng.replica.as_mut() {
             r.link = Link::Handshake(Step::Ping);
             r.last_io = Instant::now();
