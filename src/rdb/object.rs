@@ -179,11 +179,15 @@ pub fn read_value<R: Read>(r: &mut Reader<R>, ty: u8, lim: &Limits) -> Result<Op
                 let v = r.string()?;
                 items.push((f, v, 0));
             }
-            hash_of(items, lim)?
+            hash_of(items, FieldOrder::Stored, lim)?
         }
         TYPE_HASH_ZIPMAP => {
             let items = zipmap::decode(&r.string()?)?;
-            hash_of(items.into_iter().map(|(f, v)| (f, v, 0)).collect(), lim)?
+            hash_of(
+                items.into_iter().map(|(f, v)| (f, v, 0)).collect(),
+                FieldOrder::Stored,
+                lim,
+            )?
         }
         TYPE_HASH_ZIPLIST | TYPE_HASH_LISTPACK => {
             let raw = r.string()?;
@@ -193,7 +197,11 @@ pub fn read_value<R: Read>(r: &mut Reader<R>, ty: u8, lim: &Limits) -> Result<Op
                 listpack::decode(&raw)?
             };
             let items = pairs(flat, "hash")?;
-            hash_of(items.into_iter().map(|(f, v)| (f, v, 0)).collect(), lim)?
+            hash_of(
+                items.into_iter().map(|(f, v)| (f, v, 0)).collect(),
+                FieldOrder::Stored,
+                lim,
+            )?
         }
         TYPE_HASH_LISTPACK_EX | TYPE_HASH_LISTPACK_EX_PRE_GA => {
             if ty == TYPE_HASH_LISTPACK_EX {
@@ -215,7 +223,7 @@ pub fn read_value<R: Read>(r: &mut Reader<R>, ty: u8, lim: &Limits) -> Result<Op
                     .ok_or_else(|| corrupt("hash listpack: invalid field deadline"))?;
                 items.push((f, v, at));
             }
-            hash_of(items, lim)?
+            hash_of(items, FieldOrder::Stored, lim)?
         }
         TYPE_HASH_METADATA | TYPE_HASH_METADATA_PRE_GA => {
             let min = if ty == TYPE_HASH_METADATA {
@@ -247,7 +255,7 @@ pub fn read_value<R: Read>(r: &mut Reader<R>, ty: u8, lim: &Limits) -> Result<Op
                 let v = r.string()?;
                 items.push((f, v, at));
             }
-            hash_of(items, lim)?
+            hash_of(items, FieldOrder::Added, lim)?
         }
         other => return Err(RdbError::Unsupported(type_name(other), other)),
     };
@@ -378,11 +386,22 @@ fn zset_of(mut items: Vec<(Vec<u8>, f64)>, lim: &Limits) -> Result<Value> {
     )))
 }
 
-/// A hash of (field, value, deadline or 0) in stored order. Redis keeps the fields of a
-/// compact hash with deadlines sorted by deadline; ferrokv places a field before any
-/// other with an equal deadline when one is set, so the deadlines are given from the
-/// last field to the first and the order comes out the same.
-fn hash_of(items: Vec<(Vec<u8>, Vec<u8>, u64)>, lim: &Limits) -> Result<Value> {
+/// How the fields of a hash with deadlines come in a value.
+#[derive(Clone, Copy, PartialEq)]
+enum FieldOrder {
+    /// As a listpack stores them (HASH_LISTPACK_EX): the order to keep.
+    Stored,
+    /// One by one (HASH_METADATA), as Redis adds them while loading: each field with a
+    /// deadline goes before the others whose deadline is not sooner.
+    Added,
+}
+
+/// A hash of (field, value, deadline or 0). Redis keeps the fields of a compact hash
+/// with deadlines sorted by deadline, and, as ferrokv does, places a field whose deadline
+/// is set before the others with an equal one. So a stored order is rebuilt by setting
+/// the deadlines from the last field to the first, and Redis's loading of fields added
+/// one by one by setting them from the first to the last.
+fn hash_of(items: Vec<(Vec<u8>, Vec<u8>, u64)>, order: FieldOrder, lim: &Limits) -> Result<Value> {
     let mut h = Hash::new();
     for (f, v, _) in &items {
         if !h.insert(f, v, lim.hash) {
@@ -391,10 +410,13 @@ fn hash_of(items: Vec<(Vec<u8>, Vec<u8>, u64)>, lim: &Limits) -> Result<Value> {
     }
     if items.iter().any(|x| x.2 != 0) {
         h.prepare_ttl();
-        for (f, _, at) in items.iter().rev() {
-            if *at != 0 {
-                h.set_ttl(f, *at);
-            }
+        let with_ttl = items.iter().filter(|x| x.2 != 0);
+        let with_ttl: Vec<_> = match order {
+            FieldOrder::Stored => with_ttl.rev().collect(),
+            FieldOrder::Added => with_ttl.collect(),
+        };
+        for (f, _, at) in with_ttl {
+            h.set_ttl(f, *at);
         }
     }
     Ok(Value::Hash(h))
@@ -450,10 +472,14 @@ pub fn write_body<W: Write>(w: &mut Writer<W>, v: &Value, now: u64) -> io::Resul
             }
             w.u64_le(min)?;
             w.len(n)?;
-            for (f, v, at) in h.iter_ttl() {
-                if !live(at) {
-                    continue;
-                }
+            // A loader adds the fields one by one, each before the others with the same
+            // deadline (see `hash_of`): a run of equal deadlines goes out reversed, so
+            // it comes back in its order.
+            let mut fields: Vec<_> = h.iter_ttl().filter(|x| live(x.2)).collect();
+            for run in fields.chunk_by_mut(|a, b| a.2 == b.2 && a.2 != 0) {
+                run.reverse();
+            }
+            for (f, v, at) in fields {
                 w.len(if at == 0 { 0 } else { at - min + 1 })?;
                 w.string(f)?;
                 w.string(&v)?;
