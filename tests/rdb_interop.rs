@@ -26,6 +26,11 @@
 //! - `rdb_load_errors_are_clear`: a truncated file, a flipped byte and a stream key make
 //!   ferrokv exit non-zero with a log line naming the problem (and the stream's key),
 //!   leaving the file as it was and, with `appendonly yes`, writing no AOF directory.
+//! - `migrate_moves_keys_both_ways`: MIGRATE ... KEYS of the whole dataset from
+//!   redis-server 7 to ferrokv and from ferrokv (COPY, then REPLACE, AUTH) to a
+//!   password-protected redis-server; deadlines within a second (MIGRATE sends relative
+//!   TTLs); error replies (BUSYKEY, NOKEY, syntax, IOERR) byte for byte against
+//!   redis-server's MIGRATE.
 //! - `save_points_and_shutdown_save`: `save 1 1` saves by itself after a write (not
 //!   before); SHUTDOWN SAVE saves without save points; SHUTDOWN NOSAVE does not save
 //!   despite them; plain SHUTDOWN saves only with them.
@@ -1801,6 +1806,172 @@ fn save_points_and_shutdown_save() {
             d.join("dump.rdb").exists(),
             saves,
             "SHUTDOWN {how} with save points"
+        );
+    }
+}
+
+/// `want` with the deadlines of `got` where they are within a second of its own: MIGRATE
+/// sends relative TTLs (as Redis's does), so a deadline moves by the milliseconds the
+/// transfer took. A missing or added deadline still shows as a difference.
+fn with_deadlines_of(want: &Snap, got: &Snap) -> Snap {
+    let mut keys = want.keys.clone();
+    for (k, w) in keys.iter_mut() {
+        if let Some(g) = got.keys.get(k)
+            && w.expire_at > 0
+            && g.expire_at > 0
+            && (w.expire_at - g.expire_at).abs() <= 1000
+        {
+            w.expire_at = g.expire_at;
+        }
+    }
+    Snap {
+        dbsize: want.dbsize.clone(),
+        keys,
+    }
+}
+
+/// Moves every key of `by_db` from `from` to the server on `port`, one MIGRATE ... KEYS
+/// per database with `opts` before KEYS; then (unless `to` is empty, for a COPY) checks
+/// that nothing is left behind.
+fn migrate_all(
+    from: &mut Client,
+    port: &str,
+    by_db: &BTreeMap<usize, Vec<Vec<u8>>>,
+    opts: &[&str],
+    to: &str,
+) {
+    for (db, keys) in by_db {
+        let mut cmd = a!["MIGRATE", "127.0.0.1", port, "", db.to_string(), "5000"];
+        cmd.extend(opts.iter().map(|o| o.as_bytes().to_vec()));
+        cmd.push(b"KEYS".to_vec());
+        cmd.extend(keys.iter().cloned());
+        let r = pipe(from, &[a!["SELECT", db.to_string()], cmd]);
+        assert_eq!(status(&r[1]), "OK", "MIGRATE of db {db}: {}", show(&r[1]));
+        if !to.is_empty() {
+            assert_eq!(
+                int(&one(from, a!["DBSIZE"])),
+                0,
+                "MIGRATE to {to} left keys in db {db}"
+            );
+        }
+    }
+}
+
+/// MIGRATE in both directions: every key of the Redis 7 dataset goes from redis-server
+/// to ferrokv (KEYS form, one database at a time, into another database number) and all
+/// of them back from ferrokv to a second redis-server that wants a password (AUTH),
+/// with deadlines kept; COPY leaves the source, REPLACE overwrites, BUSYKEY, NOKEY and
+/// IOERR answer as redis-server's MIGRATE does.
+#[test]
+fn migrate_moves_keys_both_ways() {
+    let Some(bin) = redis7() else { return };
+    let t0 = now_ms();
+    let tmp = TempDir::new("rdbi-migrate");
+    let (_redis, mut rc, _) = fresh_redis(&bin, &tmp, "redis7", &[]);
+    pipe(&mut rc, &dataset(t0, false));
+    let want = snapshot(&mut rc, "redis 7", ALL_DBS, false);
+    let (_f, mut fc, _) = fresh_ferrokv(&tmp);
+    let fport = fc.stream.peer_addr().unwrap().port().to_string();
+    let (_r2, mut r2c, _) = fresh_redis(&bin, &tmp, "redis7b", &["--requirepass", "pw"]);
+    let r2port = r2c.stream.peer_addr().unwrap().port().to_string();
+
+    // Redis -> ferrokv, each database's keys in one MIGRATE ... KEYS.
+    let mut by_db: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+    for (db, k) in want.keys.keys() {
+        by_db.entry(*db).or_default().push(k.clone());
+    }
+    migrate_all(&mut rc, &fport, &by_db, &[], "ferrokv");
+    let got = snapshot(&mut fc, "ferrokv", ALL_DBS, false);
+    let want = with_deadlines_of(&want, &got);
+    assert_same(
+        "keys migrated to ferrokv",
+        "redis 7",
+        &want,
+        "ferrokv",
+        &got,
+    );
+
+    // ferrokv -> the password-protected redis-server, COPY first, then for real.
+    migrate_all(&mut fc, &r2port, &by_db, &["COPY", "AUTH", "pw"], "");
+    migrate_all(
+        &mut fc,
+        &r2port,
+        &by_db,
+        &["REPLACE", "AUTH", "pw"],
+        "redis",
+    );
+    one(&mut r2c, a!["AUTH", "pw"]);
+    let back = snapshot(&mut r2c, "redis 7 (2)", ALL_DBS, false);
+    let want = with_deadlines_of(&want, &back);
+    assert_same(
+        "keys migrated back to redis",
+        "redis 7",
+        &want,
+        "redis 7 (2)",
+        &back,
+    );
+
+    // Replies to compare with redis-server's own MIGRATE, byte for byte.
+    one(&mut fc, a!["SELECT", "0"]);
+    one(&mut rc, a!["SELECT", "0"]);
+    for c in [&mut fc, &mut rc] {
+        pipe(c, &[a!["SET", "busy", "1"], a!["SET", "busy2", "1"]]);
+    }
+    one(&mut r2c, a!["SET", "busy", "there"]);
+    let cases: Vec<Cmd> = vec![
+        a![
+            "MIGRATE",
+            "127.0.0.1",
+            &r2port,
+            "busy",
+            "0",
+            "5000",
+            "COPY",
+            "AUTH",
+            "pw"
+        ],
+        a!["MIGRATE", "127.0.0.1", &r2port, "nosuch", "0", "5000"],
+        a![
+            "MIGRATE",
+            "127.0.0.1",
+            &r2port,
+            "",
+            "0",
+            "5000",
+            "KEYS",
+            "nosuch"
+        ],
+        a![
+            "MIGRATE",
+            "127.0.0.1",
+            &r2port,
+            "busy",
+            "0",
+            "5000",
+            "KEYS",
+            "busy"
+        ],
+        a![
+            "MIGRATE",
+            "127.0.0.1",
+            &r2port,
+            "busy",
+            "0",
+            "5000",
+            "COPY",
+            "FOO"
+        ],
+        a!["MIGRATE", "127.0.0.1", &r2port, "busy", "x", "5000"],
+        a!["MIGRATE", "127.0.0.1", "1", "busy2", "0", "100"],
+    ];
+    for cmd in cases {
+        let ours = raw(&mut fc, &cmd.iter().map(|x| &x[..]).collect::<Vec<_>>());
+        let theirs = raw(&mut rc, &cmd.iter().map(|x| &x[..]).collect::<Vec<_>>());
+        assert_eq!(
+            short(&ours),
+            short(&theirs),
+            "{:?}",
+            cmd.iter().map(|x| short(x)).collect::<Vec<_>>()
         );
     }
 }

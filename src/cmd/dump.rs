@@ -304,7 +304,16 @@ fn exchange(
         .ok()
         .and_then(|mut a| a.next())
         .ok_or_else(conn_err)?;
-    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|_| conn_err())?;
+    let write_err = || CmdError::Custom("IOERR error or timeout writing to target instance".into());
+    // Redis connects without blocking, so a refused connection only shows when it
+    // writes: it reports that one as a write error.
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            write_err()
+        } else {
+            conn_err()
+        }
+    })?;
     let _ = s.set_read_timeout(Some(timeout));
     let _ = s.set_write_timeout(Some(timeout));
     let _ = s.set_nodelay(true);
