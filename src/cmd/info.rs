@@ -213,7 +213,7 @@ fn persistence(c: &Ctx, f: &mut Fields) {
         .add("current_fork_perc", "0.00")
         .add(
             "current_save_keys_processed",
-            rw.map_or(0, |r| r.keys) + sv.map_or(0, |s| s.keys),
+            rw.map_or(0, |r| r.keys) + sv.map_or(0, |s| s.keys()),
         )
         .add("current_save_keys_total", 0)
         .add("rdb_changes_since_last_save", eng.dirty)

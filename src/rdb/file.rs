@@ -276,13 +276,18 @@ pub fn write_select<W: Write>(
 /// Writes one key: its deadline, type, name and value. Hash fields due by `now` are left
 /// out (see `object::write_body`); the caller skips keys that are gone.
 pub fn write_key<W: Write>(w: &mut Writer<W>, key: &[u8], e: &Entry, now: u64) -> io::Result<()> {
+    write_key_start(w, key, e)?;
+    object::write_body(w, &e.val, now)
+}
+
+/// Writes a key's deadline, type and name: what comes before its value.
+pub fn write_key_start<W: Write>(w: &mut Writer<W>, key: &[u8], e: &Entry) -> io::Result<()> {
     if e.exp() != 0 {
         w.u8(OP_EXPIRETIME_MS)?;
         w.u64_le(e.exp() as u64)?;
     }
     w.u8(object::type_of(&e.val))?;
-    w.string(key)?;
-    object::write_body(w, &e.val, now)
+    w.string(key)
 }
 
 /// Ends the file: `EOF` and the checksum of everything before.

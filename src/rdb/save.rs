@@ -19,6 +19,7 @@
 //! The RDB version is 10 (Redis 7.0, so every Redis 7 loads the file) unless a hash with
 //! field deadlines is part of the snapshot, which needs 12 (Redis 7.4 and 8).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ use log::{info, warn};
 
 use super::dump::{RDB_VERSION_7_0, RDB_VERSION_HFE};
 use super::file;
+use super::object::{Plan, is_big, write_head, write_items};
 use super::write::Writer;
 use crate::keyspace::snapshot::Snapshot;
 use crate::keyspace::{Entry, Keyspace};
@@ -41,6 +43,9 @@ const SLICE_IDLE: Duration = Duration::from_micros(1000);
 const KEYS_PER_CLOCK: usize = 32;
 /// Buffered bytes at which the temp file is written.
 const WRITE_AT: usize = 128 * 1024;
+/// Elements of a big value written per piece: tens of microseconds, so a slice that is
+/// writing one checks its deadline often.
+const PIECE: usize = 512;
 
 /// Where a save is.
 enum Phase {
@@ -80,20 +85,43 @@ enum Out {
     Stream,
 }
 
-/// A save in progress.
-pub struct Save {
-    snap: Snapshot,
+/// The RDB being produced and what it needs to know to go on: the database its keys
+/// go to, and which databases it announced.
+struct Sink {
     w: Writer<Vec<u8>>,
-    out: Out,
-    phase: Phase,
     /// Database the file's keys go to now (-1: none selected yet).
     selected: i64,
     /// Databases already announced with RESIZEDB.
     announced: Vec<bool>,
     /// Key and deadline counts at the start, for RESIZEDB.
     sizes: Vec<(usize, usize)>,
+    keys: u64,
+}
+
+/// A big value being written in pieces. While it is, the RDB's next bytes must be its
+/// own: other keys wait in `Save::queue`.
+struct Job {
+    db: usize,
+    key: Vec<u8>,
+    /// The save's own copy. None while the live entry is written: the snapshot holds the
+    /// key, so a change or removal hands its current form over first, and it lands here.
+    owned: Option<Entry>,
+    plan: Plan,
+    pos: usize,
+    /// The clock fields are judged by, the same for every piece.
+    now: u64,
+}
+
+/// A save in progress.
+pub struct Save {
+    snap: Snapshot,
+    sink: Sink,
+    out: Out,
+    phase: Phase,
+    job: Option<Job>,
+    /// Keys handed over (copy-before-write, removal) while a job runs: written after it.
+    queue: VecDeque<(usize, Vec<u8>, Entry, i64)>,
     started: Instant,
-    pub keys: u64,
     pub bytes: u64,
     error: Option<io::Error>,
 }
@@ -146,17 +174,26 @@ impl Save {
         let snap = ks.snapshot_begin();
         Ok(Save {
             snap,
-            w,
+            sink: Sink {
+                w,
+                selected: -1,
+                announced: vec![false; ks.dbs.len()],
+                sizes,
+                keys: 0,
+            },
             out,
             phase: Phase::Writing,
-            selected: -1,
-            announced: vec![false; ks.dbs.len()],
-            sizes,
+            job: None,
+            queue: VecDeque::new(),
             started: Instant::now(),
-            keys: 0,
             bytes: 0,
             error: None,
         })
+    }
+
+    /// Keys written so far.
+    pub fn keys(&self) -> u64 {
+        self.sink.keys
     }
 
     /// Seconds since the save began.
@@ -168,13 +205,100 @@ impl Save {
     pub fn copy_before_write(&mut self, ks: &mut Keyspace, db: usize, key: &[u8], now: i64) {
         if let Some((k, e)) = ks.snapshot_take(&self.snap, db, key) {
             let (k, e) = (k.to_vec(), e.clone());
-            self.write_entry(db, &k, &e, now);
+            self.handed_over(db, k, e, now);
+        }
+    }
+
+    /// A key's pre-change form, handed over by the snapshot: the copy the running job
+    /// continues from, or queued while a job runs, or written now.
+    fn handed_over(&mut self, db: usize, k: Vec<u8>, e: Entry, now: i64) {
+        if let Some(j) = self.job.as_mut() {
+            if j.owned.is_none() && j.db == db && j.key == k {
+                j.owned = Some(e);
+            } else {
+                self.queue.push_back((db, k, e, now));
+            }
+            return;
+        }
+        if is_big(&e.val) && !e.gone(now) {
+            self.queue.push_back((db, k, e, now));
+            return;
+        }
+        self.write_entry(db, &k, &e, now);
+    }
+
+    /// Keys waiting while a job ran, and the values being written in pieces: true when
+    /// nothing is left of them (false: the deadline came first).
+    fn run_jobs(&mut self, ks: &mut Keyspace, deadline: Instant) -> bool {
+        loop {
+            if let Some(j) = self.job.as_mut() {
+                let live;
+                let val = match &j.owned {
+                    Some(e) => &e.val,
+                    None => match ks.snapshot_held(&self.snap, j.db, &j.key) {
+                        Some(e) => {
+                            live = e;
+                            &live.val
+                        }
+                        None => {
+                            // Neither held nor handed over: cannot happen, but an RDB
+                            // cut short must not be written.
+                            self.error =
+                                Some(io::Error::other("a value written in pieces vanished"));
+                            return true;
+                        }
+                    },
+                };
+                match write_items(&mut self.sink.w, val, &j.plan, j.pos, PIECE, j.now) {
+                    Ok(next) => j.pos = next,
+                    Err(e) => {
+                        self.error = Some(e);
+                        return true;
+                    }
+                }
+                if j.pos >= j.plan.total {
+                    if j.owned.is_none() {
+                        ks.snapshot_release(&self.snap, j.db);
+                    }
+                    self.job = None;
+                }
+            } else if let Some((db, k, e, now)) = self.queue.pop_front() {
+                if is_big(&e.val) && !e.gone(now) {
+                    self.start_job(db, k, e, now);
+                } else {
+                    self.write_entry(db, &k, &e, now);
+                }
+            } else {
+                return true;
+            }
+            if Instant::now() >= deadline || self.sink.w.inner().len() >= WRITE_AT {
+                return self.job.is_none() && self.queue.is_empty();
+            }
+        }
+    }
+
+    /// Writes the head of a big value (the save's own copy) and starts writing it in
+    /// pieces.
+    fn start_job(&mut self, db: usize, key: Vec<u8>, owned: Entry, now: i64) {
+        let clock = now.max(0) as u64;
+        match self.sink.key_head(db, &key, &owned, clock) {
+            Ok(plan) => {
+                self.job = Some(Job {
+                    db,
+                    key,
+                    owned: Some(owned),
+                    plan,
+                    pos: 0,
+                    now: clock,
+                })
+            }
+            Err(e) => self.error = Some(e),
         }
     }
 
     /// Bytes buffered (left out of `maxmemory` accounting, like the AOF's buffer).
     pub fn buffered(&self) -> usize {
-        self.w.inner().capacity()
+        self.sink.w.inner().capacity()
     }
 
     /// Does one slice; gives the save back while it runs. `busy`: clients are active.
@@ -208,7 +332,7 @@ impl Save {
                 let deadline = Instant::now() + if busy { SLICE_BUSY } else { SLICE_IDLE };
                 let done = self.write_slice(ks, now, deadline);
                 if self.error.is_none()
-                    && (done || self.w.inner().len() >= WRITE_AT)
+                    && (done || self.sink.w.inner().len() >= WRITE_AT)
                     && let Err(e) = self.flush(done)
                 {
                     self.error = Some(e);
@@ -238,45 +362,57 @@ impl Save {
     /// Writes pending keys until the deadline; true when every key is written.
     fn write_slice(&mut self, ks: &mut Keyspace, now: i64, deadline: Instant) -> bool {
         for (db, k, e, clock) in ks.snapshot_spilled(&self.snap) {
-            self.write_entry(db, &k, &e, if clock == 0 { now } else { clock });
+            self.handed_over(db, k.to_vec(), e, if clock == 0 { now } else { clock });
+        }
+        if !self.run_jobs(ks, deadline) {
+            return false;
         }
         let mut n = 0;
         while let Some((db, k, e)) = ks.snapshot_next(&mut self.snap) {
+            if is_big(&e.val) && !e.gone(now) {
+                // Written in pieces from the live value, which the snapshot holds.
+                let key = k.to_vec();
+                let clock = now.max(0) as u64;
+                match self.sink.key_head(db, &key, e, clock) {
+                    Ok(plan) => {
+                        self.job = Some(Job {
+                            db,
+                            key: key.clone(),
+                            owned: None,
+                            plan,
+                            pos: 0,
+                            now: clock,
+                        })
+                    }
+                    Err(err) => {
+                        self.error = Some(err);
+                        return false;
+                    }
+                }
+                ks.snapshot_hold(&self.snap, db, &key);
+                if !self.run_jobs(ks, deadline) {
+                    return false;
+                }
+                continue;
+            }
             // Borrow the entry while writing: no copy of the value.
-            write_entry_to(
-                &mut self.w,
-                &mut self.selected,
-                &mut self.announced,
-                &self.sizes,
-                db,
-                k,
-                e,
-                now,
-                &mut self.keys,
-            )
-            .unwrap_or_else(|e| self.error = Some(e));
+            if let Err(err) = self.sink.key(db, k, e, now) {
+                self.error = Some(err);
+                return false;
+            }
             n += 1;
             if n % KEYS_PER_CLOCK == 0
-                && (Instant::now() >= deadline || self.w.inner().len() >= WRITE_AT)
+                && (Instant::now() >= deadline || self.sink.w.inner().len() >= WRITE_AT)
             {
                 return false;
             }
         }
-        ks.snapshot_done(&self.snap)
+        // Entries set aside after their database was walked are written on a later step.
+        ks.snapshot_done(&self.snap) && self.job.is_none() && self.queue.is_empty()
     }
 
     fn write_entry(&mut self, db: usize, key: &[u8], e: &Entry, now: i64) {
-        if let Err(err) = write_entry_to(
-            &mut self.w,
-            &mut self.selected,
-            &mut self.announced,
-            &self.sizes,
-            db,
-            key,
-            e,
-            now,
-            &mut self.keys,
-        ) {
+        if let Err(err) = self.sink.key(db, key, e, now) {
             self.error = Some(err);
         }
     }
@@ -285,10 +421,10 @@ impl Save {
     /// the footer first.
     fn flush(&mut self, last: bool) -> io::Result<()> {
         if last {
-            file::write_footer(&mut self.w)?;
+            file::write_footer(&mut self.sink.w)?;
         }
         if let Out::File { file, .. } = &mut self.out {
-            let buf = self.w.inner_mut();
+            let buf = self.sink.w.inner_mut();
             file.write_all(buf)?;
             self.bytes += buf.len() as u64;
             buf.clear();
@@ -298,7 +434,7 @@ impl Save {
 
     /// The bytes of a stream produced so far (empty for a file).
     pub fn take_output(&mut self) -> Vec<u8> {
-        let v = std::mem::take(self.w.inner_mut());
+        let v = std::mem::take(self.sink.w.inner_mut());
         self.bytes += v.len() as u64;
         v
     }
@@ -330,7 +466,7 @@ impl Save {
     fn ended(&self, ok: bool) -> Ended {
         Ended {
             ok,
-            keys: self.keys,
+            keys: self.sink.keys,
             bytes: self.bytes,
             secs: self.started.elapsed().as_secs_f64(),
             tail: Vec::new(),
@@ -356,35 +492,40 @@ impl Save {
     }
 }
 
-/// Writes one key (if it is still live at `now`), preceded by the SELECTDB (and, the first
-/// time, RESIZEDB) its database needs.
-#[allow(clippy::too_many_arguments)]
-fn write_entry_to(
-    w: &mut Writer<Vec<u8>>,
-    selected: &mut i64,
-    announced: &mut [bool],
-    sizes: &[(usize, usize)],
-    db: usize,
-    key: &[u8],
-    e: &Entry,
-    now: i64,
-    keys: &mut u64,
-) -> io::Result<()> {
-    if e.gone(now) {
-        return Ok(());
-    }
-    if *selected != db as i64 {
-        if announced[db] {
-            w.u8(file::OP_SELECTDB)?;
-            w.len(db as u64)?;
-        } else {
-            let (n, x) = sizes[db];
-            file::write_select(w, db, n, x)?;
-            announced[db] = true;
+impl Sink {
+    /// Selects `db` in the file: SELECTDB, and RESIZEDB the first time.
+    fn select(&mut self, db: usize) -> io::Result<()> {
+        if self.selected != db as i64 {
+            if self.announced[db] {
+                self.w.u8(file::OP_SELECTDB)?;
+                self.w.len(db as u64)?;
+            } else {
+                let (n, x) = self.sizes[db];
+                file::write_select(&mut self.w, db, n, x)?;
+                self.announced[db] = true;
+            }
+            self.selected = db as i64;
         }
-        *selected = db as i64;
+        Ok(())
     }
-    file::write_key(w, key, e, now.max(0) as u64)?;
-    *keys += 1;
-    Ok(())
+
+    /// Writes one key whole (if it is still live at `now`).
+    fn key(&mut self, db: usize, key: &[u8], e: &Entry, now: i64) -> io::Result<()> {
+        if e.gone(now) {
+            return Ok(());
+        }
+        self.select(db)?;
+        file::write_key(&mut self.w, key, e, now.max(0) as u64)?;
+        self.keys += 1;
+        Ok(())
+    }
+
+    /// Writes a big key's deadline, type, name and the head of its value; the pieces
+    /// follow (`write_items`).
+    fn key_head(&mut self, db: usize, key: &[u8], e: &Entry, now: u64) -> io::Result<Plan> {
+        self.select(db)?;
+        file::write_key_start(&mut self.w, key, e)?;
+        self.keys += 1;
+        write_head(&mut self.w, &e.val, now)
+    }
 }
