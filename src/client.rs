@@ -75,6 +75,9 @@ pub struct ClientState {
     /// While a parked command runs again: the key whose change woke it, which it tries
     /// first (Redis 7.0 serves a waiter from the key that became ready).
     pub woken_by: Option<Bytes>,
+    /// Channels, patterns and shard channels this client listens to (the engine keeps
+    /// the reverse maps, `crate::pubsub::Registry`).
+    pub subs: crate::pubsub::ClientSubs,
 }
 
 impl ClientState {
@@ -102,6 +105,7 @@ impl ClientState {
             aof_ack: 0,
             blocked: None,
             woken_by: None,
+            subs: Default::default(),
         }
     }
 }

@@ -417,9 +417,11 @@ pub struct Config {
     pub pidfile: String,
     pub lazyfree: crate::lazyfree::Policy,
     pub protected_mode: bool,
-    /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica and
-    /// pubsub classes are stored for CONFIG GET until those clients exist.
+    /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica
+    /// class is stored for CONFIG GET until replicas exist.
     pub obuf_normal: ObufLimit,
+    /// `client-output-buffer-limit` of clients with a pub/sub subscription.
+    pub obuf_pubsub: ObufLimit,
     pub maxmemory: MaxMemory,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
@@ -563,6 +565,7 @@ impl Default for Config {
             lazyfree: Default::default(),
             protected_mode: true,
             obuf_normal: ObufLimit::default(),
+            obuf_pubsub: ObufLimit::default(),
             maxmemory: MaxMemory::default(),
             ignored: vec![],
             daemonize_requested: false,
@@ -778,6 +781,7 @@ impl Config {
         let yes = |n: &str| get(n) == "yes";
         self.protected_mode = yes("protected-mode");
         self.obuf_normal = obuf_limit_of(&get("client-output-buffer-limit"), "normal");
+        self.obuf_pubsub = obuf_limit_of(&get("client-output-buffer-limit"), "pubsub");
         self.maxmemory = MaxMemory {
             bytes: num("maxmemory").max(0) as u64,
             policy: Policy::parse(&get("maxmemory-policy")).unwrap_or_default(),

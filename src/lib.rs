@@ -34,6 +34,7 @@ mod logging;
 mod num;
 #[allow(unsafe_code)]
 mod prefetch;
+mod pubsub;
 mod rand;
 // Being built for issue 14 (RDB files, DUMP/RESTORE, replication): not wired in yet.
 #[allow(dead_code)]

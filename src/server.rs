@@ -142,6 +142,11 @@ pub struct Net {
     /// The normal class's `client-output-buffer-limit`, copied from the config before
     /// commands run (MONITOR feeds are checked against it).
     obuf_normal: crate::config::ObufLimit,
+    /// The pubsub class's limit, copied likewise (published messages are checked
+    /// against it).
+    obuf_pubsub: crate::config::ObufLimit,
+    /// Slot of every client by id (published messages name their subscribers by id).
+    slot_of: HashMap<u64, usize>,
     /// Slots with output to write at the end of the iteration.
     pending_write: Vec<usize>,
     /// Slots whose replies wait for an AOF batch to become safe.
@@ -246,6 +251,8 @@ impl Server {
                 free_slots: Vec::new(),
                 monitors: Vec::new(),
                 obuf_normal: Default::default(),
+                obuf_pubsub: Default::default(),
+                slot_of: HashMap::new(),
                 pending_write: Vec::new(),
                 held: Vec::new(),
                 released_at: 0,
@@ -462,6 +469,7 @@ impl Server {
                 self.eng.acl.default_open(),
             );
             debug!("Accepted {addr}");
+            self.net.slot_of.insert(id, slot);
             self.net.conns[slot] = Some(Conn::new(sock, cl, self.eng.config.proto_max_bulk_len));
         }
         self.net.more_accepts.push(li);
@@ -542,8 +550,8 @@ impl Server {
     /// until it is paused, closing or waiting in a blocking command.
     fn process(&mut self, slot: usize, conn: &mut Conn) {
         self.eng.cmd_clock = Instant::now();
-        let limit = self.eng.config.obuf_normal;
-        self.net.obuf_normal = limit;
+        self.net.obuf_normal = self.eng.config.obuf_normal;
+        self.net.obuf_pubsub = self.eng.config.obuf_pubsub;
         // A pipeline of commands is known before the first runs: fetch their keys'
         // cache lines together (see `Db::prefetch`). Only when they are about to run: a
         // blocked, paused or closing client's buffer would be looked at again on every
@@ -567,6 +575,7 @@ impl Server {
             if conn.cl.close_after_reply || conn.kill || conn.cl.blocked.is_some() {
                 break;
             }
+            let limit = self.net.obuf_limit(conn);
             if limit.is_set() {
                 // The operator's limit decides: past it the client is closed, as in Redis.
                 if over_output_limit(conn, limit) {
@@ -619,6 +628,7 @@ impl Server {
                 }
             }
         }
+        let limit = self.net.obuf_limit(conn);
         if limit.is_set() && !conn.kill && over_output_limit(conn, limit) {
             conn.kill = true;
         }
@@ -825,6 +835,8 @@ impl Server {
         };
         let _ = self.net.poll.registry().deregister(&mut conn.sock);
         self.eng.unwatch_all(&mut conn.cl);
+        self.eng.pubsub.drop_client(&mut conn.cl.subs, conn.cl.id);
+        self.net.slot_of.remove(&conn.cl.id);
         if let Some(b) = conn.cl.blocked.take() {
             self.eng.blocking.remove(conn.cl.id, &b);
             self.net.blocked_slots.remove(&conn.cl.id);
@@ -915,6 +927,16 @@ impl Net {
             .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
     }
 
+    /// The output limit of `conn`'s class: pubsub for a client with a subscription, as
+    /// in Redis, else normal.
+    fn obuf_limit(&self, conn: &Conn) -> crate::config::ObufLimit {
+        if conn.cl.subs.active() {
+            self.obuf_pubsub
+        } else {
+            self.obuf_normal
+        }
+    }
+
     /// Queues `slot` for writing at the end of the iteration.
     fn queue_write(&mut self, slot: usize) {
         if let Some(Some(conn)) = self.conns.get_mut(slot)
@@ -988,6 +1010,26 @@ impl Clients for Net {
         self.more_input.push(slot);
         self.queue_write(slot);
         Some(b)
+    }
+
+    /// A subscriber that stops reading is disconnected at the pubsub class's output limit
+    /// (hard, or soft for longer than its seconds), as in Redis; with no limit set its
+    /// output grows.
+    fn deliver(&mut self, id: u64, head: &[u8], tail: &[u8]) {
+        let Some(&slot) = self.slot_of.get(&id) else {
+            return;
+        };
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if conn.kill {
+            return;
+        }
+        crate::cmd::pubsub::push_message(&mut conn.out, conn.cl.resp3, head, tail);
+        if self.obuf_pubsub.is_set() && over_output_limit(conn, self.obuf_pubsub) {
+            conn.kill = true;
+        }
+        self.queue_write(slot);
     }
 
     /// A MONITOR client cannot be paused like a command client, so one that stops

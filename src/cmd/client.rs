@@ -5,6 +5,7 @@ use super::table::{Command, ROW, acl, flags::*};
 use super::{Args, Ctx, help};
 use crate::client::ClientState;
 use crate::error::{CmdError, CmdResult};
+use crate::pubsub::Kind;
 
 const CLIENT: Command = Command {
     flags: NOSCRIPT | LOADING | STALE,
@@ -38,17 +39,25 @@ static SUBCOMMANDS: &[Command] = &[
 /// client logged in as `user`. `qbuf` and `obl` are the unprocessed input and unsent
 /// output bytes (0 for the caller, whose buffers are in use while it runs).
 pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> String {
-    let flags = if cl.monitor {
-        "O"
-    } else if cl.blocked.is_some() {
-        "b"
-    } else if cl.multi.is_some() {
-        "x"
-    } else {
-        "N"
-    };
+    // Redis's letters, in its order; N when none applies.
+    let mut flags = String::new();
+    if cl.monitor {
+        flags.push('O');
+    }
+    if cl.subs.active() {
+        flags.push('P');
+    }
+    if cl.multi.is_some() {
+        flags.push('x');
+    }
+    if cl.blocked.is_some() {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         cl.id,
         cl.addr,
         cl.laddr,
@@ -58,6 +67,9 @@ pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> St
         cl.last_interaction.elapsed().as_secs(),
         flags,
         cl.db,
+        cl.subs.of(Kind::Channel).len(),
+        cl.subs.of(Kind::Pattern).len(),
+        cl.subs.of(Kind::Shard).len(),
         cl.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
         qbuf,
         obl,
@@ -67,6 +79,18 @@ pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> St
         String::from_utf8_lossy(&cl.lib_name),
         String::from_utf8_lossy(&cl.lib_ver),
     )
+}
+
+/// CLIENT LIST / KILL `TYPE t`: None for an unknown type; else the value of "has a
+/// subscription" the type picks (`normal`: false, `pubsub`: true), or None for the
+/// replica and master types, which pick nobody here.
+fn client_type(name: &str) -> Option<Option<bool>> {
+    match name.to_ascii_lowercase().as_str() {
+        "normal" => Some(Some(false)),
+        "pubsub" => Some(Some(true)),
+        "master" | "replica" | "slave" => Some(None),
+        _ => None,
+    }
 }
 
 /// Client names and library info may not contain spaces or special characters.
@@ -138,22 +162,17 @@ fn info(c: &mut Ctx, _a: &Args) -> CmdResult {
 /// CLIENT LIST [TYPE type] [ID id...].
 fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind: Option<Option<bool>> = None;
     let mut i = 2;
     while i < a.len() {
         if a.is(i, "type") && i + 1 < a.len() {
-            let t = a.text(i + 1).to_ascii_lowercase();
-            if !matches!(
-                t.as_str(),
-                "normal" | "master" | "replica" | "slave" | "pubsub"
-            ) {
+            let Some(t) = client_type(&a.text(i + 1)) else {
                 return Err(CmdError::err(format!(
                     "Unknown client type '{}'",
                     a.text(i + 1)
                 )));
-            }
-            if t != "normal" {
-                ids = Some(vec![]);
-            }
+            };
+            kind = Some(t);
             i += 2;
         } else if a.is(i, "id") && i + 1 < a.len() {
             let mut v = Vec::new();
@@ -171,15 +190,18 @@ fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     // A set: CLIENT LIST ID with a million ids over thousands of clients was quadratic.
     let ids: Option<std::collections::HashSet<u64>> = ids.map(|v| v.into_iter().collect());
-    let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
+    let keep = |cl: &ClientState| {
+        ids.as_ref().is_none_or(|v| v.contains(&cl.id))
+            && kind.is_none_or(|k| k == Some(cl.subs.active()))
+    };
     let mut lines: Vec<(u64, String)> = Vec::new();
     let acl = &c.eng.acl;
     c.clients.each(&mut |cl, qbuf, obl| {
-        if keep(cl.id) {
+        if keep(cl) {
             lines.push((cl.id, client_line(cl, acl.name(cl.user), qbuf, obl)));
         }
     });
-    if keep(c.cl.id) {
+    if keep(c.cl) {
         lines.push((c.cl.id, client_line(c.cl, acl.name(c.cl.user), 0, 0)));
     }
     lines.sort_by_key(|(id, _)| *id);
@@ -261,7 +283,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     let old_form = a.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
     let mut user = None;
-    let mut type_ok = true;
+    let mut kind: Option<Option<bool>> = None;
     if old_form {
         addr = Some(a.text(2));
         skipme = false;
@@ -282,14 +304,10 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
             } else if a.is(i, "laddr") {
                 laddr = Some(v);
             } else if a.is(i, "type") {
-                let t = v.to_ascii_lowercase();
-                if !matches!(
-                    t.as_str(),
-                    "normal" | "master" | "replica" | "slave" | "pubsub"
-                ) {
+                let Some(t) = client_type(&v) else {
                     return Err(CmdError::err(format!("Unknown client type '{v}'")));
-                }
-                type_ok = t == "normal";
+                };
+                kind = Some(t);
             } else if a.is(i, "user") {
                 match c.eng.acl.lookup(a.get(i + 1)) {
                     Some(r) => user = Some(r),
@@ -309,7 +327,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let matches = |cl: &ClientState| {
         user.is_none_or(|u| u == cl.user)
-            && type_ok
+            && kind.is_none_or(|k| k == Some(cl.subs.active()))
             && id.is_none_or(|x| x == cl.id)
             && addr.as_ref().is_none_or(|x| *x == cl.addr)
             && laddr.as_ref().is_none_or(|x| *x == cl.laddr)

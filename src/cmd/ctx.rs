@@ -31,6 +31,9 @@ pub trait Clients {
     /// `-UNBLOCKED`; returns what it waited for (None: no such client waiting). The
     /// caller removes the wait from the engine.
     fn unblock(&mut self, id: u64, error: bool) -> Option<Box<crate::client::Blocked>>;
+    /// Appends a published message (`head` then `tail`, RESP2; see `crate::pubsub`) to
+    /// the output of subscriber `id`, another client than the caller.
+    fn deliver(&mut self, id: u64, head: &[u8], tail: &[u8]);
 }
 
 /// No other connections: AOF replay.
@@ -54,6 +57,7 @@ impl Clients for NoClients {
     fn unblock(&mut self, _id: u64, _error: bool) -> Option<Box<crate::client::Blocked>> {
         None
     }
+    fn deliver(&mut self, _id: u64, _head: &[u8], _tail: &[u8]) {}
 }
 
 /// Everything a handler may touch.

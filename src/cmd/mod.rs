@@ -23,6 +23,7 @@ pub mod hash_ttl;
 pub mod info;
 pub mod keys;
 pub mod list;
+pub mod pubsub;
 pub mod replay;
 pub mod scripting;
 pub mod server;
@@ -66,6 +67,7 @@ static TABLES: &[&[Command]] = &[
     command::COMMANDS,
     debug::COMMANDS,
     scripting::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// A command's id: its place in the registry, subcommands included. Statistics are kept
@@ -297,6 +299,10 @@ pub fn dispatch(
         );
         return refuse(eng, clients, cl, out, found, args, &CmdError::Custom(text));
     }
+    if cl.subs.active() && !cl.resp3 && !pubsub::allowed_when_subscribed(cmd) {
+        let e = pubsub::subscribed_error(cmd);
+        return refuse(eng, clients, cl, out, found, args, &e);
+    }
     if let Some(m) = cl.multi.as_mut()
         && cmd.flags & flags::TX_CONTROL == 0
     {
@@ -352,8 +358,8 @@ fn denied_by_disk_error(cmd: &Command, cl: &ClientState) -> bool {
 /// Redis's refusal of a command that was found but may not run (arity, authentication,
 /// disk errors): counted as rejected, and inside MULTI it dooms the transaction. A refused
 /// EXEC discards the transaction and says why with `-EXECABORT`, in or out of MULTI, as
-/// Redis 7 does; the reason drops the `ERR` prefix only for the arity text, which Redis
-/// builds without one.
+/// Redis 7 does; the reason drops the `ERR` prefix, which Redis adds only to the texts
+/// it formats (arity, subscribed mode): the others carry their own codes (NOAUTH, OOM...).
 fn refuse(
     eng: &mut Engine,
     clients: &mut dyn Clients,
@@ -371,10 +377,7 @@ fn refuse(
     eng.unwatch_all(cl);
     eng.stats.total_error_replies += 1;
     let text = e.to_string();
-    let reason = match e {
-        CmdError::Arity(_) => text.strip_prefix("ERR ").unwrap_or(&text),
-        _ => &text,
-    };
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
     let msg = format!("EXECABORT Transaction discarded because of: {reason}");
     Reply::new(out, cl.resp3).error_text(&msg);
     feed_monitors(clients, cl, args);

@@ -140,6 +140,8 @@ pub struct Engine {
     pub evictor: evict::Evictor,
     /// ACL users and the ACL log.
     pub acl: Acl,
+    /// Pub/sub subscriptions, server-wide.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Engine {
@@ -179,6 +181,7 @@ impl Engine {
             cmd_clock: Instant::now(),
             evictor: Default::default(),
             acl,
+            pubsub: Default::default(),
         };
         eng.refresh_access();
         eng
