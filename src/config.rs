@@ -244,6 +244,7 @@ const ALIASES: &[(&str, &str)] = &[
 /// Parameters ferrokv implements (the others are stored and reported only).
 const IMPLEMENTED: &[&str] = &[
     "port",
+    "notify-keyspace-events",
     "bind",
     "dir",
     "databases",
@@ -422,6 +423,9 @@ pub struct Config {
     pub obuf_normal: ObufLimit,
     /// `client-output-buffer-limit` of clients with a pub/sub subscription.
     pub obuf_pubsub: ObufLimit,
+    /// `notify-keyspace-events` as flags (`crate::notify::class`). Set with the text, not
+    /// from it: the text Redis shows for `A` with `n` loses the `n`.
+    pub notify_flags: u32,
     pub maxmemory: MaxMemory,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
@@ -566,6 +570,7 @@ impl Default for Config {
             protected_mode: true,
             obuf_normal: ObufLimit::default(),
             obuf_pubsub: ObufLimit::default(),
+            notify_flags: 0,
             maxmemory: MaxMemory::default(),
             ignored: vec![],
             daemonize_requested: false,
@@ -725,6 +730,12 @@ impl Config {
             let current = self.values.get(canon).map_or(default, |s| s.as_str());
             let merged = merge_obuf_limits(current, value)?;
             self.values.insert(canon, merged);
+            return Ok(());
+        }
+        if canon == "notify-keyspace-events" {
+            let flags = crate::notify::parse(value).ok_or(crate::notify::BAD_CLASS)?;
+            self.notify_flags = flags;
+            self.values.insert(canon, crate::notify::describe(flags));
             return Ok(());
         }
         let v = validate(canon, value, default)?;

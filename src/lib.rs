@@ -31,6 +31,7 @@ mod keyspace;
 mod lazyfree;
 mod ldouble;
 mod logging;
+mod notify;
 mod num;
 #[allow(unsafe_code)]
 mod prefetch;

@@ -334,6 +334,12 @@ impl Server {
             // Group commit: the records of everything run in this iteration reach the
             // file (and the disk, under `always`) before any of their replies is written.
             self.eng.before_sleep();
+            if self.eng.notify.has_pending() {
+                // Keys that expired or were evicted outside commands.
+                let mut none = Vec::new();
+                let mut out = Reply::new(&mut none, false);
+                cmd::pubsub::publish_events(&mut self.eng, &mut self.net, 0, &mut out);
+            }
             self.release_held();
             self.flush_pending_writes();
         }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::{Client, Server};
 
 /// How long a connection must stay quiet before a step's output counts as complete.
-const QUIET: Duration = Duration::from_millis(40);
+const QUIET: Duration = Duration::from_millis(25);
 
 /// Several raw connections to one server.
 struct Conns(Vec<TcpStream>);
@@ -36,7 +36,15 @@ impl Conns {
 
     /// Sends `line` (split on spaces) on connection `i`, waits for its first reply
     /// bytes, then returns everything every connection received until all are quiet.
+    /// `WAIT ms` sends nothing: it waits, then collects what arrived meanwhile (events
+    /// of the expiry timer).
     fn step(&mut self, i: usize, line: &str) -> Vec<Vec<u8>> {
+        if let Some(ms) = line.strip_prefix("WAIT ") {
+            std::thread::sleep(Duration::from_millis(ms.parse().unwrap()));
+            let mut got = vec![Vec::new(); self.0.len()];
+            self.drain(&mut got);
+            return got;
+        }
         let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
         self.0[i].write_all(&Client::encode(&args)).unwrap();
         let mut got = vec![Vec::new(); self.0.len()];
@@ -44,14 +52,28 @@ impl Conns {
         while got[i].is_empty() && Instant::now() < deadline {
             read_some(&mut self.0[i], &mut got[i], Duration::from_millis(100));
         }
-        loop {
-            let mut more = false;
+        self.drain(&mut got);
+        got
+    }
+
+    /// Adds what arrives on every connection to `got` until none has had anything for
+    /// `QUIET`.
+    fn drain(&mut self, got: &mut [Vec<u8>]) {
+        let mut last = Instant::now();
+        while last.elapsed() < QUIET {
             for (c, buf) in self.0.iter_mut().zip(got.iter_mut()) {
-                more |= read_some(c, buf, QUIET);
+                c.set_nonblocking(true).unwrap();
+                let mut tmp = [0u8; 65536];
+                while let Ok(n) = c.read(&mut tmp) {
+                    if n == 0 {
+                        break;
+                    }
+                    buf.extend_from_slice(&tmp[..n]);
+                    last = Instant::now();
+                }
+                c.set_nonblocking(false).unwrap();
             }
-            if !more {
-                return got;
-            }
+            std::thread::sleep(Duration::from_millis(2));
         }
     }
 }
@@ -78,6 +100,17 @@ fn differential(test: &str, conns: usize, extra: &[&str], steps: &[(usize, &str)
     let Some(redis) = reference(test, extra) else {
         return false;
     };
+    differential_with(test, conns, extra, steps, redis)
+}
+
+/// `differential` against the given reference server.
+fn differential_with(
+    test: &str,
+    conns: usize,
+    extra: &[&str],
+    steps: &[(usize, &str)],
+    redis: Server,
+) -> bool {
     let fk = Server::start(&[&["--appendonly", "no"], extra].concat());
     let (mut a, mut b) = (Conns::open(fk.port, conns), Conns::open(redis.port, conns));
     for (n, &(i, line)) in steps.iter().enumerate() {
@@ -471,5 +504,191 @@ fn output_limit_config_round_trip() {
     assert_eq!(
         c.cmd("CONFIG GET client-output-buffer-limit"),
         "*2\r\n$26\r\nclient-output-buffer-limit\r\n$64\r\nnormal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 5\r\n"
+    );
+}
+
+/// Events of a representative command of every type, as Redis 7 publishes them, seen by
+/// a pattern subscriber (RESP2) and a RESP3 client listening to one key's channel.
+#[test]
+fn keyspace_events_match_redis() {
+    let mut steps: Vec<(usize, &str)> = vec![
+        (2, "HELLO 3"),
+        (0, "PSUBSCRIBE __key*@*__:*"),
+        (2, "SUBSCRIBE __keyspace@0__:k"),
+        (1, "CONFIG SET notify-keyspace-events KEAn"),
+    ];
+    let commands = [
+        "SET k v",
+        "SET k v2 EX 100",
+        "SETEX k 100 v",
+        "GETSET k v3",
+        "APPEND k x",
+        "SETRANGE k 1 yy",
+        "INCR n",
+        "INCRBY n 5",
+        "INCRBYFLOAT n 1.5",
+        "MSET a 1 b 2",
+        "MSETNX a 1 c 3",
+        "GETDEL c",
+        "DEL a b nope",
+        "RENAME k k2",
+        "COPY k2 k3",
+        "COPY k2 k3 DB 1",
+        "MOVE k3 1",
+        "EXPIRE k2 100",
+        "PERSIST k2",
+        "EXPIRE k2 0",
+        "GETEX n PX 100000",
+        "GETEX n PERSIST",
+        "LPUSH l a b c",
+        "RPUSH l d",
+        "LPUSHX nolist x",
+        "LPOP l",
+        "RPOP l 2",
+        "LSET l 0 z",
+        "LINSERT l BEFORE z y",
+        "LREM l 0 y",
+        "LTRIM l 0 -1",
+        "RPUSH l2 1 2",
+        "LMOVE l2 l LEFT RIGHT",
+        "RPOPLPUSH l2 l",
+        "LTRIM l 5 4",
+        "SADD s a b c d",
+        "SADD s a",
+        "SREM s a",
+        "SADD one x",
+        "SPOP one",
+        "SMOVE s s2 d",
+        "SADD t x",
+        "SINTERSTORE dst s t",
+        "SUNIONSTORE dst s2 t",
+        "SDIFFSTORE dst nothing",
+        "ZADD z 1 a 2 b 3 c",
+        "ZADD z 1 a",
+        "ZINCRBY z 5 a",
+        "ZREM z a",
+        "ZREMRANGEBYSCORE z 0 2",
+        "ZADD z 1 d",
+        "ZPOPMIN z",
+        "ZUNIONSTORE zd 1 z",
+        "ZPOPMAX z",
+        "HSET h f 1 g 2",
+        "HSETNX h f 9",
+        "HINCRBY h f 2",
+        "HINCRBYFLOAT h f 0.5",
+        "HDEL h f g",
+        "SET e v PX 100",
+    ];
+    for cmd in commands {
+        steps.push((1, cmd));
+    }
+    // Expires while nobody looks: the expiry timer reports it.
+    steps.push((0, "WAIT 500"));
+    steps.push((1, "GET e"));
+    // Expires unseen by the timer (turned off): the read that finds it reports it.
+    steps.push((1, "DEBUG SET-ACTIVE-EXPIRE 0"));
+    steps.push((1, "SET e v PX 1"));
+    steps.push((0, "WAIT 50"));
+    steps.push((1, "GET e"));
+    steps.push((1, "DEBUG SET-ACTIVE-EXPIRE 1"));
+    steps.push((1, "CONFIG SET notify-keyspace-events Elg"));
+    steps.push((1, "LPUSH l x"));
+    steps.push((1, "DEL l"));
+    steps.push((1, "CONFIG GET notify-keyspace-events"));
+    steps.push((1, "CONFIG SET notify-keyspace-events K"));
+    steps.push((1, "SET k v"));
+    steps.push((1, "CONFIG SET notify-keyspace-events Q"));
+    differential(
+        "keyspace_events_match_redis",
+        3,
+        &["--enable-debug-command", "yes"],
+        &steps,
+    );
+}
+
+/// Hash field expiry's events (`hexpire`, `hexpired`, `hpersist`, `hdel`, and `del` when
+/// the last field goes) as Redis 8 publishes them (Redis 7 has no field expiry).
+#[test]
+fn hash_field_events_match_redis8() {
+    let test = "hash_field_events_match_redis8";
+    let Some(bin) = common::redis8_bin() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: Redis 8 is missing but CI is set (scripts/setup-test-deps)"
+        );
+        eprintln!("SKIPPED {test}: Redis 8 not installed (scripts/setup-redis8)");
+        return;
+    };
+    let redis = Server::start_redis_bin(&bin, &[]).expect("Redis 8 did not start");
+    differential_with(
+        test,
+        2,
+        &[],
+        &[
+            (0, "PSUBSCRIBE __keyspace@0__:*"),
+            (1, "CONFIG SET notify-keyspace-events Kgh"),
+            (1, "HSET h f v g w x y"),
+            (1, "HPEXPIRE h 150 FIELDS 1 f"),
+            (0, "WAIT 500"),
+            (1, "HPEXPIRE h 100000 FIELDS 2 g nope"),
+            (1, "HPERSIST h FIELDS 1 g"),
+            (1, "HEXPIRE h 0 FIELDS 1 x"),
+            (1, "HPEXPIRE h 150 FIELDS 1 g"),
+            (0, "WAIT 500"),
+            (1, "HSET h2 a 1"),
+            (1, "HGETDEL h2 FIELDS 1 a"),
+            (1, "HSETEX h3 PX 100000 FIELDS 1 a 1"),
+            (1, "HGETEX h3 PERSIST FIELDS 1 a"),
+        ],
+        redis,
+    );
+}
+
+/// A key evicted under `maxmemory` is reported (`evicted`, class e).
+#[test]
+fn evicted_keys_are_reported() {
+    let fk = Server::start(&["--appendonly", "no"]);
+    let mut c = Conns::open(fk.port, 2);
+    let s = |v: &[Vec<u8>], i: usize| String::from_utf8_lossy(&v[i]).into_owned();
+    c.step(0, "PSUBSCRIBE __key*@0__:*");
+    c.step(1, "CONFIG SET notify-keyspace-events KEe");
+    c.step(1, "SET big 0123456789");
+    c.step(1, "CONFIG SET maxmemory-policy allkeys-lru");
+    c.step(1, "CONFIG SET maxmemory 1");
+    let out = c.step(1, "GET big");
+    let mut events = s(&out, 0);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while events.is_empty() && Instant::now() < deadline {
+        events = s(&c.step(1, "PING"), 0);
+    }
+    assert_eq!(
+        events,
+        "*4\r\n$8\r\npmessage\r\n$12\r\n__key*@0__:*\r\n$18\r\n__keyspace@0__:big\r\n$7\r\nevicted\r\n\
+         *4\r\n$8\r\npmessage\r\n$12\r\n__key*@0__:*\r\n$22\r\n__keyevent@0__:evicted\r\n$3\r\nbig\r\n"
+    );
+    c.step(1, "CONFIG SET maxmemory 0");
+}
+
+/// With notifications off (the default) nothing is published, and a subscriber to
+/// every channel hears only PUBLISH.
+#[test]
+fn no_events_by_default() {
+    let fk = Server::start(&["--appendonly", "no"]);
+    let mut c = Conns::open(fk.port, 2);
+    c.step(0, "PSUBSCRIBE *");
+    for cmd in [
+        "SET k v",
+        "DEL k",
+        "HSET h f v",
+        "LPUSH l a",
+        "SET e v PX 1",
+    ] {
+        assert!(c.step(1, cmd)[0].is_empty(), "{cmd} published something");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(c.step(1, "GET e")[0].is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&c.step(1, "CONFIG GET notify-keyspace-events")[1]),
+        "*2\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n"
     );
 }

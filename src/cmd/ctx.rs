@@ -117,6 +117,26 @@ impl<'a> Ctx<'a> {
         self.eng.dirty += n;
     }
 
+    /// Reports keyspace event `name` of `class` (`crate::notify::class`) on `key` of the
+    /// selected database; costs one branch while notifications are off.
+    #[inline]
+    pub fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        let db = self.cl.db;
+        self.eng.notify(class, name, db, key);
+    }
+
+    /// Reports `name` of `class` on `key`, then `del` if the change removed the key (its
+    /// last element went), as Redis's removal commands do.
+    pub fn notify_removal(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        use crate::notify::class::GENERIC;
+        if self.eng.notify.wants(class | GENERIC) {
+            self.notify(class, name, key);
+            if self.db().peek(key).is_none() {
+                self.notify(GENERIC, "del", key);
+            }
+        }
+    }
+
     /// Gives the write stream `args` instead of the command's own arguments (canonical
     /// forms: absolute expiry times, results of float increments). Call once per record.
     pub fn propagate(&mut self, args: &[&[u8]]) {

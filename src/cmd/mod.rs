@@ -408,7 +408,7 @@ pub fn execute(
     let dirty_before = eng.dirty;
     let db = cl.db;
     let write = cmd.is_write();
-    if eng.stream.active() {
+    if eng.expiry_log {
         // Keys that expired outside a command (WATCH, a read) are recorded before this
         // command's records, which may recreate them.
         eng.drain_expired();
@@ -434,11 +434,20 @@ pub fn execute(
         r
     };
     let changed = eng.dirty != dirty_before && write;
-    if eng.stream.active() {
+    if eng.expiry_log {
         eng.drain_expired();
-        if eng.stream.commit(db, args.iter(), changed, eng.in_exec) && eng.aof.logging() {
-            cl.aof_ack = eng.aof.batch_id;
-        }
+    }
+    if eng.stream.active()
+        && eng.stream.commit(db, args.iter(), changed, eng.in_exec)
+        && eng.aof.logging()
+    {
+        cl.aof_ack = eng.aof.batch_id;
+    }
+    if eng.notify.wants(crate::notify::class::NEW) {
+        eng.drain_new();
+    }
+    if eng.notify.has_pending() {
+        pubsub::publish_events(eng, clients, cl.id, &mut Reply::new(out, cl.resp3));
     }
     let named = std::mem::take(&mut eng.touched_named);
     if changed && (!eng.watches.is_empty() || !eng.blocking.is_empty()) {

@@ -10,6 +10,7 @@
 
 use super::table::{Command, KeySpec, ROW, flags::*, ks};
 use super::{Args, Clients, Ctx, help};
+use crate::engine::Engine;
 use crate::error::{CmdError, CmdResult};
 use crate::pubsub::{Kind, Registry};
 use crate::resp::reply::Reply;
@@ -114,6 +115,15 @@ pub fn publish_to(
             clients.deliver(id, head, tail);
         }
     })
+}
+
+/// Publishes the keyspace notifications the last command (or expiry, or eviction)
+/// queued; `me` and `out` as for `publish_to` (the loop passes no client: id 0).
+pub fn publish_events(eng: &mut Engine, clients: &mut dyn Clients, me: u64, out: &mut Reply) {
+    let Engine { notify, pubsub, .. } = eng;
+    notify.drain(&mut |chan, msg| {
+        publish_to(pubsub, clients, me, out, false, chan, msg);
+    });
 }
 
 /// One (un)subscribe confirmation: `[kind-word, name or null, count]`.
