@@ -130,6 +130,12 @@ impl Notifier {
         self.wanted & class != 0
     }
 
+    /// Some events are published: false (the default) makes every hook one branch.
+    #[inline]
+    pub fn on(&self) -> bool {
+        self.wanted != 0
+    }
+
     /// Reports event `name` of `class` on `key` of database `db` (Redis's
     /// notifyKeyspaceEvent).
     #[inline]

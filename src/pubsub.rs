@@ -42,32 +42,53 @@ impl Kind {
 }
 
 /// One client's subscriptions, in the order it made them (UNSUBSCRIBE without arguments
-/// answers in that order).
+/// answers in that order). Boxed, and only once the client subscribes: every connection
+/// carries this, and the loop moves connections around (16 bytes instead of 170 measured
+/// 1% more instructions per GET).
 #[derive(Debug, Default)]
 pub struct ClientSubs {
-    sets: [IndexSet<Bytes>; 3],
+    sets: Option<Box<[IndexSet<Bytes>; 3]>>,
+    /// Subscribed to anything: kept up to date by the registry, so the check every
+    /// command makes (`active`) is one load.
+    any: bool,
 }
 
 impl ClientSubs {
-    /// Subscriptions of one kind.
-    pub fn of(&self, kind: Kind) -> &IndexSet<Bytes> {
-        &self.sets[kind.index()]
+    /// How many subscriptions of one kind.
+    pub fn len(&self, kind: Kind) -> usize {
+        self.sets.as_ref().map_or(0, |s| s[kind.index()].len())
     }
 
     /// The count Redis puts in (un)subscribe replies: channels plus patterns for those,
     /// shard channels alone for the shard commands.
     pub fn reply_count(&self, kind: Kind) -> usize {
         match kind {
-            Kind::Shard => self.sets[2].len(),
-            _ => self.sets[0].len() + self.sets[1].len(),
+            Kind::Shard => self.len(Kind::Shard),
+            _ => self.len(Kind::Channel) + self.len(Kind::Pattern),
         }
+    }
+
+    /// The set of `kind`, created on first use.
+    fn set_mut(&mut self, kind: Kind) -> &mut IndexSet<Bytes> {
+        &mut self.sets.get_or_insert_with(Default::default)[kind.index()]
     }
 
     /// Subscribed to anything (Redis's CLIENT_PUBSUB flag): RESP2 clients are then
     /// limited to the subscription commands, and the `pubsub` output limits apply.
     #[inline]
     pub fn active(&self) -> bool {
-        !(self.sets[0].is_empty() && self.sets[1].is_empty() && self.sets[2].is_empty())
+        self.any
+    }
+
+    /// Recomputes `any`; the boxed sets go with the last subscription.
+    fn refresh(&mut self) {
+        self.any = self
+            .sets
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|set| !set.is_empty()));
+        if !self.any {
+            self.sets = None;
+        }
     }
 }
 
@@ -91,9 +112,10 @@ pub struct Registry {
 impl Registry {
     /// Subscribes client `id` to `name`; false if it already was.
     pub fn subscribe(&mut self, subs: &mut ClientSubs, id: u64, kind: Kind, name: &[u8]) -> bool {
-        if !subs.sets[kind.index()].insert(name.into()) {
+        if !subs.set_mut(kind).insert(name.into()) {
             return false;
         }
+        subs.any = true;
         let map = &mut self.maps[kind.index()];
         match map.get_mut(name) {
             Some(ids) => ids.push(id),
@@ -106,7 +128,12 @@ impl Registry {
 
     /// Unsubscribes client `id` from `name`; false if it was not subscribed.
     pub fn unsubscribe(&mut self, subs: &mut ClientSubs, id: u64, kind: Kind, name: &[u8]) -> bool {
-        if subs.sets[kind.index()].shift_remove(name) {
+        if subs
+            .sets
+            .as_mut()
+            .is_some_and(|s| s[kind.index()].shift_remove(name))
+        {
+            subs.refresh();
             self.forget(id, kind, name);
             true
         } else {
@@ -131,9 +158,11 @@ impl Registry {
     /// Unsubscribes client `id` from everything of `kind`; returns the names it left, in
     /// the order it had subscribed.
     pub fn unsubscribe_all(&mut self, subs: &mut ClientSubs, id: u64, kind: Kind) -> Vec<Bytes> {
-        let names: Vec<Bytes> = std::mem::take(&mut subs.sets[kind.index()])
-            .into_iter()
-            .collect();
+        let names: Vec<Bytes> = match subs.sets.as_mut() {
+            Some(s) => std::mem::take(&mut s[kind.index()]).into_iter().collect(),
+            None => Vec::new(),
+        };
+        subs.refresh();
         for n in &names {
             self.forget(id, kind, n);
         }

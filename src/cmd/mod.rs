@@ -434,20 +434,23 @@ pub fn execute(
         r
     };
     let changed = eng.dirty != dirty_before && write;
+    // One branch while neither the write stream nor notifications are on.
     if eng.expiry_log {
         eng.drain_expired();
-    }
-    if eng.stream.active()
-        && eng.stream.commit(db, args.iter(), changed, eng.in_exec)
-        && eng.aof.logging()
-    {
-        cl.aof_ack = eng.aof.batch_id;
-    }
-    if eng.notify.wants(crate::notify::class::NEW) {
-        eng.drain_new();
-    }
-    if eng.notify.has_pending() {
-        pubsub::publish_events(eng, clients, cl.id, &mut Reply::new(out, cl.resp3));
+        if eng.stream.active()
+            && eng.stream.commit(db, args.iter(), changed, eng.in_exec)
+            && eng.aof.logging()
+        {
+            cl.aof_ack = eng.aof.batch_id;
+        }
+        if eng.notify.on() {
+            if eng.notify.wants(crate::notify::class::NEW) {
+                eng.drain_new();
+            }
+            if eng.notify.has_pending() {
+                pubsub::publish_events(eng, clients, cl.id, &mut Reply::new(out, cl.resp3));
+            }
+        }
     }
     let named = std::mem::take(&mut eng.touched_named);
     if changed && (!eng.watches.is_empty() || !eng.blocking.is_empty()) {

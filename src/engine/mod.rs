@@ -146,7 +146,8 @@ pub struct Engine {
     /// Keyspace notifications: the classes wanted, the events not yet published.
     pub notify: Notifier,
     /// The keyspace records what expires (`drain_expired` hands it on): for the write
-    /// stream, or for `expired` / `hexpired` notifications.
+    /// stream, or for notifications. True whenever either is on, so one test after each
+    /// command covers both.
     pub expiry_log: bool,
 }
 
@@ -243,10 +244,10 @@ impl Engine {
         self.refresh_expiry_log();
     }
 
-    /// The keyspace records expirations while the write stream or a notification needs
-    /// them.
+    /// The keyspace records expirations while the write stream or notifications are on
+    /// (`expired`, `hexpired` need them; `expiry_log` also gates publishing events).
     fn refresh_expiry_log(&mut self) {
-        let on = self.stream.active() || self.notify.wants(class::EXPIRED | class::HASH);
+        let on = self.stream.active() || self.notify.on();
         if on != self.expiry_log {
             self.expiry_log = on;
             self.ks.set_log_expired(on);
@@ -259,6 +260,13 @@ impl Engine {
     /// first, as Redis reports a key's creation before what the command did with it.
     #[inline]
     pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
+        if self.notify.on() {
+            self.queue_event(class, name, db, key);
+        }
+    }
+
+    #[inline(never)]
+    fn queue_event(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
         if self.notify.wants(class::NEW) {
             self.drain_new();
         }
