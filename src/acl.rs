@@ -110,8 +110,6 @@ pub enum Reason {
     Command,
     Key,
     Auth,
-    /// For the pub/sub commands ferrokv does not have yet.
-    #[allow(dead_code)]
     Channel,
 }
 
@@ -128,6 +126,9 @@ impl Reason {
 
 /// Reports a command's keys to its argument, as (position, read, write).
 pub type KeyWalker<'a> = dyn FnMut(&mut dyn FnMut(usize, bool, bool)) + 'a;
+
+/// Reports a command's channel arguments to its argument, as (position, is a pattern).
+pub type ChannelWalker<'a> = dyn FnMut(&mut dyn FnMut(usize, bool)) + 'a;
 
 /// A refusal: the reason, and the argument position of the key that failed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -371,8 +372,23 @@ impl Selector {
             })
     }
 
+    /// True if `channel` may be published or subscribed to. A pattern subscription
+    /// (`is_pattern`) must equal one of the allowed patterns, as Redis requires: a
+    /// pattern that merely overlaps them could match channels they forbid.
+    fn channel_ok(&self, channel: &[u8], is_pattern: bool) -> bool {
+        self.allchannels
+            || self.channels.iter().any(|p| {
+                if is_pattern {
+                    p[..] == *channel
+                } else {
+                    glob_match(p, channel, false)
+                }
+            })
+    }
+
     /// Checks one command against this selector. `keys` reports each key's position and
-    /// whether it is read and/or written.
+    /// whether it is read and/or written, `channels` each channel and whether it is a
+    /// pattern.
     fn check(
         &self,
         cat: &Catalog,
@@ -380,6 +396,7 @@ impl Selector {
         no_auth: bool,
         args: &Args,
         keys: &mut KeyWalker,
+        channels: &mut ChannelWalker,
     ) -> Result<(), Denial> {
         if !self.allcommands && !no_auth && !self.bit(id) {
             let idx = if cat.cmds[id].is_sub { 2 } else { 1 };
@@ -406,6 +423,20 @@ impl Selector {
             if let Some(pos) = failed {
                 return Err(Denial {
                     reason: Reason::Key,
+                    pos,
+                });
+            }
+        }
+        if !self.allchannels {
+            let mut failed = None;
+            channels(&mut |pos, is_pattern| {
+                if failed.is_none() && !self.channel_ok(args.get(pos), is_pattern) {
+                    failed = Some(pos);
+                }
+            });
+            if let Some(pos) = failed {
+                return Err(Denial {
+                    reason: Reason::Channel,
                     pos,
                 });
             }
@@ -641,7 +672,9 @@ impl User {
 
     /// Some selector allows every command on every key: nothing to check.
     fn unrestricted(&self) -> bool {
-        self.selectors.iter().any(|s| s.allcommands && s.allkeys)
+        self.selectors
+            .iter()
+            .any(|s| s.allcommands && s.allkeys && s.allchannels)
     }
 
     fn flag_names(&self) -> Vec<&'static str> {
@@ -870,7 +903,8 @@ impl Acl {
     /// Checks a command (`id`, with its `args`) for user `r`: any selector that allows
     /// the command and all its keys lets it run. Otherwise the most relevant refusal, as
     /// Redis picks it: the highest reason, then the last key position. `keys` calls its
-    /// argument with (position, read, write) for every key of the command.
+    /// argument with (position, read, write) for every key of the command, `channels`
+    /// with (position, is a pattern) for every channel it publishes or subscribes to.
     pub fn check(
         &self,
         r: UserRef,
@@ -878,6 +912,7 @@ impl Acl {
         no_auth: bool,
         args: &Args,
         keys: &mut KeyWalker,
+        channels: &mut ChannelWalker,
     ) -> Result<(), Denial> {
         let Some(u) = self.user(r) else {
             return Err(Denial {
@@ -890,7 +925,7 @@ impl Acl {
             pos: 0,
         };
         for s in &u.selectors {
-            match s.check(&self.cat, id, no_auth, args, keys) {
+            match s.check(&self.cat, id, no_auth, args, keys, channels) {
                 Ok(()) => return Ok(()),
                 Err(d) => {
                     if d.reason > worst.reason || (d.reason == worst.reason && d.pos > worst.pos) {
@@ -1340,11 +1375,18 @@ mod tests {
             ranges: &ranges,
         };
         let r = acl.lookup(name.as_bytes()).unwrap();
-        acl.check(r, id, false, &args, &mut |f| {
-            for &(p, rd, wr) in keys {
-                f(p, rd, wr)
-            }
-        })
+        acl.check(
+            r,
+            id,
+            false,
+            &args,
+            &mut |f| {
+                for &(p, rd, wr) in keys {
+                    f(p, rd, wr)
+                }
+            },
+            &mut |_| {},
+        )
     }
 
     #[test]
@@ -1476,6 +1518,9 @@ mod tests {
         let mut acl = Acl::new(catalog());
         set(&mut acl, "x", &["on", "nopass", "+@all", "~*"]).unwrap();
         let r = acl.lookup(b"x").unwrap();
+        // Restricted still: new users get no channels (acl-pubsub-default).
+        assert!(!acl.unrestricted(r));
+        set(&mut acl, "x", &["&*"]).unwrap();
         assert!(acl.unrestricted(r));
         assert_eq!(acl.del_user(b"x"), Some(r));
         assert!(!acl.unrestricted(r));

@@ -94,6 +94,9 @@ pub struct ClientState {
     pub is_master: bool,
     /// The master's command just run wants its reply sent (REPLCONF GETACK).
     pub keep_reply: bool,
+    /// Channels, patterns and shard channels this client listens to (the engine keeps
+    /// the reverse maps, `crate::pubsub::Registry`).
+    pub subs: crate::pubsub::ClientSubs,
 }
 
 impl ClientState {
@@ -126,6 +129,7 @@ impl ClientState {
             wait_repl: None,
             is_master: false,
             keep_reply: false,
+            subs: Default::default(),
         }
     }
 }

@@ -244,6 +244,7 @@ const ALIASES: &[(&str, &str)] = &[
 /// Parameters ferrokv implements (the others are stored and reported only).
 const IMPLEMENTED: &[&str] = &[
     "port",
+    "notify-keyspace-events",
     "bind",
     "dir",
     "databases",
@@ -417,11 +418,16 @@ pub struct Config {
     pub pidfile: String,
     pub lazyfree: crate::lazyfree::Policy,
     pub protected_mode: bool,
-    /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica and
-    /// pubsub classes are stored for CONFIG GET until those clients exist.
+    /// `client-output-buffer-limit` of normal clients (MONITOR included); the replica
+    /// class is stored for CONFIG GET until replicas exist.
     pub obuf_normal: ObufLimit,
     /// The `replica` (`slave`) class: replica links past it are disconnected.
     pub obuf_replica: ObufLimit,
+    /// `client-output-buffer-limit` of clients with a pub/sub subscription.
+    pub obuf_pubsub: ObufLimit,
+    /// `notify-keyspace-events` as flags (`crate::notify::class`). Set with the text, not
+    /// from it: the text Redis shows for `A` with `n` loses the `n`.
+    pub notify_flags: u32,
     pub maxmemory: MaxMemory,
     /// Directives Redis knows that ferrokv does not act on, in the order first seen.
     pub ignored: Vec<String>,
@@ -566,6 +572,8 @@ impl Default for Config {
             protected_mode: true,
             obuf_normal: ObufLimit::default(),
             obuf_replica: ObufLimit::default(),
+            obuf_pubsub: ObufLimit::default(),
+            notify_flags: 0,
             maxmemory: MaxMemory::default(),
             ignored: vec![],
             daemonize_requested: false,
@@ -727,6 +735,12 @@ impl Config {
             self.values.insert(canon, merged);
             return Ok(());
         }
+        if canon == "notify-keyspace-events" {
+            let flags = crate::notify::parse(value).ok_or(crate::notify::BAD_CLASS)?;
+            self.notify_flags = flags;
+            self.values.insert(canon, crate::notify::describe(flags));
+            return Ok(());
+        }
         let v = validate(canon, value, default)?;
         if canon == "daemonize" && v == "yes" {
             // Forking needs unsafe code; run in the foreground and let the supervisor detach.
@@ -782,6 +796,7 @@ impl Config {
         self.protected_mode = yes("protected-mode");
         self.obuf_normal = obuf_limit_of(&get("client-output-buffer-limit"), "normal");
         self.obuf_replica = obuf_limit_of(&get("client-output-buffer-limit"), "slave");
+        self.obuf_pubsub = obuf_limit_of(&get("client-output-buffer-limit"), "pubsub");
         self.maxmemory = MaxMemory {
             bytes: num("maxmemory").max(0) as u64,
             policy: Policy::parse(&get("maxmemory-policy")).unwrap_or_default(),

@@ -31,9 +31,11 @@ mod keyspace;
 mod lazyfree;
 mod ldouble;
 mod logging;
+mod notify;
 mod num;
 #[allow(unsafe_code)]
 mod prefetch;
+mod pubsub;
 mod rand;
 mod rdb;
 mod repl;

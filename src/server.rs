@@ -144,6 +144,11 @@ pub struct Net {
     /// The normal class's `client-output-buffer-limit`, copied from the config before
     /// commands run (MONITOR feeds are checked against it).
     obuf_normal: crate::config::ObufLimit,
+    /// The pubsub class's limit, copied likewise (published messages are checked
+    /// against it).
+    obuf_pubsub: crate::config::ObufLimit,
+    /// Slot of every client by id (published messages name their subscribers by id).
+    slot_of: HashMap<u64, usize>,
     /// Slots with output to write at the end of the iteration.
     pending_write: Vec<usize>,
     /// Slots whose replies wait for an AOF batch to become safe.
@@ -260,6 +265,8 @@ impl Server {
                 free_slots: Vec::new(),
                 monitors: Vec::new(),
                 obuf_normal: Default::default(),
+                obuf_pubsub: Default::default(),
+                slot_of: HashMap::new(),
                 pending_write: Vec::new(),
                 held: Vec::new(),
                 released_at: 0,
@@ -354,6 +361,12 @@ impl Server {
             // Group commit: the records of everything run in this iteration reach the
             // file (and the disk, under `always`) before any of their replies is written.
             self.eng.before_sleep();
+            if self.eng.notify.has_pending() {
+                // Keys that expired or were evicted outside commands.
+                let mut none = Vec::new();
+                let mut out = Reply::new(&mut none, false);
+                cmd::pubsub::publish_events(&mut self.eng, &mut self.net, 0, &mut out);
+            }
             if !self.eng.master.links.is_empty() {
                 self.pump_replicas(clients_active);
             }
@@ -499,6 +512,7 @@ impl Server {
                 self.eng.acl.default_open(),
             );
             debug!("Accepted {addr}");
+            self.net.slot_of.insert(id, slot);
             self.net.conns[slot] = Some(Conn::new(sock, cl, self.eng.config.proto_max_bulk_len));
         }
         self.net.more_accepts.push(li);
@@ -586,8 +600,8 @@ impl Server {
                 return;
             }
         }
-        let limit = self.eng.config.obuf_normal;
-        self.net.obuf_normal = limit;
+        self.net.obuf_normal = self.eng.config.obuf_normal;
+        self.net.obuf_pubsub = self.eng.config.obuf_pubsub;
         // A pipeline of commands is known before the first runs: fetch their keys'
         // cache lines together (see `Db::prefetch`). Only when they are about to run: a
         // blocked, paused or closing client's buffer would be looked at again on every
@@ -608,6 +622,9 @@ impl Server {
             let buf = &conn.rbuf;
             self.eng.ks.dbs[conn.cl.db].prefetch(keys[..n].iter().map(|&(a, b)| &buf[a..b]));
         }
+        // The client's class as the batch starts (a SUBSCRIBE in it changes the class
+        // from the next batch on: checking per command cost 1% of a GET's instructions).
+        let limit = self.net.obuf_limit(conn);
         loop {
             if conn.cl.close_after_reply
                 || conn.kill
@@ -693,6 +710,7 @@ impl Server {
                 }
             }
         }
+        let limit = self.net.obuf_limit(conn);
         if limit.is_set() && !conn.cl.replica && !conn.kill && over_output_limit(conn, limit) {
             conn.kill = true;
         }
@@ -966,6 +984,8 @@ impl Server {
         };
         let _ = self.net.poll.registry().deregister(&mut conn.sock);
         self.eng.unwatch_all(&mut conn.cl);
+        self.eng.pubsub.drop_client(&mut conn.cl.subs, conn.cl.id);
+        self.net.slot_of.remove(&conn.cl.id);
         if let Some(b) = conn.cl.blocked.take() {
             self.eng.blocking.remove(conn.cl.id, &b);
             self.net.blocked_slots.remove(&conn.cl.id);
@@ -1064,6 +1084,16 @@ impl Net {
             .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
     }
 
+    /// The output limit of `conn`'s class: pubsub for a client with a subscription, as
+    /// in Redis, else normal.
+    fn obuf_limit(&self, conn: &Conn) -> crate::config::ObufLimit {
+        if conn.cl.subs.active() {
+            self.obuf_pubsub
+        } else {
+            self.obuf_normal
+        }
+    }
+
     /// Queues `slot` for writing at the end of the iteration.
     fn queue_write(&mut self, slot: usize) {
         if let Some(Some(conn)) = self.conns.get_mut(slot)
@@ -1137,6 +1167,26 @@ impl Clients for Net {
         self.more_input.push(slot);
         self.queue_write(slot);
         Some(b)
+    }
+
+    /// A subscriber that stops reading is disconnected at the pubsub class's output limit
+    /// (hard, or soft for longer than its seconds), as in Redis; with no limit set its
+    /// output grows.
+    fn deliver(&mut self, id: u64, head: &[u8], tail: &[u8]) {
+        let Some(&slot) = self.slot_of.get(&id) else {
+            return;
+        };
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if conn.kill {
+            return;
+        }
+        crate::cmd::pubsub::push_message(&mut conn.out, conn.cl.resp3, head, tail);
+        if self.obuf_pubsub.is_set() && over_output_limit(conn, self.obuf_pubsub) {
+            conn.kill = true;
+        }
+        self.queue_write(slot);
     }
 
     /// A MONITOR client cannot be paused like a command client, so one that stops

@@ -1,7 +1,7 @@
 //! Real client libraries against ferrokv: the hashes tutorial's Python (redis-py + hiredis,
 //! RESP2 and RESP3, pipelines and MULTI/EXEC) and Node.js (ioredis) examples, its
 //! redis-cli commands compared with a real redis-server, redis-py's and ioredis's hash
-//! field expiration methods, and both logging in as an ACL user.
+//! field expiration methods, both logging in as an ACL user, and both in pub/sub.
 //!
 //! The scripts live in tests/clients/; their dependencies (tests/clients/.venv,
 //! tests/clients/node_modules, redis-server/redis-cli) come from `scripts/setup-test-deps`.
@@ -142,6 +142,13 @@ fn redis_py_acl_user() {
     run_python_with("redis_py_acl_user", "acl.py", ACL_USER);
 }
 
+/// redis-py's PubSub object (subscribe, psubscribe, get_message, handlers) in RESP2 and
+/// RESP3, and keyspace notifications as it receives them.
+#[test]
+fn redis_py_pubsub() {
+    run_python("redis_py_pubsub", "pubsub.py");
+}
+
 /// Runs an ioredis script from tests/clients against a fresh server (AOF off).
 fn run_node(test: &str, script: &str) {
     run_node_with(test, script, &[]);
@@ -181,6 +188,13 @@ fn ioredis_tutorial() {
 #[test]
 fn ioredis_field_expiration() {
     run_node("ioredis_field_expiration", "field_ttl.mjs");
+}
+
+/// ioredis's subscriber mode: 'message', 'pmessage' and 'smessage' events, RESP2 and
+/// RESP3, and keyspace notifications.
+#[test]
+fn ioredis_pubsub() {
+    run_node("ioredis_pubsub", "pubsub.mjs");
 }
 
 #[test]

@@ -505,6 +505,11 @@ const SAMPLES: &[&str] = &[
     "zdiffstore dst 2 a b",
     "zdiffstore dst -1 a",
     "zscan k 0 COUNT 10",
+    // Shard channels are key specs that are not keys.
+    "ssubscribe a b",
+    "sunsubscribe a",
+    "spublish ch m",
+    "publish ch m",
     // Errors: unknown command or subcommand, no keys, arity.
     "nosuch a",
     "object foo k",

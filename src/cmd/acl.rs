@@ -103,6 +103,7 @@ pub fn check(eng: &Engine, user: UserRef, found: Resolved, args: &Args) -> Resul
         found.cmd.flags & NO_AUTH != 0,
         args,
         &mut |f| for_each_acl_key(found, args, f),
+        &mut |f| super::pubsub::for_each_acl_channel(found.cmd, args, f),
     )
 }
 

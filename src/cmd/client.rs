@@ -5,6 +5,7 @@ use super::table::{Command, ROW, acl, flags::*};
 use super::{Args, Ctx, help};
 use crate::client::ClientState;
 use crate::error::{CmdError, CmdResult};
+use crate::pubsub::Kind;
 
 const CLIENT: Command = Command {
     flags: NOSCRIPT | LOADING | STALE,
@@ -38,21 +39,30 @@ static SUBCOMMANDS: &[Command] = &[
 /// client logged in as `user`. `qbuf` and `obl` are the unprocessed input and unsent
 /// output bytes (0 for the caller, whose buffers are in use while it runs).
 pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> String {
-    let flags = if cl.is_master {
-        "M"
+    // Redis's letters, in its order; N when none applies.
+    let mut flags = String::new();
+    if cl.monitor {
+        flags.push('O');
     } else if cl.replica {
-        "S"
-    } else if cl.monitor {
-        "O"
-    } else if cl.blocked.is_some() {
-        "b"
-    } else if cl.multi.is_some() {
-        "x"
-    } else {
-        "N"
-    };
+        flags.push('S');
+    }
+    if cl.is_master {
+        flags.push('M');
+    }
+    if cl.subs.active() {
+        flags.push('P');
+    }
+    if cl.multi.is_some() {
+        flags.push('x');
+    }
+    if cl.blocked.is_some() {
+        flags.push('b');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl={} oll=0 omem=0 tot-mem=0 events=r cmd={} user={} redir=-1 resp={} lib-name={} lib-ver={}",
         cl.id,
         cl.addr,
         cl.laddr,
@@ -62,6 +72,9 @@ pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> St
         cl.last_interaction.elapsed().as_secs(),
         flags,
         cl.db,
+        cl.subs.len(Kind::Channel),
+        cl.subs.len(Kind::Pattern),
+        cl.subs.len(Kind::Shard),
         cl.multi.as_ref().map_or(-1, |m| m.queued.len() as i64),
         qbuf,
         obl,
@@ -140,12 +153,14 @@ fn info(c: &mut Ctx, _a: &Args) -> CmdResult {
 }
 
 /// The class CLIENT LIST / KILL TYPE name a client by: our master's link, a replica's,
-/// or a normal client.
+/// a subscriber, or a normal client.
 pub fn client_type(cl: &ClientState) -> &'static str {
     if cl.is_master {
         "master"
     } else if cl.replica {
         "replica"
+    } else if cl.subs.active() {
+        "pubsub"
     } else {
         "normal"
     }

@@ -78,6 +78,7 @@ fn set(c: &mut Ctx, a: &Args) -> CmdResult {
             .set_default_password(pass.as_deref().map(str::as_bytes));
     }
     eng.acl.pubsub_all = eng.config.get("acl-pubsub-default") == Some("allchannels");
+    eng.refresh_notify();
     log::set_max_level(eng.config.loglevel);
     eng.ks.set_lazy(eng.config.lazyfree);
     eng.refresh_access();

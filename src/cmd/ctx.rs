@@ -31,6 +31,9 @@ pub trait Clients {
     /// `-UNBLOCKED`; returns what it waited for (None: no such client waiting). The
     /// caller removes the wait from the engine.
     fn unblock(&mut self, id: u64, error: bool) -> Option<Box<crate::client::Blocked>>;
+    /// Appends a published message (`head` then `tail`, RESP2; see `crate::pubsub`) to
+    /// the output of subscriber `id`, another client than the caller.
+    fn deliver(&mut self, id: u64, head: &[u8], tail: &[u8]);
 }
 
 /// No other connections: AOF replay.
@@ -54,6 +57,7 @@ impl Clients for NoClients {
     fn unblock(&mut self, _id: u64, _error: bool) -> Option<Box<crate::client::Blocked>> {
         None
     }
+    fn deliver(&mut self, _id: u64, _head: &[u8], _tail: &[u8]) {}
 }
 
 /// Everything a handler may touch.
@@ -111,6 +115,26 @@ impl<'a> Ctx<'a> {
     /// Records that the command changed `n` things (Redis's `server.dirty`).
     pub fn dirty(&mut self, n: u64) {
         self.eng.dirty += n;
+    }
+
+    /// Reports keyspace event `name` of `class` (`crate::notify::class`) on `key` of the
+    /// selected database; costs one branch while notifications are off.
+    #[inline]
+    pub fn notify(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        let db = self.cl.db;
+        self.eng.notify(class, name, db, key);
+    }
+
+    /// Reports `name` of `class` on `key`, then `del` if the change removed the key (its
+    /// last element went), as Redis's removal commands do.
+    pub fn notify_removal(&mut self, class: u32, name: &'static str, key: &[u8]) {
+        use crate::notify::class::GENERIC;
+        if self.eng.notify.wants(class | GENERIC) {
+            self.notify(class, name, key);
+            if self.db().peek(key).is_none() {
+                self.notify(GENERIC, "del", key);
+            }
+        }
     }
 
     /// Gives the write stream `args` instead of the command's own arguments (canonical

@@ -6,6 +6,7 @@ use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::ldouble::LongDouble;
+use crate::notify::class as ev;
 use crate::num::{arg_i64, fmt_i64, parse_i64};
 
 /// Longest HRANDFIELD / SRANDMEMBER reply with repetitions (negative count) that ferrokv
@@ -99,6 +100,7 @@ fn set_pairs(c: &mut Ctx, a: &Args) -> Result<usize, CmdError> {
         db.db.retrack_fields(a.get(1));
     }
     c.dirty((a.len() as u64 - 2) / 2);
+    c.notify(ev::HASH, "hset", a.get(1));
     Ok(added)
 }
 
@@ -114,6 +116,7 @@ pub fn hsetnx(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     h.insert(a.get(2), a.get(3), lim);
     c.dirty(1);
+    c.notify(ev::HASH, "hset", a.get(1));
     c.out.int(1);
     Ok(())
 }
@@ -202,6 +205,9 @@ pub fn hdel(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     c.dirty(removed);
+    if removed > 0 {
+        c.notify_removal(ev::HASH, "hdel", a.get(1));
+    }
     c.out.int(removed as i64);
     Ok(())
 }
@@ -248,6 +254,7 @@ pub fn hincrby(c: &mut Ctx, a: &Args) -> CmdResult {
     // An increment keeps the field's deadline, as in Redis.
     h.insert_keep_ttl(a.get(2), fmt_i64(new, &mut tmp), lim);
     c.dirty(1);
+    c.notify(ev::HASH, "hincrby", a.get(1));
     c.out.int(new);
     Ok(())
 }
@@ -277,6 +284,7 @@ pub fn hincrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
     h.insert_keep_ttl(a.get(2), &text, lim);
     let has_ttl = h.ttl(a.get(2)).is_some_and(|t| t != 0);
     c.dirty(1);
+    c.notify(ev::HASH, "hincrbyfloat", a.get(1));
     c.out.bulk(&text);
     // The result, not the increment, so replay cannot round differently; a field with a
     // deadline keeps it through HSETEX KEEPTTL (plain HSET stays readable by Redis 7).

@@ -15,6 +15,7 @@ use super::expiry::{Cond, Rules, Unit, deadline};
 use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::notify::class as ev;
 use crate::num::{fmt_i64, parse_i64};
 use crate::types::Hash;
 
@@ -178,6 +179,12 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
         db.db.track_fields(key);
     }
     c.dirty((set.len() + deleted.len()) as u64);
+    if !set.is_empty() {
+        c.notify(ev::HASH, "hexpire", key);
+    }
+    if !deleted.is_empty() {
+        c.notify_removal(ev::HASH, "hdel", key);
+    }
     // Deleting by a past deadline counts as expiry, as in Redis.
     c.eng.ks.stats.expired_fields += deleted.len() as u64;
     if !deleted.is_empty() {
@@ -265,6 +272,7 @@ pub fn hpersist(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     if !changed.is_empty() {
         c.dirty(1);
+        c.notify(ev::HASH, "hpersist", key);
         propagate_fields(c, b"HPERSIST", key, true, &changed);
     }
     Ok(())
@@ -304,6 +312,7 @@ pub fn hgetdel(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     if !deleted.is_empty() {
         c.dirty(deleted.len() as u64);
+        c.notify_removal(ev::HASH, "hdel", key);
         propagate_fields(c, b"HDEL", key, false, &deleted);
     }
     Ok(())
@@ -376,6 +385,12 @@ pub fn hgetex(c: &mut Ctx, a: &Args) -> CmdResult {
         return Ok(());
     }
     c.dirty(changed.len() as u64);
+    match what {
+        GetEx::Persist => c.notify(ev::HASH, "hpersist", key),
+        GetEx::Expire(_) if past => c.notify_removal(ev::HASH, "hdel", key),
+        GetEx::Expire(_) => c.notify(ev::HASH, "hexpire", key),
+        GetEx::Nothing => {}
+    }
     if past {
         c.eng.ks.stats.expired_fields += changed.len() as u64;
     }
@@ -499,6 +514,12 @@ pub fn hsetex(c: &mut Ctx, a: &Args) -> CmdResult {
         db.db.track_fields(key);
     }
     c.dirty(pairs.len() as u64);
+    c.notify(ev::HASH, "hset", key);
+    match o.at {
+        Some(_) if past => c.notify_removal(ev::HASH, "hdel", key),
+        Some(_) => c.notify(ev::HASH, "hexpire", key),
+        None => {}
+    }
     c.out.int(1);
     // Canonical record: the conditions held, so they are left out.
     let fields: Vec<&[u8]> = pairs.clone().map(|i| a.get(i)).collect();

@@ -7,6 +7,7 @@
 use std::fmt::{Display, Write as _};
 
 use super::Ctx;
+use crate::pubsub::Kind;
 use crate::{FERROKV_VERSION, REDIS_VERSION};
 
 /// The lines of one section, `name:value\r\n`.
@@ -294,8 +295,9 @@ fn stats(c: &Ctx, f: &mut Fields) {
         .add("evicted_keys", c.eng.evictor.evicted)
         .add("keyspace_hits", ks.hits)
         .add("keyspace_misses", ks.misses)
-        .add("pubsub_channels", 0)
-        .add("pubsub_patterns", 0)
+        .add("pubsub_channels", c.eng.pubsub.len(Kind::Channel))
+        .add("pubsub_patterns", c.eng.pubsub.len(Kind::Pattern))
+        .add("pubsubshard_channels", c.eng.pubsub.len(Kind::Shard))
         .add("total_error_replies", s.total_error_replies);
 }
 

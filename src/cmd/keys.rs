@@ -7,6 +7,7 @@ use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx, help};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
+use crate::notify::class as ev;
 use crate::num::{arg_i64, fmt_i64};
 
 const GENERIC: Command = Command {
@@ -87,12 +88,13 @@ pub fn unlink(c: &mut Ctx, a: &Args) -> CmdResult {
 }
 
 fn remove_keys(c: &mut Ctx, a: &Args, lazy: bool) -> CmdResult {
-    let mut db = c.db();
     let mut n = 0;
     for k in a.iter().skip(1) {
+        let mut db = c.db();
         if db.get(k).is_some() {
             db.db.delete(k, lazy);
             n += 1;
+            c.notify(ev::GENERIC, "del", k);
         }
     }
     c.dirty(n);
@@ -218,6 +220,8 @@ fn rename_impl(c: &mut Ctx, a: &Args, nx: bool) -> CmdResult {
     db.db.delete_server(dst);
     db.db.set(dst, val, exp);
     c.dirty(1);
+    c.notify(ev::GENERIC, "rename_from", src);
+    c.notify(ev::GENERIC, "rename_to", dst);
     if nx {
         c.out.int(1);
     } else {
@@ -293,6 +297,7 @@ pub fn copy(c: &mut Ctx, a: &Args) -> CmdResult {
         c.eng.touch_key(dst_db, dst);
     }
     c.dirty(1);
+    c.eng.notify(ev::GENERIC, "copy_to", dst_db, dst);
     c.out.int(1);
     Ok(())
 }
@@ -317,6 +322,8 @@ pub fn move_(c: &mut Ctx, a: &Args) -> CmdResult {
     ks.dbs[to].set(key, e.val, exp);
     c.eng.touch_key(to, key);
     c.dirty(1);
+    c.notify(ev::GENERIC, "move_from", key);
+    c.eng.notify(ev::GENERIC, "move_to", to, key);
     c.out.int(1);
     Ok(())
 }
@@ -345,9 +352,11 @@ fn expire_generic(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
     if c.already_expired(when) {
         let lazy = c.eng.config.lazyfree.expire;
         c.db().db.delete(key, lazy);
+        c.notify(ev::GENERIC, "del", key);
         c.propagate(&[b"DEL", key]);
     } else {
         c.db().db.set_expire(key, when);
+        c.notify(ev::GENERIC, "expire", key);
         let mut t = [0u8; 20];
         c.propagate(&[b"PEXPIREAT", key, fmt_i64(when, &mut t)]);
     }
@@ -424,6 +433,7 @@ pub fn persist(c: &mut Ctx, a: &Args) -> CmdResult {
     if had {
         db.db.set_expire(a.get(1), 0);
         c.dirty(1);
+        c.notify(ev::GENERIC, "persist", a.get(1));
     }
     c.out.int(had as i64);
     Ok(())

@@ -13,6 +13,7 @@ use super::table::{Command, KeySpec, ROW, acl, flags::*, ks::*};
 use super::{Args, Ctx};
 use crate::client::TimeoutReply;
 use crate::error::{CmdError, CmdResult};
+use crate::notify::class as ev;
 use crate::num::{arg_i64, fmt_i64, parse_i64};
 use crate::types::List;
 use crate::types::bytes::Bytes;
@@ -105,6 +106,29 @@ pub fn rpushx(c: &mut Ctx, a: &Args) -> CmdResult {
     push(c, a, End::Tail, true)
 }
 
+/// The event names of pushes and pops at each end.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
+    }
+}
+
+/// The events of a pop: `lpop` / `rpop`, then `del` if it emptied the list.
+fn notify_pop(c: &mut Ctx, end: End, key: &[u8], emptied: bool) {
+    c.notify(ev::LIST, pop_event(end), key);
+    if emptied {
+        c.notify(ev::GENERIC, "del", key);
+    }
+}
+
 fn push(c: &mut Ctx, a: &Args, end: End, existing: bool) -> CmdResult {
     let lim = c.eng.config.list_limits;
     let mut db = c.db();
@@ -122,6 +146,7 @@ fn push(c: &mut Ctx, a: &Args, end: End, existing: bool) -> CmdResult {
     l.push_many(end, (2..a.len()).map(|i| a.get(i)), &lim);
     let len = l.len();
     c.dirty(a.len() as u64 - 2);
+    c.notify(ev::LIST, push_event(end), a.get(1));
     c.out.int(len as i64);
     Ok(())
 }
@@ -163,10 +188,14 @@ fn pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
         }
     };
     // Only an emptied list costs the second lookup that removes its key.
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.drop_if_empty(key);
     }
     c.dirty(popped as u64);
+    if popped > 0 {
+        notify_pop(c, end, key, emptied);
+    }
     Ok(())
 }
 
@@ -204,6 +233,7 @@ pub fn lset(c: &mut Ctx, a: &Args) -> CmdResult {
         _ => return Err(CmdError::err("index out of range")),
     }
     c.dirty(1);
+    c.notify(ev::LIST, "lset", a.get(1));
     c.out.ok();
     Ok(())
 }
@@ -248,20 +278,28 @@ pub fn ltrim(c: &mut Ctx, a: &Args) -> CmdResult {
     let lim = c.eng.config.list_limits;
     let mut db = c.db();
     let key = a.get(1);
-    let mut removed = 0;
-    if let Some(l) = db.write::<List>(key)? {
-        let len = l.len();
-        let (ltrim, rtrim) = match clamp_range(start, stop, len) {
-            None => (len, 0),
-            Some((from, to)) => (from, len - 1 - to),
-        };
-        l.trim(ltrim, rtrim, &lim);
-        removed = ltrim + rtrim;
-        if l.is_empty() {
-            db.drop_if_empty(key);
-        }
+    let mut emptied = false;
+    let Some(l) = db.write::<List>(key)? else {
+        c.out.ok();
+        return Ok(());
+    };
+    let len = l.len();
+    let (ltrim, rtrim) = match clamp_range(start, stop, len) {
+        None => (len, 0),
+        Some((from, to)) => (from, len - 1 - to),
+    };
+    l.trim(ltrim, rtrim, &lim);
+    let removed = ltrim + rtrim;
+    if l.is_empty() {
+        emptied = true;
+        db.drop_if_empty(key);
     }
     c.dirty(removed as u64);
+    // Redis reports the trim even when it removed nothing.
+    c.notify(ev::LIST, "ltrim", key);
+    if emptied {
+        c.notify(ev::GENERIC, "del", key);
+    }
     c.out.ok();
     Ok(())
 }
@@ -274,13 +312,21 @@ pub fn lrem(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut db = c.db();
     let key = a.get(1);
     let mut removed = 0;
+    let mut emptied = false;
     if let Some(l) = db.write::<List>(key)? {
         removed = l.remove_matching(a.get(3), count, &lim);
         if l.is_empty() {
+            emptied = true;
             db.drop_if_empty(key);
         }
     }
     c.dirty(removed as u64);
+    if removed > 0 {
+        c.notify(ev::LIST, "lrem", key);
+    }
+    if emptied {
+        c.notify(ev::GENERIC, "del", key);
+    }
     c.out.int(removed as i64);
     Ok(())
 }
@@ -307,6 +353,7 @@ pub fn linsert(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let len = l.len();
     c.dirty(1);
+    c.notify(ev::LIST, "linsert", a.get(1));
     c.out.int(len as i64);
     Ok(())
 }
@@ -424,16 +471,22 @@ pub fn move_element(
     if src == dst {
         let v = l.rotate(from, to, &lim);
         c.dirty(1);
+        c.notify(ev::LIST, push_event(to), dst);
+        c.notify(ev::LIST, pop_event(from), src);
         return Ok(v);
     }
     db.write::<List>(dst)?;
     let l = db.write::<List>(src)?.expect("looked up above");
     let v = l.pop(from, &lim).expect("not empty");
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.drop_if_empty(src);
     }
     db.or_new::<List>(dst)?.push(to, &v, &lim);
     c.dirty(1);
+    // Redis's order: the push, then the pop (and the source's removal).
+    c.notify(ev::LIST, push_event(to), dst);
+    notify_pop(c, from, src, emptied);
     Ok(Some(v))
 }
 
@@ -498,10 +551,12 @@ pub fn mpop_from(c: &mut Ctx, key: &[u8], end: End, count: usize) -> Result<bool
     out.bulk(key);
     out.array(count.min(l.len()));
     let popped = l.pop_with(end, count, &lim, |v| out.bulk(&v));
-    if l.is_empty() {
+    let emptied = l.is_empty();
+    if emptied {
         db.drop_if_empty(key);
     }
     c.dirty(popped as u64);
+    notify_pop(c, end, key, emptied);
     c.touched(key);
     let mut tmp = [0u8; 20];
     let name: &[u8] = match end {
@@ -538,11 +593,13 @@ fn blocking_pop(c: &mut Ctx, a: &Args, end: End) -> CmdResult {
         let Some(v) = l.pop(end, &lim) else {
             continue;
         };
+        let emptied = l.is_empty();
         db.drop_if_empty(key);
         out.array(2);
         out.bulk(key);
         out.bulk(&v);
         c.dirty(1);
+        notify_pop(c, end, key, emptied);
         c.touched(key);
         let name: &[u8] = match end {
             End::Head => b"LPOP",

@@ -25,6 +25,7 @@ pub mod info;
 pub mod keys;
 pub mod list;
 pub mod repl;
+pub mod pubsub;
 pub mod replay;
 pub mod scripting;
 pub mod server;
@@ -70,6 +71,7 @@ static TABLES: &[&[Command]] = &[
     command::COMMANDS,
     debug::COMMANDS,
     scripting::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// A command's id: its place in the registry, subcommands included. Statistics are kept
@@ -322,6 +324,10 @@ pub fn dispatch(
         );
         return refuse(eng, clients, cl, out, found, args, &CmdError::Custom(text));
     }
+    if cl.subs.active() && !cl.resp3 && !pubsub::allowed_when_subscribed(cmd) {
+        let e = pubsub::subscribed_error(cmd);
+        return refuse(eng, clients, cl, out, found, args, &e);
+    }
     if let Some(m) = cl.multi.as_mut()
         && cmd.flags & flags::TX_CONTROL == 0
     {
@@ -377,8 +383,8 @@ fn denied_by_disk_error(cmd: &Command, cl: &ClientState) -> bool {
 /// Redis's refusal of a command that was found but may not run (arity, authentication,
 /// disk errors): counted as rejected, and inside MULTI it dooms the transaction. A refused
 /// EXEC discards the transaction and says why with `-EXECABORT`, in or out of MULTI, as
-/// Redis 7 does; the reason drops the `ERR` prefix only for the arity text, which Redis
-/// builds without one.
+/// Redis 7 does; the reason drops the `ERR` prefix, which Redis adds only to the texts
+/// it formats (arity, subscribed mode): the others carry their own codes (NOAUTH, OOM...).
 fn refuse(
     eng: &mut Engine,
     clients: &mut dyn Clients,
@@ -396,10 +402,7 @@ fn refuse(
     eng.unwatch_all(cl);
     eng.stats.total_error_replies += 1;
     let text = e.to_string();
-    let reason = match e {
-        CmdError::Arity(_) => text.strip_prefix("ERR ").unwrap_or(&text),
-        _ => &text,
-    };
+    let reason = text.strip_prefix("ERR ").unwrap_or(&text);
     let msg = format!("EXECABORT Transaction discarded because of: {reason}");
     Reply::new(out, cl.resp3).error_text(&msg);
     feed_monitors(clients, cl, args);
@@ -430,7 +433,7 @@ pub fn execute(
     let dirty_before = eng.dirty;
     let db = cl.db;
     let write = cmd.is_write();
-    if eng.stream.active() {
+    if eng.expiry_log {
         // Keys that expired outside a command (WATCH, a read) are recorded before this
         // command's records, which may recreate them.
         eng.drain_expired();
@@ -456,10 +459,22 @@ pub fn execute(
         r
     };
     let changed = eng.dirty != dirty_before && write;
-    if eng.stream.active() {
+    // One branch while neither the write stream nor notifications are on.
+    if eng.expiry_log {
         eng.drain_expired();
-        if eng.stream.commit(db, args.iter(), changed, eng.in_exec) && eng.aof.logging() {
+        if eng.stream.active()
+            && eng.stream.commit(db, args.iter(), changed, eng.in_exec)
+            && eng.aof.logging()
+        {
             cl.aof_ack = eng.aof.batch_id;
+        }
+        if eng.notify.on() {
+            if eng.notify.wants(crate::notify::class::NEW) {
+                eng.drain_new();
+            }
+            if eng.notify.has_pending() {
+                pubsub::publish_events(eng, clients, cl.id, &mut Reply::new(out, cl.resp3));
+            }
         }
     }
     let named = std::mem::take(&mut eng.touched_named);

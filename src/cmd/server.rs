@@ -39,8 +39,14 @@ pub static COMMANDS: &[Command] = &[
     Command { name: "monitor", arity: 1, flags: ADMIN | NOSCRIPT | LOADING | STALE, handler: monitor, summary: "Streams every command the server runs.", ..SERVER },
 ];
 
-/// PING [message].
+/// PING [message]. A subscribed RESP2 client gets `[pong, message or ""]`, as in Redis.
 pub fn ping(c: &mut Ctx, a: &Args) -> CmdResult {
+    if a.len() <= 2 && c.cl.subs.active() && !c.cl.resp3 {
+        c.out.array(2);
+        c.out.bulk(b"pong");
+        c.out.bulk(if a.len() == 2 { a.get(1) } else { b"" });
+        return Ok(());
+    }
     match a.len() {
         1 => c.out.raw(crate::resp::reply::PONG),
         2 => c.out.bulk(a.get(1)),
@@ -66,6 +72,7 @@ pub fn quit(c: &mut Ctx, _a: &Args) -> CmdResult {
 pub fn reset(c: &mut Ctx, _a: &Args) -> CmdResult {
     c.cl.multi = None;
     c.eng.unwatch_all(c.cl);
+    c.eng.pubsub.drop_client(&mut c.cl.subs, c.cl.id);
     // The loop takes the client off its MONITOR list when it sees the flag cleared.
     c.cl.monitor = false;
     c.cl.db = 0;

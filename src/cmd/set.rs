@@ -6,6 +6,7 @@
 //! the members it took (as `DEL key` when it took them all, as Redis does), so a replay
 //! or a replica removes exactly those. SRANDMEMBER only reads.
 
+use crate::notify::class as ev;
 use std::collections::HashMap;
 
 use super::hash::{ScanOf, parse_cursor, parse_scan_opts, random_count, scan_positions};
@@ -74,6 +75,9 @@ pub fn sadd(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     c.dirty(added);
+    if added > 0 {
+        c.notify(ev::SET, "sadd", a.get(1));
+    }
     c.out.int(added as i64);
     Ok(())
 }
@@ -82,11 +86,13 @@ pub fn sadd(c: &mut Ctx, a: &Args) -> CmdResult {
 pub fn srem(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut db = c.db();
     let mut removed = 0;
+    let mut emptied = false;
     if let Some(s) = db.write::<Set>(a.get(1))? {
         for i in 2..a.len() {
             if s.remove(a.get(i)) {
                 removed += 1;
                 if s.is_empty() {
+                    emptied = true;
                     break;
                 }
             }
@@ -94,6 +100,9 @@ pub fn srem(c: &mut Ctx, a: &Args) -> CmdResult {
         db.drop_if_empty(a.get(1));
     }
     c.dirty(removed);
+    if removed > 0 {
+        notify_removal(c, "srem", a.get(1), emptied);
+    }
     c.out.int(removed as i64);
     Ok(())
 }
@@ -170,15 +179,30 @@ pub fn smove(c: &mut Ctx, a: &Args) -> CmdResult {
         c.out.int(0);
         return Ok(());
     }
+    let emptied = s.is_empty();
     db.drop_if_empty(src);
+    // Redis reports the removal before it creates the destination.
+    notify_removal(c, "srem", src, emptied);
+    let mut db = c.db();
     let d = db.or_new::<Set>(dst)?;
     if d.is_empty() {
         d.prepare(1, m, lim);
     }
     let added = d.insert(m, lim);
     c.dirty(1 + added as u64);
+    if added {
+        c.notify(ev::SET, "sadd", dst);
+    }
     c.out.int(1);
     Ok(())
+}
+
+/// The events of removing members: `event`, then `del` if the set is gone.
+fn notify_removal(c: &mut Ctx, event: &'static str, key: &[u8], emptied: bool) {
+    c.notify(ev::SET, event, key);
+    if emptied {
+        c.notify(ev::GENERIC, "del", key);
+    }
 }
 
 /// A SPOP count: Redis's `getPositiveLong` with its message for any bad value.
@@ -207,8 +231,10 @@ pub fn spop(c: &mut Ctx, a: &Args) -> CmdResult {
     let i = rng.below(s.len() as u64) as usize;
     let m = s.take_index(i);
     out.bulk(&m);
+    let emptied = s.is_empty();
     db.drop_if_empty(key);
     c.dirty(1);
+    notify_removal(c, "spop", key, emptied);
     c.propagate(&[b"SREM", key, &m]);
     Ok(())
 }
@@ -241,6 +267,7 @@ fn spop_count(c: &mut Ctx, key: &[u8], count: usize) -> CmdResult {
         }
         db.db.delete_server(key);
         c.dirty(size as u64);
+        notify_removal(c, "spop", key, true);
         c.propagate(&[b"DEL", key]);
         return Ok(());
     }
@@ -250,6 +277,7 @@ fn spop_count(c: &mut Ctx, key: &[u8], count: usize) -> CmdResult {
         out.bulk(m);
     }
     c.dirty(count as u64);
+    c.notify(ev::SET, "spop", key);
     let mut args: Vec<&[u8]> = Vec::with_capacity(2 + SREM_BATCH.min(count));
     for chunk in popped.chunks(SREM_BATCH) {
         args.clear();
@@ -518,7 +546,7 @@ pub fn sinterstore(c: &mut Ctx, a: &Args) -> CmdResult {
             d
         }
     };
-    store(c, a.get(1), d);
+    store(c, a.get(1), d, "sinterstore");
     Ok(())
 }
 
@@ -537,20 +565,27 @@ fn union_diff_store(c: &mut Ctx, a: &Args, diff: bool) -> CmdResult {
     let keys = keys_from(a, 2, a.len());
     let mut db = c.db();
     let d = union_diff(&sets_at(&mut db, &keys)?, diff, lim);
-    store(c, a.get(1), d);
+    let event = if diff { "sdiffstore" } else { "sunionstore" };
+    store(c, a.get(1), d, event);
     Ok(())
 }
 
 /// Stores the result of a *STORE command at `dst` (replacing any value and deadline), or
-/// deletes `dst` if the result is empty; replies with its size.
-fn store(c: &mut Ctx, dst: &[u8], d: Set) {
+/// deletes `dst` if the result is empty; replies with its size. Reports `event`, or
+/// `del` for a destination the empty result removed.
+fn store(c: &mut Ctx, dst: &[u8], d: Set, event: &'static str) {
     let n = d.len();
     let mut db = c.db();
     let changed = if n > 0 {
         db.db.set(dst, Value::Set(d), 0);
+        c.notify(ev::SET, event, dst);
         true
     } else {
-        db.get(dst).is_some() && db.db.delete_server(dst)
+        let gone = db.get(dst).is_some() && db.db.delete_server(dst);
+        if gone {
+            c.notify(ev::GENERIC, "del", dst);
+        }
+        gone
     };
     c.dirty(changed as u64);
     c.out.int(n as i64);

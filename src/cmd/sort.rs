@@ -322,8 +322,10 @@ fn run(c: &mut Ctx, a: &Args, readonly: bool) -> CmdResult {
                 l.push_many(End::Tail, values.iter().map(|v| v.as_slice()), &lim);
                 db.db.set(dst, Value::List(l), 0);
                 c.dirty(stored as u64);
+                c.notify(crate::notify::class::LIST, "sortstore", dst);
             } else if db.db.remove(dst).is_some() {
                 c.dirty(1);
+                c.notify(crate::notify::class::GENERIC, "del", dst);
             }
             c.out.int(stored as i64);
         }

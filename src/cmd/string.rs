@@ -8,6 +8,7 @@ use super::{Args, Ctx, DbView};
 use crate::error::{CmdError, CmdResult};
 use crate::keyspace::Entry;
 use crate::ldouble::LongDouble;
+use crate::notify::class as ev;
 use crate::num::{arg_i64, fmt_i64, parse_i64};
 use crate::types::{Str, Value};
 
@@ -148,7 +149,9 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
         db.db.set(key, Value::Str(Str::new(a.get(2))), exp);
         out.ok();
         c.dirty(1);
+        c.notify(ev::STRING, "set", key);
         if exp != 0 {
+            c.notify(ev::GENERIC, "expire", key);
             propagate_set_pxat(c, key, a.get(2), exp);
         }
         return Ok(());
@@ -176,7 +179,9 @@ pub fn set(c: &mut Ctx, a: &Args) -> CmdResult {
         out.ok();
     }
     c.dirty(1);
+    c.notify(ev::STRING, "set", key);
     if exp != 0 {
+        c.notify(ev::GENERIC, "expire", key);
         propagate_set_pxat(c, key, a.get(2), exp);
     }
     Ok(())
@@ -207,6 +212,7 @@ pub fn getset(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     db.db.set(a.get(1), Value::Str(Str::new(a.get(2))), 0);
     c.dirty(1);
+    c.notify(ev::STRING, "set", a.get(1));
     Ok(())
 }
 
@@ -218,6 +224,7 @@ pub fn getdel(c: &mut Ctx, a: &Args) -> CmdResult {
             out.bulk(s.bytes());
             db.db.remove(a.get(1));
             c.dirty(1);
+            c.notify(ev::GENERIC, "del", a.get(1));
             c.propagate(&[b"DEL", a.get(1)]);
         }
         None => out.null(),
@@ -243,9 +250,11 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
     if let Some(at) = exp {
         if c.already_expired(at) {
             c.db().db.remove(key);
+            c.notify(ev::GENERIC, "del", key);
             c.propagate(&[b"DEL", key]);
         } else {
             c.db().db.set_expire(key, at);
+            c.notify(ev::GENERIC, "expire", key);
             let mut t = [0u8; 20];
             c.propagate(&[b"PEXPIREAT", key, fmt_i64(at, &mut t)]);
         }
@@ -253,6 +262,7 @@ pub fn getex(c: &mut Ctx, a: &Args) -> CmdResult {
     } else if o.persist && db.get(key).is_some_and(|e| e.exp() != 0) {
         db.db.set_expire(key, 0);
         c.dirty(1);
+        c.notify(ev::GENERIC, "persist", key);
         c.propagate(&[b"PERSIST", key]);
     }
     Ok(())
@@ -268,6 +278,7 @@ pub fn setnx(c: &mut Ctx, a: &Args) -> CmdResult {
     db.db.set(a.get(1), Value::Str(Str::new(a.get(2))), 0);
     out.int(1);
     c.dirty(1);
+    c.notify(ev::STRING, "set", a.get(1));
     Ok(())
 }
 
@@ -277,6 +288,8 @@ fn set_with_ttl(c: &mut Ctx, a: &Args, unit: Unit) -> CmdResult {
     db.db.set(a.get(1), Value::Str(Str::new(a.get(3))), at);
     out.ok();
     c.dirty(1);
+    c.notify(ev::STRING, "set", a.get(1));
+    c.notify(ev::GENERIC, "expire", a.get(1));
     propagate_set_pxat(c, a.get(1), a.get(3), at);
     Ok(())
 }
@@ -296,10 +309,7 @@ pub fn mset(c: &mut Ctx, a: &Args) -> CmdResult {
     if a.len().is_multiple_of(2) {
         return Err(CmdError::Arity(a.text(0).to_ascii_lowercase()));
     }
-    let db = c.db();
-    for i in (1..a.len()).step_by(2) {
-        db.db.set(a.get(i), Value::Str(Str::new(a.get(i + 1))), 0);
-    }
+    set_each(c, a);
     c.dirty(a.len() as u64 / 2);
     c.out.ok();
     Ok(())
@@ -315,12 +325,20 @@ pub fn msetnx(c: &mut Ctx, a: &Args) -> CmdResult {
         out.int(0);
         return Ok(());
     }
-    for i in (1..a.len()).step_by(2) {
-        db.db.set(a.get(i), Value::Str(Str::new(a.get(i + 1))), 0);
-    }
     out.int(1);
+    set_each(c, a);
     c.dirty(a.len() as u64 / 2);
     Ok(())
+}
+
+/// The pairs of MSET and MSETNX, each key reported (`set`) as it is stored.
+fn set_each(c: &mut Ctx, a: &Args) {
+    for i in (1..a.len()).step_by(2) {
+        c.db()
+            .db
+            .set(a.get(i), Value::Str(Str::new(a.get(i + 1))), 0);
+        c.notify(ev::STRING, "set", a.get(i));
+    }
 }
 
 /// MGET key [key ...]: values, null for missing keys and non-strings.
@@ -348,6 +366,7 @@ fn incr_by(c: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     db.db.set_keep_ttl(key, Value::Str(Str::from_i64(new)));
     out.int(new);
     c.dirty(1);
+    c.notify(ev::STRING, "incrby", key);
     Ok(())
 }
 
@@ -397,6 +416,7 @@ pub fn incrbyfloat(c: &mut Ctx, a: &Args) -> CmdResult {
         .db
         .set_keep_ttl(key, Value::Str(Str::new_plain(&text)));
     c.dirty(1);
+    c.notify(ev::STRING, "incrbyfloat", key);
     Ok(())
 }
 
@@ -434,6 +454,7 @@ pub fn append(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     c.dirty(1);
+    c.notify(ev::STRING, "append", key);
     Ok(())
 }
 
@@ -507,5 +528,6 @@ pub fn setrange(c: &mut Ctx, a: &Args) -> CmdResult {
     let n = bytes.len();
     c.out.int(n as i64);
     c.dirty(1);
+    c.notify(ev::STRING, "setrange", key);
     Ok(())
 }

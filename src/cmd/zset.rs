@@ -8,6 +8,7 @@
 //! RESP3). What the write stream records is what Redis propagates: the command itself,
 //! except ZMPOP, recorded as `ZPOPMIN|ZPOPMAX key count`.
 
+use crate::notify::class as ev;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -249,6 +250,9 @@ fn zadd_generic(c: &mut Ctx, a: &Args, mut incr: bool) -> CmdResult {
         out.int((if ch { added + updated } else { added }) as i64);
     }
     c.dirty(added + updated);
+    if added + updated > 0 {
+        c.notify(ev::ZSET, if incr { "zincr" } else { "zadd" }, key);
+    }
     Ok(())
 }
 
@@ -268,6 +272,9 @@ pub fn zrem(c: &mut Ctx, a: &Args) -> CmdResult {
         }
     }
     c.dirty(removed);
+    if removed > 0 {
+        c.notify_removal(ev::ZSET, "zrem", a.get(1));
+    }
     c.out.int(removed as i64);
     Ok(())
 }
@@ -580,11 +587,14 @@ fn store_result(c: &mut Ctx, dst: &[u8], z: Option<ZSet>) -> CmdResult {
             let ks = &mut c.eng.ks;
             ks.dbs[c.cl.db].set(dst, Value::ZSet(z), 0);
             c.dirty(1);
+            // The store commands' events are their names (zunionstore, zrangestore...).
+            c.notify(ev::ZSET, c.cl.last_cmd, dst);
             c.out.int(n as i64);
         }
         None => {
             if c.db().db.delete_server(dst) {
                 c.dirty(1);
+                c.notify(ev::GENERIC, "del", dst);
             }
             c.out.int(0);
         }
@@ -656,6 +666,10 @@ fn zremrange_generic(c: &mut Ctx, a: &Args, rangetype: RangeType) -> CmdResult {
     }
     let removed = (y - x) as u64;
     c.dirty(removed);
+    if removed > 0 {
+        // Named after the command: zremrangebyrank, zremrangebyscore, zremrangebylex.
+        c.notify_removal(ev::ZSET, c.cl.last_cmd, key);
+    }
     c.out.int(removed as i64);
     Ok(())
 }
@@ -701,6 +715,9 @@ pub fn pop_members(
         db.drop_if_empty(key);
     }
     c.dirty(popped.len() as u64);
+    if !popped.is_empty() {
+        c.notify_removal(ev::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    }
     Ok(Some(popped))
 }
 

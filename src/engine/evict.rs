@@ -179,6 +179,7 @@ impl Engine {
             self.stream.del(db, key);
         }
         self.touch_key(db, key);
+        self.notify(crate::notify::class::EVICTED, "evicted", db, key);
         self.evictor.evicted += 1;
         self.dirty += 1;
         bytes

@@ -23,6 +23,7 @@ use crate::aof::Aof;
 use crate::aof::rewrite::Rewrite;
 use crate::config::Config;
 use crate::keyspace::{Expired, Keyspace};
+use crate::notify::{Notifier, class};
 use crate::rand::Rng;
 use crate::resp::encode::push_select;
 use crate::stream::WriteStream;
@@ -154,6 +155,14 @@ pub struct Engine {
     pub evictor: evict::Evictor,
     /// ACL users and the ACL log.
     pub acl: Acl,
+    /// Pub/sub subscriptions, server-wide.
+    pub pubsub: crate::pubsub::Registry,
+    /// Keyspace notifications: the classes wanted, the events not yet published.
+    pub notify: Notifier,
+    /// The keyspace records what expires (`drain_expired` hands it on): for the write
+    /// stream, or for notifications. True whenever either is on, so one test after each
+    /// command covers both.
+    pub expiry_log: bool,
 }
 
 impl Engine {
@@ -203,8 +212,12 @@ impl Engine {
             cmd_clock: Instant::now(),
             evictor: Default::default(),
             acl,
+            pubsub: Default::default(),
+            notify: Notifier::default(),
+            expiry_log: false,
         };
         eng.refresh_access();
+        eng.refresh_notify();
         eng
     }
 
@@ -240,8 +253,7 @@ impl Engine {
             (self.aof.logging() || self.tap.is_some() || self.master.feeding()) && !self.loading;
         if on != self.stream.active() {
             self.stream.set_active(on);
-            self.ks.set_log_expired(on);
-            self.expired_seen = self.ks.stats.expired_total();
+            self.refresh_expiry_log();
         }
         if std::mem::take(&mut self.aof.file_switched) {
             // A new AOF file replays from database 0.
@@ -249,21 +261,93 @@ impl Engine {
         }
     }
 
+    /// Applies `notify-keyspace-events` (at start and after CONFIG SET): the classes to
+    /// publish, and whether the keyspace records created and expired keys for them.
+    pub fn refresh_notify(&mut self) {
+        self.notify.configure(self.config.notify_flags);
+        self.ks.set_log_new(self.notify.wants(class::NEW));
+        self.refresh_expiry_log();
+    }
+
+    /// The keyspace records expirations while the write stream or notifications are on
+    /// (`expired`, `hexpired` need them; `expiry_log` also gates publishing events).
+    fn refresh_expiry_log(&mut self) {
+        let on = self.stream.active() || self.notify.on();
+        if on != self.expiry_log {
+            self.expiry_log = on;
+            self.ks.set_log_expired(on);
+            self.expired_seen = self.ks.stats.expired_total();
+        }
+    }
+
+    /// Reports a keyspace event (Redis's notifyKeyspaceEvent): one branch while
+    /// notifications are off. Keys created since the last event are reported (`new`)
+    /// first, as Redis reports a key's creation before what the command did with it.
+    #[inline]
+    pub fn notify(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
+        if self.notify.on() {
+            self.queue_event(class, name, db, key);
+        }
+    }
+
+    #[inline(never)]
+    fn queue_event(&mut self, class: u32, name: &'static str, db: usize, key: &[u8]) {
+        if self.notify.wants(class::NEW) {
+            self.drain_new();
+        }
+        self.notify.event(class, name, db, key);
+    }
+
+    /// Turns the keys created since the last call into `new` events.
+    pub fn drain_new(&mut self) {
+        for (i, db) in self.ks.dbs.iter_mut().enumerate() {
+            for k in db.new_log.drain(..) {
+                self.notify.event(class::NEW, "new", i, &k);
+            }
+        }
+    }
+
     /// Hands the keys and fields that expired since the last call to the stream as DEL
-    /// and HDEL records.
+    /// and HDEL records (while it is on), and reports them as `expired`, `hexpired` (and
+    /// `del` for a hash its expired fields emptied) events.
     pub fn drain_expired(&mut self) {
         let total = self.ks.stats.expired_total();
         if total == self.expired_seen {
             return;
         }
         self.expired_seen = total;
+        let record = self.stream.active();
         for (i, db) in self.ks.dbs.iter_mut().enumerate() {
             for x in db.expired_log.drain(..) {
-                match x {
-                    Expired::Key(k) => self.stream.del(i, &k),
-                    Expired::Fields { key, count, bulks } => {
-                        self.stream.hdel(i, &key, count, &bulks)
+                let (key, emptied) = match x {
+                    Expired::Key(k) => {
+                        if record {
+                            self.stream.del(i, &k);
+                        }
+                        self.notify.event(class::EXPIRED, "expired", i, &k);
+                        continue;
                     }
+                    Expired::Hash(k) => {
+                        if record {
+                            self.stream.del(i, &k);
+                        }
+                        (k, true)
+                    }
+                    Expired::Fields {
+                        key,
+                        count,
+                        bulks,
+                        emptied,
+                    } => {
+                        if record {
+                            self.stream.hdel(i, &key, count, &bulks);
+                        }
+                        (key, emptied)
+                    }
+                };
+                self.notify.event(class::HASH, "hexpired", i, &key);
+                if emptied {
+                    self.notify.event(class::GENERIC, "del", i, &key);
                 }
             }
         }
@@ -291,6 +375,10 @@ impl Engine {
     /// Before replies are written: the records of this iteration reach the AOF (and the
     /// disk, under `always`). The loop then releases replies whose batch became safe.
     pub fn before_sleep(&mut self) {
+        if self.expiry_log {
+            // Keys that expired outside commands, for notifications (and the stream).
+            self.drain_expired();
+        }
         self.flush_stream();
         if self.aof.logging() {
             self.aof.flush(Instant::now());

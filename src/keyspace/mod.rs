@@ -31,16 +31,21 @@ const EXPIRE_MAX_ROUNDS: usize = 16;
 /// expiring at once are reclaimed over several ticks instead of stalling one.
 const FIELD_EXPIRE_BUDGET: usize = 10_000;
 
-/// What expiry removed, for the write stream: a whole key (recorded as DEL) or fields of
-/// a hash (recorded as HDEL). Field names are kept already encoded as RESP bulk strings,
-/// so a million expired fields cost one buffer, not a million names.
+/// What expiry removed, for the write stream and keyspace notifications: a whole key
+/// (recorded as DEL), every field of a hash at once (DEL too), or some fields of a hash
+/// (HDEL). Field names are kept already encoded as RESP bulk strings, so a million
+/// expired fields cost one buffer, not a million names.
 #[derive(Debug, Clone)]
 pub enum Expired {
     Key(Key),
+    /// Every field of the hash expired: the key is gone (events `hexpired`, `del`).
+    Hash(Key),
     Fields {
         key: Key,
         count: usize,
         bulks: Vec<u8>,
+        /// The hash was left empty, so its key goes too.
+        emptied: bool,
     },
 }
 
@@ -58,6 +63,9 @@ pub struct Db {
     pub log_expired: bool,
     /// Keys and fields removed by expiry since the write stream last drained this list.
     pub expired_log: Vec<Expired>,
+    /// Record keys this database creates in `new_log` (keyspace notifications' `new`).
+    pub log_new: bool,
+    pub new_log: Vec<Key>,
     /// The snapshots being walked over this database, usually none (see `snapshot.rs`).
     snaps: Vec<DbSnap>,
     /// Which removals free big values on the lazy-free thread (`lazyfree-lazy-*`).
@@ -261,7 +269,7 @@ impl Db {
             // the key, so both logs replay alike).
             st.expired_fields += h.len() as u64;
             if log {
-                self.expired_log.push(Expired::Key(k.clone()));
+                self.expired_log.push(Expired::Hash(k.clone()));
             }
             return true;
         }
@@ -280,6 +288,7 @@ impl Db {
                 key: k.clone(),
                 count,
                 bulks,
+                emptied: empty,
             });
         }
         if !empty && !timed {
@@ -362,9 +371,11 @@ impl Db {
                 }
                 idx
             }
-            None => self
-                .map
-                .push_new(key, Entry::new(make(), 0, self.access.fresh())),
+            None => {
+                self.note_new(key);
+                self.map
+                    .push_new(key, Entry::new(make(), 0, self.access.fresh()))
+            }
         };
         &mut self.map[idx]
     }
@@ -396,6 +407,7 @@ impl Db {
                 }
             }
             None => {
+                self.note_new(key);
                 self.map
                     .push_new(key, Entry::new(val, exp, self.access.fresh()));
                 if exp != 0 {
@@ -416,9 +428,18 @@ impl Db {
                 crate::lazyfree::free_value(old, self.lazy.server_del);
             }
             None => {
+                self.note_new(key);
                 self.map
                     .push_new(key, Entry::new(val, 0, self.access.fresh()));
             }
+        }
+    }
+
+    /// A key is being created: noted for the `new` notification while one is wanted.
+    #[inline]
+    fn note_new(&mut self, key: &[u8]) {
+        if self.log_new {
+            self.new_log.push(key.into());
         }
     }
 
@@ -685,6 +706,16 @@ impl Keyspace {
             db.log_expired = on;
             if !on {
                 db.expired_log = Vec::new();
+            }
+        }
+    }
+
+    /// Turns recording of created keys (keyspace notifications' `new`) on or off.
+    pub fn set_log_new(&mut self, on: bool) {
+        for db in &mut self.dbs {
+            db.log_new = on;
+            if !on {
+                db.new_log = Vec::new();
             }
         }
     }
