@@ -423,6 +423,9 @@ pub struct Config {
     pub obuf_normal: ObufLimit,
     /// The `replica` (`slave`) class: replica links past it are disconnected.
     pub obuf_replica: ObufLimit,
+    /// `min-replicas-to-write` and `min-replicas-max-lag` (seconds): writes are refused
+    /// unless that many replicas acknowledged within the lag (0: no minimum).
+    pub min_replicas: (usize, u64),
     /// `client-output-buffer-limit` of clients with a pub/sub subscription.
     pub obuf_pubsub: ObufLimit,
     /// `notify-keyspace-events` as flags (`crate::notify::class`). Set with the text, not
@@ -572,6 +575,7 @@ impl Default for Config {
             protected_mode: true,
             obuf_normal: ObufLimit::default(),
             obuf_replica: ObufLimit::default(),
+            min_replicas: (0, 10),
             obuf_pubsub: ObufLimit::default(),
             notify_flags: 0,
             maxmemory: MaxMemory::default(),
@@ -796,6 +800,10 @@ impl Config {
         self.protected_mode = yes("protected-mode");
         self.obuf_normal = obuf_limit_of(&get("client-output-buffer-limit"), "normal");
         self.obuf_replica = obuf_limit_of(&get("client-output-buffer-limit"), "slave");
+        self.min_replicas = (
+            num("min-replicas-to-write").max(0) as usize,
+            num("min-replicas-max-lag").max(0) as u64,
+        );
         self.obuf_pubsub = obuf_limit_of(&get("client-output-buffer-limit"), "pubsub");
         self.maxmemory = MaxMemory {
             bytes: num("maxmemory").max(0) as u64,

@@ -338,6 +338,12 @@ fn replication(c: &Ctx, f: &mut Fields) {
         f.add("role", "master");
     }
     f.add("connected_slaves", m.online());
+    if c.eng.config.min_replicas.0 > 0 {
+        f.add(
+            "min_slaves_good_slaves",
+            m.good_replicas(c.eng.config.min_replicas.1),
+        );
+    }
     let now = std::time::Instant::now();
     for (n, l) in m.links.iter().filter(|l| l.online()).enumerate() {
         let lag = now.duration_since(l.ack_time).as_secs();

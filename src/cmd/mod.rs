@@ -24,8 +24,8 @@ pub mod hash_ttl;
 pub mod info;
 pub mod keys;
 pub mod list;
-pub mod repl;
 pub mod pubsub;
+pub mod repl;
 pub mod replay;
 pub mod scripting;
 pub mod server;
@@ -316,6 +316,14 @@ pub fn dispatch(
                 CmdError::Custom("READONLY You can't write against a read only replica.".into());
             return refuse(eng, clients, cl, out, found, args, &e);
         }
+    }
+    if eng.config.min_replicas.0 > 0
+        && eng.replica.is_none()
+        && (cmd.is_write() || (cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())))
+        && eng.master.good_replicas(eng.config.min_replicas.1) < eng.config.min_replicas.0
+    {
+        let e = CmdError::Custom("NOREPLICAS Not enough good replicas to write.".into());
+        return refuse(eng, clients, cl, out, found, args, &e);
     }
     if eng.aof.write_blocked() && denied_by_disk_error(cmd, cl) {
         let text = format!(

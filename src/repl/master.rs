@@ -162,6 +162,15 @@ impl Master {
         self.links.iter().filter(|l| l.online()).count()
     }
 
+    /// Online replicas whose last acknowledgement is at most `max_lag` seconds old
+    /// (`min-replicas-to-write` counts them).
+    pub fn good_replicas(&self, max_lag: u64) -> usize {
+        self.links
+            .iter()
+            .filter(|l| l.online() && l.ack_time.elapsed().as_secs() <= max_lag)
+            .count()
+    }
+
     /// Online replicas that acknowledged at least `offset`.
     pub fn acked(&self, offset: u64) -> usize {
         self.links
