@@ -37,9 +37,26 @@ static SUBCOMMANDS: &[Command] = &[
 /// Formats one CLIENT LIST / CLIENT INFO line (without the trailing newline), for a
 /// client logged in as `user`. `qbuf` and `obl` are the unprocessed input and unsent
 /// output bytes (0 for the caller, whose buffers are in use while it runs).
+/// The class CLIENT LIST and CLIENT KILL filter by with TYPE: `master` for our
+/// master's connection, `replica` (alias `slave`) for a replica's link, else `normal`
+/// (no client is `pubsub` yet).
+fn client_type(cl: &ClientState) -> &'static str {
+    if cl.is_master {
+        "master"
+    } else if cl.replica {
+        "replica"
+    } else {
+        "normal"
+    }
+}
+
 pub fn client_line(cl: &ClientState, user: &[u8], qbuf: usize, obl: usize) -> String {
     let flags = if cl.monitor {
         "O"
+    } else if cl.is_master {
+        "M"
+    } else if cl.replica {
+        "S"
     } else if cl.blocked.is_some() {
         "b"
     } else if cl.multi.is_some() {
@@ -138,6 +155,7 @@ fn info(c: &mut Ctx, _a: &Args) -> CmdResult {
 /// CLIENT LIST [TYPE type] [ID id...].
 fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind: Option<String> = None;
     let mut i = 2;
     while i < a.len() {
         if a.is(i, "type") && i + 1 < a.len() {
@@ -151,9 +169,7 @@ fn list(c: &mut Ctx, a: &Args) -> CmdResult {
                     a.text(i + 1)
                 )));
             }
-            if t != "normal" {
-                ids = Some(vec![]);
-            }
+            kind = Some(if t == "slave" { "replica".into() } else { t });
             i += 2;
         } else if a.is(i, "id") && i + 1 < a.len() {
             let mut v = Vec::new();
@@ -171,15 +187,18 @@ fn list(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     // A set: CLIENT LIST ID with a million ids over thousands of clients was quadratic.
     let ids: Option<std::collections::HashSet<u64>> = ids.map(|v| v.into_iter().collect());
-    let keep = |id: u64| ids.as_ref().is_none_or(|v| v.contains(&id));
+    let keep = |cl: &ClientState| {
+        ids.as_ref().is_none_or(|v| v.contains(&cl.id))
+            && kind.as_deref().is_none_or(|k| client_type(cl) == k)
+    };
     let mut lines: Vec<(u64, String)> = Vec::new();
     let acl = &c.eng.acl;
     c.clients.each(&mut |cl, qbuf, obl| {
-        if keep(cl.id) {
+        if keep(cl) {
             lines.push((cl.id, client_line(cl, acl.name(cl.user), qbuf, obl)));
         }
     });
-    if keep(c.cl.id) {
+    if keep(c.cl) {
         lines.push((c.cl.id, client_line(c.cl, acl.name(c.cl.user), 0, 0)));
     }
     lines.sort_by_key(|(id, _)| *id);
@@ -261,7 +280,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     let old_form = a.len() == 3;
     let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
     let mut user = None;
-    let mut type_ok = true;
+    let mut kind: Option<String> = None;
     if old_form {
         addr = Some(a.text(2));
         skipme = false;
@@ -289,7 +308,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
                 ) {
                     return Err(CmdError::err(format!("Unknown client type '{v}'")));
                 }
-                type_ok = t == "normal";
+                kind = Some(if t == "slave" { "replica".into() } else { t });
             } else if a.is(i, "user") {
                 match c.eng.acl.lookup(a.get(i + 1)) {
                     Some(r) => user = Some(r),
@@ -309,7 +328,7 @@ fn kill(c: &mut Ctx, a: &Args) -> CmdResult {
     }
     let matches = |cl: &ClientState| {
         user.is_none_or(|u| u == cl.user)
-            && type_ok
+            && kind.as_deref().is_none_or(|k| client_type(cl) == k)
             && id.is_none_or(|x| x == cl.id)
             && addr.as_ref().is_none_or(|x| *x == cl.addr)
             && laddr.as_ref().is_none_or(|x| *x == cl.laddr)
