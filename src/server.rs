@@ -784,7 +784,7 @@ impl Server {
             let bytes = self.eng.repl_pump(i, room, busy);
             conn.out.extend_from_slice(&bytes);
             let link = &self.eng.master.links[i];
-            if room && !link.online() && !link.done {
+            if room && link.syncing() && !link.done {
                 self.net.sync_room = true;
             }
             if link.done {

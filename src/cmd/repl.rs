@@ -51,6 +51,7 @@ fn replconf(c: &mut Ctx, a: &Args) -> CmdResult {
             {
                 l.ack = l.ack.max(off);
                 l.ack_time = std::time::Instant::now();
+                l.acked_rdb();
             }
             return Ok(());
         }
