@@ -442,6 +442,7 @@ pub fn execute(
     // Set before the call: CLIENT INFO/LIST show the command being run, as Redis does.
     cl.last_cmd = cmd.name;
     let resp3 = cl.resp3;
+    let stream_before = eng.stream.mark();
     let result = {
         let mut ctx = Ctx {
             eng: &mut *eng,
@@ -461,6 +462,10 @@ pub fn execute(
         if eng.stream.commit(db, args.iter(), changed, eng.in_exec) && eng.aof.logging() {
             cl.aof_ack = eng.aof.batch_id;
         }
+    }
+    if eng.master.feeding() && eng.stream.mark() != stream_before {
+        // Everything pending reaches the replicas next, so its end is this write's offset.
+        cl.woff = eng.master.offset + eng.stream.pending().len() as u64;
     }
     let named = std::mem::take(&mut eng.touched_named);
     if changed && (!eng.watches.is_empty() || !eng.blocking.is_empty()) {
