@@ -297,6 +297,15 @@ pub fn dispatch(
     if let Some(r) = &eng.replica
         && !cl.is_master
     {
+        // Redis checks READONLY first: a write to a replica whose link is down is a
+        // READONLY error, not a MASTERDOWN one.
+        if (cmd.is_write() || (cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())))
+            && eng.config.get("replica-read-only") != Some("no")
+        {
+            let e =
+                CmdError::Custom("READONLY You can't write against a read only replica.".into());
+            return refuse(eng, clients, cl, out, found, args, &e);
+        }
         if !r.up()
             && cmd.flags & flags::STALE == 0
             && eng.config.get("replica-serve-stale-data") == Some("no")
@@ -305,13 +314,6 @@ pub fn dispatch(
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
                     .into(),
             );
-            return refuse(eng, clients, cl, out, found, args, &e);
-        }
-        if (cmd.is_write() || (cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())))
-            && eng.config.get("replica-read-only") != Some("no")
-        {
-            let e =
-                CmdError::Custom("READONLY You can't write against a read only replica.".into());
             return refuse(eng, clients, cl, out, found, args, &e);
         }
     }
