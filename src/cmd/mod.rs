@@ -429,6 +429,8 @@ pub fn execute(
 ) {
     let cmd = found.cmd;
     trace!("command {}", cmd.name);
+    // Restored at the end: EXEC runs its queued commands through here too.
+    let applying_before = std::mem::replace(&mut eng.applying_master, cl.is_master);
     let dirty_before = eng.dirty;
     let db = cl.db;
     let write = cmd.is_write();
@@ -502,6 +504,7 @@ pub fn execute(
     if cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
         feed_monitors(clients, cl, args);
     }
+    eng.applying_master = applying_before;
 }
 
 /// Sends `args` to the MONITOR clients, if there are any. Commands flagged SKIP_MONITOR
