@@ -655,7 +655,13 @@ impl Server {
                         // The master's stream: every byte moves our offset; nothing is
                         // answered but REPLCONF GETACK.
                         if let Some(r) = self.eng.replica.as_mut() {
-                            r.offset += (conn.parser.consumed() - at) as i64;
+                            let n = (conn.parser.consumed() - at) as i64;
+                            if conn.cl.multi.is_some() {
+                                r.multi_bytes += n;
+                            } else {
+                                r.offset += n + std::mem::take(&mut r.multi_bytes);
+                            }
+                            r.db = conn.cl.db;
                         }
                         if !std::mem::take(&mut conn.cl.keep_reply) {
                             conn.out.truncate(out_len);
