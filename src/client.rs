@@ -90,6 +90,9 @@ pub struct ClientState {
     pub repl_info: Option<Box<crate::engine::repl::ReplicaInfo>>,
     /// Waiting in WAIT (no further commands run until it is answered).
     pub wait_repl: Option<WaitRepl>,
+    /// Replication offset just after this client's last write (Redis's `woff`): what
+    /// its WAIT waits for. 0 if it wrote nothing since replicas were first attached.
+    pub woff: u64,
     /// The connection to our master: its commands are the replication stream.
     pub is_master: bool,
     /// The master's command just run wants its reply sent (REPLCONF GETACK).
@@ -127,6 +130,7 @@ impl ClientState {
             replica: false,
             repl_info: None,
             wait_repl: None,
+            woff: 0,
             is_master: false,
             keep_reply: false,
             subs: Default::default(),

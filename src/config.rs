@@ -293,6 +293,14 @@ const IMPLEMENTED: &[&str] = &[
     "lazyfree-lazy-server-del",
     "lazyfree-lazy-user-del",
     "lazyfree-lazy-user-flush",
+    "replicaof",
+    "masterauth",
+    "masteruser",
+    "replica-read-only",
+    "replica-serve-stale-data",
+    "repl-backlog-size",
+    "repl-timeout",
+    "repl-ping-replica-period",
 ];
 
 /// Parameters that cannot change while running (CONFIG SET refuses them).

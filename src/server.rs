@@ -672,7 +672,13 @@ impl Server {
                         // The master's stream: every byte moves our offset; nothing is
                         // answered but REPLCONF GETACK.
                         if let Some(r) = self.eng.replica.as_mut() {
-                            r.offset += (conn.parser.consumed() - at) as i64;
+                            let n = (conn.parser.consumed() - at) as i64;
+                            if conn.cl.multi.is_some() {
+                                r.multi_bytes += n;
+                            } else {
+                                r.offset += n + std::mem::take(&mut r.multi_bytes);
+                            }
+                            r.db = conn.cl.db;
                         }
                         if !std::mem::take(&mut conn.cl.keep_reply) {
                             conn.out.truncate(out_len);
@@ -802,7 +808,7 @@ impl Server {
             let bytes = self.eng.repl_pump(i, room, busy);
             conn.out.extend_from_slice(&bytes);
             let link = &self.eng.master.links[i];
-            if room && !link.online() && !link.done {
+            if room && link.syncing() && !link.done {
                 self.net.sync_room = true;
             }
             if link.done {

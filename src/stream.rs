@@ -22,8 +22,9 @@
 
 use crate::resp::encode::{push_bulk, push_header, push_record, push_select};
 
-/// Where a transaction began in the stream (see `WriteStream::mark`).
-#[derive(Debug, Clone, Copy)]
+/// Where a transaction began in the stream (see `WriteStream::mark`); two marks differ
+/// if records were added between them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mark {
     at: usize,
     records: u64,

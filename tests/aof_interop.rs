@@ -25,13 +25,14 @@
 //! hashes, OBJECT ENCODING (listpack vs hashtable), which the dataset keeps deterministic.
 //! A mismatch panics with a per-key diff.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Client, Server, TempDir, free_port, now_ms, which};
+use common::{Client, Server, TempDir, free_port, now_ms, redis7_available, show, which};
 
 // ---------------------------------------------------------------------------------------
 // Replies
@@ -101,25 +102,6 @@ fn int(r: R) -> i64 {
         R::Int(n) => n,
         other => panic!("expected an integer reply, got {other:?}"),
     }
-}
-
-/// Shows bytes as a Rust-like escaped string.
-fn show(b: &[u8]) -> String {
-    let s: String = b
-        .iter()
-        .flat_map(|&c| std::ascii::escape_default(c))
-        .map(char::from)
-        .collect();
-    if s.len() > 80 {
-        format!("\"{}\"...({} bytes)", &s[..80], b.len())
-    } else {
-        format!("\"{s}\"")
-    }
-}
-
-/// Builds an argument vector from anything byte-like.
-macro_rules! a {
-    ($($x:expr),* $(,)?) => { vec![$(AsRef::<[u8]>::as_ref(&$x).to_vec()),*] };
 }
 
 /// Commands sent as one pipeline (one write, one fsync under `appendfsync always`); every
@@ -431,35 +413,6 @@ fn assert_same(what: &str, left_name: &str, left: &Snapshot, right_name: &str, r
 // ---------------------------------------------------------------------------------------
 // Servers
 // ---------------------------------------------------------------------------------------
-
-/// True if a redis-server >= 7 is available; false (after printing SKIPPED) if not, unless
-/// CI is set, where the test must run.
-fn redis7_available() -> bool {
-    let why = match which("redis-server") {
-        None => "redis-server not found on PATH".to_string(),
-        Some(bin) => {
-            let out = std::process::Command::new(bin)
-                .arg("--version")
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            let major = text
-                .split("v=")
-                .nth(1)
-                .and_then(|v| v.split('.').next())
-                .and_then(|m| m.parse::<u32>().ok());
-            match major {
-                Some(m) if m >= 7 => return true,
-                _ => format!("redis-server >= 7 needed for multi-part AOF, found {text:?}"),
-            }
-        }
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!("{why}, but CI is set: the AOF interop tests must run in CI");
-    }
-    eprintln!("SKIPPED: {why} (run scripts/setup-test-deps)");
-    false
-}
 
 /// Starts redis-server on `dir` (the caller owns it) with `extra` directives.
 fn start_redis_in(dir: &Path, extra: &[&str]) -> Server {
@@ -941,7 +894,7 @@ fn aof_files(dir: &Path) -> (PathBuf, Vec<String>) {
 
 #[test]
 fn redis_aof_dir_loads_into_ferrokv() {
-    if !redis7_available() {
+    if !redis7_available("the AOF interop tests") {
         return;
     }
     let t0 = now_ms();
@@ -1129,7 +1082,7 @@ fn redis_aof_dir_loads_into_ferrokv() {
 
 #[test]
 fn ferrokv_aof_dir_loads_into_redis() {
-    if !redis7_available() {
+    if !redis7_available("the AOF interop tests") {
         return;
     }
     let t0 = now_ms();
@@ -1259,7 +1212,7 @@ fn old_style_aof(t0: i64) -> Vec<u8> {
 
 #[test]
 fn single_file_aof_loads_like_redis() {
-    if !redis7_available() {
+    if !redis7_available("the AOF interop tests") {
         return;
     }
     let t0 = now_ms();
@@ -1395,7 +1348,7 @@ fn assert_preamble_keys(c: &mut Client) {
 /// changed by loading it.
 #[test]
 fn rdb_preamble_base_loads() {
-    if !redis7_available() {
+    if !redis7_available("the AOF interop tests") {
         return;
     }
     let tmp = TempDir::new("interop-rdb");
@@ -1437,7 +1390,7 @@ fn rdb_preamble_base_loads() {
 #[test]
 
 fn keys_expired_since_written_replay_like_redis() {
-    if !redis7_available() {
+    if !redis7_available("the AOF interop tests") {
         return;
     }
     let tmp = TempDir::new("interop-exp");
@@ -1530,7 +1483,7 @@ fn keys_expired_since_written_replay_like_redis() {
 #[test]
 
 fn rdb_preamble_single_file_loads_and_is_not_cut() {
-    if !redis7_available() {
+    if !redis7_available("the AOF interop tests") {
         return;
     }
     let tmp = TempDir::new("interop-rdb1");

@@ -299,6 +299,15 @@ pub fn dispatch(
     if let Some(r) = &eng.replica
         && !cl.is_master
     {
+        // Redis checks READONLY first: a write to a replica whose link is down is a
+        // READONLY error, not a MASTERDOWN one.
+        if (cmd.is_write() || (cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())))
+            && eng.config.get("replica-read-only") != Some("no")
+        {
+            let e =
+                CmdError::Custom("READONLY You can't write against a read only replica.".into());
+            return refuse(eng, clients, cl, out, found, args, &e);
+        }
         if !r.up()
             && cmd.flags & flags::STALE == 0
             && eng.config.get("replica-serve-stale-data") == Some("no")
@@ -307,13 +316,6 @@ pub fn dispatch(
                 "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
                     .into(),
             );
-            return refuse(eng, clients, cl, out, found, args, &e);
-        }
-        if (cmd.is_write() || (cmd.flags & flags::EXEC != 0 && queued_any(cl, |c| c.is_write())))
-            && eng.config.get("replica-read-only") != Some("no")
-        {
-            let e =
-                CmdError::Custom("READONLY You can't write against a read only replica.".into());
             return refuse(eng, clients, cl, out, found, args, &e);
         }
     }
@@ -438,6 +440,8 @@ pub fn execute(
 ) {
     let cmd = found.cmd;
     trace!("command {}", cmd.name);
+    // Restored at the end: EXEC runs its queued commands through here too.
+    let applying_before = std::mem::replace(&mut eng.applying_master, cl.is_master);
     let dirty_before = eng.dirty;
     let db = cl.db;
     let write = cmd.is_write();
@@ -453,6 +457,7 @@ pub fn execute(
     // Set before the call: CLIENT INFO/LIST show the command being run, as Redis does.
     cl.last_cmd = cmd.name;
     let resp3 = cl.resp3;
+    let stream_before = eng.stream.mark();
     let result = {
         let mut ctx = Ctx {
             eng: &mut *eng,
@@ -484,6 +489,10 @@ pub fn execute(
                 pubsub::publish_events(eng, clients, cl.id, &mut Reply::new(out, cl.resp3));
             }
         }
+    }
+    if eng.master.feeding() && eng.stream.mark() != stream_before {
+        // Everything pending reaches the replicas next, so its end is this write's offset.
+        cl.woff = eng.master.offset + eng.stream.pending().len() as u64;
     }
     let named = std::mem::take(&mut eng.touched_named);
     if changed && (!eng.watches.is_empty() || !eng.blocking.is_empty()) {
@@ -518,6 +527,7 @@ pub fn execute(
     if cmd.flags & (flags::SKIP_MONITOR | flags::ADMIN) == 0 {
         feed_monitors(clients, cl, args);
     }
+    eng.applying_master = applying_before;
 }
 
 /// Sends `args` to the MONITOR clients, if there are any. Commands flagged SKIP_MONITOR

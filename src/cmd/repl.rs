@@ -51,6 +51,7 @@ fn replconf(c: &mut Ctx, a: &Args) -> CmdResult {
             {
                 l.ack = l.ack.max(off);
                 l.ack_time = std::time::Instant::now();
+                l.acked_rdb();
             }
             return Ok(());
         }
@@ -188,22 +189,29 @@ fn role(c: &mut Ctx, _a: &Args) -> CmdResult {
 /// WAIT numreplicas timeout: waits until `numreplicas` replicas acknowledged every
 /// write this client made, or `timeout` ms pass (0: forever); replies how many did.
 fn wait(c: &mut Ctx, a: &Args) -> CmdResult {
+    if c.eng.replica.is_some() {
+        return Err(CmdError::err(
+            "WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.",
+        ));
+    }
     let n = arg_i64(a.get(1))?;
-    let timeout = arg_i64(a.get(2))?;
+    let timeout = crate::num::parse_i64(a.get(2))
+        .ok_or_else(|| CmdError::err("timeout is not an integer or out of range"))?;
     if timeout < 0 {
         return Err(CmdError::err("timeout is negative"));
     }
-    // Every write made so far (this client's among them) reaches the stream, and so
-    // the offset, now: waiting for that offset covers the client's writes.
+    // The client's writes reach the replicas' stream now; WAIT waits for the offset
+    // just after the last of them, so a PING or GETACK fed since does not count.
     c.eng.flush_stream();
-    let target = c.eng.master.offset;
+    let target = c.cl.woff.min(c.eng.master.offset);
     if c.cl.multi.is_some() || c.eng.in_exec {
         // Inside a transaction nothing can wait: the count as it stands.
         c.out.int(c.eng.master.acked(target) as i64);
         return Ok(());
     }
     let acked = c.eng.master.acked(target);
-    if n <= 0 || acked as i64 >= n || c.eng.master.links.is_empty() {
+    // Without replicas too it waits the timeout out, as Redis does.
+    if acked as i64 >= n {
         c.out.int(acked as i64);
         return Ok(());
     }

@@ -130,6 +130,9 @@ pub struct Engine {
     /// Replaying the AOF: keys do not expire, relative times are not re-evaluated,
     /// nothing is recorded.
     pub loading: bool,
+    /// A command of our master's replication stream is running: as during a replay,
+    /// nothing expires (the master sends a DEL when a key expires there).
+    pub applying_master: bool,
     /// EXEC is running a transaction's commands.
     pub in_exec: bool,
     /// The keys the running command changed, when its handler names them itself
@@ -199,6 +202,7 @@ impl Engine {
                 ..Default::default()
             },
             loading: false,
+            applying_master: false,
             in_exec: false,
             touched: Vec::new(),
             touched_named: false,
@@ -232,17 +236,24 @@ impl Engine {
     }
 
     /// The time keys are checked against for expiry: never expired while the AOF is
-    /// replayed, because the log holds a DEL where the live server expired a key.
+    /// replayed, nor while our master's stream runs, because the log (the stream) holds a
+    /// DEL where the live server (the master) expired a key. A replica that expired a key
+    /// itself before the master's stream caught up would apply, say, an INCRBY the master
+    /// ran on the live key to a new one.
     #[inline]
     pub fn expiry_clock(&self) -> i64 {
-        if self.loading { 0 } else { self.now_ms }
+        if self.loading || self.applying_master {
+            0
+        } else {
+            self.now_ms
+        }
     }
 
     /// True if `at` (absolute ms) is already past, so setting it deletes the key. Never
-    /// while replaying the AOF: the log says what happened next.
+    /// while replaying the AOF or running the master's stream: they say what happened next.
     #[inline]
     pub fn already_expired(&self, at: i64) -> bool {
-        !self.loading && at <= self.now_ms
+        !self.loading && !self.applying_master && at <= self.now_ms
     }
 
     /// Turns the write stream on while someone consumes it (the AOF logs, a tap is
@@ -389,7 +400,8 @@ impl Engine {
     /// memory peak, the ops/sec sample.
     pub fn cron(&mut self) {
         self.set_now(unix_ms());
-        if !self.loading && self.active_expire_enabled {
+        // A replica leaves expiry to its master, as Redis's replicas do.
+        if !self.loading && self.active_expire_enabled && self.replica.is_none() {
             self.ks.active_expire(self.now_ms, &mut self.rng);
         }
         // Finish what a command's eviction had no time for.

@@ -161,6 +161,9 @@ impl Engine {
                     );
                     if link.rdb_only {
                         link.done = true;
+                    } else if matches!(framing, Framing::Eof(_)) {
+                        let pending = std::mem::take(pending);
+                        link.state = LinkState::AwaitAck { pending };
                     } else {
                         link.out.append(pending);
                         link.state = LinkState::Online;

@@ -46,6 +46,11 @@ pub enum LinkState {
         pending: Vec<u8>,
         whole: Vec<u8>,
     },
+    /// Its `$EOF:` RDB is sent; the stream since the sync began waits in `pending` until
+    /// the replica's first `REPLCONF ACK` says it loaded the RDB. The replica can only find
+    /// the end mark at the end of what it has read, so nothing may follow the mark before
+    /// then (Redis's `repl_put_online_on_ack`).
+    AwaitAck { pending: Vec<u8> },
     /// Receives the stream.
     Online,
 }
@@ -71,6 +76,19 @@ pub struct Link {
 impl Link {
     pub fn online(&self) -> bool {
         matches!(self.state, LinkState::Online)
+    }
+
+    /// Its RDB is still being produced.
+    pub fn syncing(&self) -> bool {
+        matches!(self.state, LinkState::Sync { .. })
+    }
+
+    /// A `REPLCONF ACK` arrived: a link waiting for it goes online, its stream queued.
+    pub fn acked_rdb(&mut self) {
+        if let LinkState::AwaitAck { pending } = &mut self.state {
+            self.out.append(pending);
+            self.state = LinkState::Online;
+        }
     }
 }
 
@@ -135,7 +153,9 @@ impl Master {
         for l in &mut self.links {
             match &mut l.state {
                 LinkState::Online => l.out.extend_from_slice(records),
-                LinkState::Sync { pending, .. } => pending.extend_from_slice(records),
+                LinkState::Sync { pending, .. } | LinkState::AwaitAck { pending } => {
+                    pending.extend_from_slice(records)
+                }
             }
         }
     }
@@ -154,7 +174,7 @@ impl Master {
 
     /// A full sync is running (its snapshot needs copy-before-write).
     pub fn syncing(&self) -> bool {
-        self.links.iter().any(|l| !l.online())
+        self.links.iter().any(|l| l.syncing())
     }
 
     /// Replicas whose link is online.

@@ -67,8 +67,18 @@ pub struct ReplicaOf {
     pub link: Link,
     /// The master's replication ID as we know it ("?" before the first sync).
     pub replid: String,
-    /// Offset of the last stream byte processed (-1: none yet).
+    /// Offset of the last stream byte processed (-1: none yet), transactions counted
+    /// only once they end.
     pub offset: i64,
+    /// Bytes of a transaction from the stream still open (MULTI and its queued
+    /// commands): they join `offset` at its EXEC. A link lost meanwhile loses the
+    /// transaction with the connection, so a PSYNC must ask for it again, as Redis's
+    /// replicas do (their `reploff` moves only outside MULTI).
+    pub multi_bytes: i64,
+    /// The database the master's stream last selected. A partial resync goes on where
+    /// the stream stopped, and the master does not select again, so the new connection
+    /// starts there (Redis keeps its cached master client, database and all).
+    pub db: usize,
     /// Loop slot of the master's connection.
     pub slot: Option<usize>,
     pub retry_at: Instant,
@@ -87,6 +97,8 @@ impl ReplicaOf {
             link: Link::Down,
             replid: "?".into(),
             offset: -1,
+            multi_bytes: 0,
+            db: 0,
             slot: None,
             retry_at: now,
             down_since: now,

@@ -289,6 +289,7 @@ impl Server {
                         r.replid = new.to_string();
                     }
                     info!("Successful partial resynchronization with master.");
+                    conn.cl.db = r.db;
                     r.link = Link::Up;
                     r.last_ack = Instant::now() - ACK_EVERY;
                     return Ok(());
@@ -350,6 +351,7 @@ impl Server {
         let r = self.eng.replica.as_mut().expect("still a replica");
         r.replid = replid;
         r.offset = offset;
+        r.multi_bytes = 0;
         r.last_ack = Instant::now() - ACK_EVERY;
         r.last_io = Instant::now();
         // The AOF's files hold the old dataset: a rewrite makes the loaded one its base.
@@ -396,6 +398,8 @@ impl Server {
             let _ = std::fs::remove_file(&t.tmp);
         }
         r.slot = None;
+        // An open transaction went with the connection: it is asked for again.
+        r.multi_bytes = 0;
         r.down_since = Instant::now();
         r.retry_at = Instant::now() + RETRY;
         info!("Connection with master lost.");

@@ -4,6 +4,12 @@
 //! compare them byte for byte.
 #![allow(dead_code)]
 
+/// Builds an argument vector from anything byte-like (`#[macro_use] mod common;`).
+#[allow(unused_macros)]
+macro_rules! a {
+    ($($x:expr),* $(,)?) => { vec![$(AsRef::<[u8]>::as_ref(&$x).to_vec()),*] };
+}
+
 pub mod diff;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -271,6 +277,32 @@ pub fn redis8_bin() -> Option<String> {
     Path::new(p).is_file().then(|| p.to_string())
 }
 
+/// True if a redis-server >= 7 is on PATH; false (after printing SKIPPED) if not, unless
+/// CI is set, where `tests` (e.g. "the AOF interop tests") must run.
+pub fn redis7_available(tests: &str) -> bool {
+    let why = match which("redis-server") {
+        None => "redis-server not found on PATH".to_string(),
+        Some(bin) => {
+            let out = Command::new(bin).arg("--version").output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let major = text
+                .split("v=")
+                .nth(1)
+                .and_then(|v| v.split('.').next())
+                .and_then(|m| m.parse::<u32>().ok());
+            match major {
+                Some(m) if m >= 7 => return true,
+                _ => format!("redis-server >= 7 needed, found {text:?}"),
+            }
+        }
+    };
+    if std::env::var_os("CI").is_some() {
+        panic!("{why}, but CI is set: {tests} must run in CI");
+    }
+    eprintln!("SKIPPED: {why} (run scripts/setup-test-deps)");
+    false
+}
+
 pub fn which(name: &str) -> Option<String> {
     let path = std::env::var("PATH").ok()?;
     for d in path.split(':') {
@@ -280,6 +312,20 @@ pub fn which(name: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// Shows bytes as a Rust-like escaped string, cut after 80 characters.
+pub fn show(b: &[u8]) -> String {
+    let s: String = b
+        .iter()
+        .flat_map(|&c| std::ascii::escape_default(c))
+        .map(char::from)
+        .collect();
+    if s.len() > 80 {
+        format!("\"{}\"...({} bytes)", &s[..80], b.len())
+    } else {
+        format!("\"{s}\"")
+    }
 }
 
 /// A raw RESP client: sends commands as multibulk and returns exact reply bytes.
