@@ -20,6 +20,9 @@
 //!   gets the RDB with a `$<len>` header.
 //! - `wait_counts_acks`: WAIT with no replica, with one, inside MULTI, on a replica, and its
 //!   argument errors, against redis-server's replies.
+//! - `min_replicas_to_write_refuses_like_redis`: `-NOREPLICAS` byte for byte against
+//!   redis-server with no replica (writes and EXEC refused, reads served), writes accepted
+//!   once a replica is online and counted by INFO.
 //! - `replica_serve_stale_data_and_readonly`: a replica whose master died: link down,
 //!   `replica-serve-stale-data no` answers like a redis-server replica byte for byte, and the
 //!   restarted master (same port, same directory) is followed again.
@@ -1382,4 +1385,46 @@ fn replica_serve_stale_data_and_readonly() {
     );
     assert!(snap.contains_key(&(9, b"after-restart".to_vec())));
     assert_covers(&snap, "master");
+}
+
+/// `min-replicas-to-write`: with fewer good replicas than asked, a ferrokv master refuses
+/// writes (and an EXEC holding one) with redis-server's `-NOREPLICAS` bytes and serves
+/// reads; with a ferrokv replica online it writes again; INFO counts the good replicas.
+#[test]
+fn min_replicas_to_write_refuses_like_redis() {
+    if !tools_available() {
+        return;
+    }
+    let redis = start_redis(&["--min-replicas-to-write", "1"]);
+    let tmp = TempDir::new("repl-minrep");
+    let port = free_port();
+    let master = start_ferrokv_at(tmp.path(), port, &["--min-replicas-to-write", "1"]);
+    let mut mc = master.connect();
+    let cmds: &[&[&str]] = &[
+        &["SET", "k", "v"],
+        &["GET", "k"],
+        &["MULTI"],
+        &["SET", "k", "v"],
+        &["EXEC"],
+        &["MULTI"],
+        &["GET", "k"],
+        &["EXEC"],
+    ];
+    assert_eq!(
+        answers(&mut mc, cmds),
+        answers(&mut redis.connect(), cmds),
+        "no replica: ferrokv vs redis-server"
+    );
+    let rdir = TempDir::new("repl-minrep-r");
+    let replica = Server::start_in(rdir.path(), &["--replicaof", &replicaof(port)]);
+    wait_link_up(&mut replica.connect(), "ferrokv replica");
+    poll(CONVERGE_SECS, "a good replica", || {
+        let i = info(&mut mc, "replication");
+        match i.get("min_slaves_good_slaves").map(String::as_str) {
+            Some("1") => Ok(()),
+            _ => Err(format!("{i:?}")),
+        }
+    });
+    assert_eq!(mc.cmdv(&["SET", "k", "v"]), "+OK\r\n");
+    drop(redis);
 }
