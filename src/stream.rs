@@ -9,7 +9,7 @@
 //!
 //! The records of one loop iteration collect in one buffer. Before replies are written,
 //! the engine hands them to the consumers: the AOF (which writes and fsyncs them as one
-//! batch), a test tap, and later replicas and their backlog. Nothing is encoded while no
+//! batch), the replication backlog and links, and a test tap. Nothing is encoded while no
 //! one consumes.
 //!
 //! Record format (RESP multibulk, exactly what redis-server writes to its AOF and sends

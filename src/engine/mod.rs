@@ -419,7 +419,7 @@ impl Engine {
 
     /// Copy-before-write: a command is about to change `key` of `db`, so every snapshot
     /// still to write it gets it first, as it is now. Each snapshot consumer is called
-    /// here (today the rewrite; an RDB save or a replica's full sync joins this list).
+    /// here: the AOF rewrite, an RDB save, each replica's full sync.
     #[inline]
     pub fn before_write(&mut self, db: usize, key: &[u8]) {
         if let Some(rw) = self.rewrite.as_mut() {

@@ -1,7 +1,7 @@
 //! Point-in-time snapshots of the databases, without fork and without a copy.
 //!
-//! A snapshot is a value its consumer owns (today the AOF rewrite; next an RDB save and a
-//! replica's full sync), and several can run at once. Starting one is O(1) per database:
+//! A snapshot is a value its consumer owns (the AOF rewrite, an RDB save, a replica's
+//! full sync), and several can run at once. Starting one is O(1) per database:
 //! every key at a position below the database's current length belongs to it and is
 //! "pending". The consumer walks positions downwards (`Keyspace::snapshot_next`) while
 //! clients keep changing the data, and three rules keep what it sees exactly the dataset of
