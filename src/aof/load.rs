@@ -190,13 +190,7 @@ impl Sink for CheckOnly {
     /// Reads the RDB part through, checksum included, keeping nothing.
     fn load_rdb(&mut self, path: &Path) -> Result<u64, String> {
         let f = File::open(path).map_err(|e| e.to_string())?;
-        let cfg = crate::config::Config::default();
-        let lim = crate::rdb::object::Limits {
-            hash: cfg.hash_limits,
-            list: cfg.list_limits,
-            set: cfg.set_limits,
-            zset: cfg.zset_limits,
-        };
+        let lim = crate::rdb::object::Limits::of(&crate::config::Config::default());
         crate::rdb::file::load(io::BufReader::new(f), &lim, |_| Ok(()))
             .map(|s| s.bytes)
             .map_err(|e| format!("RDB preamble: {e}"))

@@ -24,12 +24,7 @@ const READ_BUF: usize = 1 << 20;
 impl Engine {
     /// The encoding limits loaded values are built with.
     pub fn rdb_limits(&self) -> Limits {
-        Limits {
-            hash: self.config.hash_limits,
-            list: self.config.list_limits,
-            set: self.config.set_limits,
-            zset: self.config.zset_limits,
-        }
+        Limits::of(&self.config)
     }
 
     /// Loads the RDB file at `path` into the (empty or partly loaded) databases.

@@ -82,6 +82,18 @@ pub struct Limits {
     pub zset: ZLimits,
 }
 
+impl Limits {
+    /// The limits `cfg` sets (`hash-max-listpack-entries` and the rest).
+    pub fn of(cfg: &crate::config::Config) -> Limits {
+        Limits {
+            hash: cfg.hash_limits,
+            list: cfg.list_limits,
+            set: cfg.set_limits,
+            zset: cfg.zset_limits,
+        }
+    }
+}
+
 /// The name Redis gives an RDB type in its errors and tools.
 pub fn type_name(ty: u8) -> &'static str {
     match ty {
@@ -707,13 +719,7 @@ mod tests {
     use crate::rdb::unhex;
 
     fn lim() -> Limits {
-        let cfg = crate::config::Config::default();
-        Limits {
-            hash: cfg.hash_limits,
-            list: cfg.list_limits,
-            set: cfg.set_limits,
-            zset: cfg.zset_limits,
-        }
+        Limits::of(&crate::config::Config::default())
     }
 
     fn hash_items(v: &Value) -> Vec<(Vec<u8>, Vec<u8>, u64)> {

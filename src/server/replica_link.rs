@@ -334,6 +334,13 @@ impl Server {
         drop(t.file);
         info!("MASTER <-> REPLICA sync: receiving {received} bytes from master to disk");
         info!("MASTER <-> REPLICA sync: Flushing old data");
+        // The dataset is replaced outside the write stream: our own replicas (chained
+        // replication) must copy it in full, so they are let go and our replication ID
+        // changes (their PSYNC cannot continue across the swap).
+        for l in &mut self.eng.master.links {
+            l.done = true;
+        }
+        self.eng.master.replid = self.eng.rng.hex40();
         for i in 0..self.eng.ks.dbs.len() {
             self.eng.touch_db(i);
             self.eng.ks.dbs[i].clear(true);
