@@ -593,11 +593,20 @@ impl Server {
     /// until it is paused, closing or waiting in a blocking command.
     fn process(&mut self, slot: usize, conn: &mut Conn) {
         self.eng.cmd_clock = Instant::now();
-        if conn.cl.is_master && !self.eng.replica.as_ref().is_some_and(|r| r.up()) {
-            // Handshake replies and the full sync's RDB, until the stream begins.
-            self.master_input(slot, conn);
+        if conn.cl.is_master {
+            // Anything from the master (stream, PING) shows the link alive: `repl-timeout`
+            // and INFO's master_last_io_seconds_ago count from here.
+            if let Some(r) = self.eng.replica.as_mut()
+                && r.slot == Some(slot)
+            {
+                r.last_io = Instant::now();
+            }
             if !self.eng.replica.as_ref().is_some_and(|r| r.up()) {
-                return;
+                // Handshake replies and the full sync's RDB, until the stream begins.
+                self.master_input(slot, conn);
+                if !self.eng.replica.as_ref().is_some_and(|r| r.up()) {
+                    return;
+                }
             }
         }
         self.net.obuf_normal = self.eng.config.obuf_normal;

@@ -1121,6 +1121,42 @@ fn ferrokv_replica_of_ferrokv_and_promotion() {
     assert_eq!(rc.cmd("EXISTS after-promotion"), ":0\r\n");
 }
 
+/// An idle link stays up: the master's PINGs (every `repl-ping-replica-period`) move the
+/// replica's offset and count as traffic for its `repl-timeout`, so a quiet master is not
+/// taken for a dead one (the replica used to drop its link every `repl-timeout`).
+#[test]
+fn idle_link_stays_up_past_repl_timeout() {
+    if !tools_available() {
+        return;
+    }
+    let m = Server::start(&["--repl-ping-replica-period", "1"]);
+    let r = Server::start(&["--replicaof", &replicaof(m.port), "--repl-timeout", "2"]);
+    let _logs = LogsOnPanic(vec![("master", &m), ("replica", &r)]);
+    let (mut mc, mut rc) = (m.connect(), r.connect());
+    wait_link_up(&mut rc, "replica");
+    let start = repl_field(&mut rc, "slave_repl_offset");
+    std::thread::sleep(Duration::from_millis(4500));
+    let i = info(&mut rc, "replication");
+    assert_eq!(i["master_link_status"], "up", "{i:?}");
+    let io: u64 = i["master_last_io_seconds_ago"].parse().unwrap();
+    assert!(
+        io <= 1,
+        "master_last_io_seconds_ago {io} with PINGs every second"
+    );
+    assert_ne!(
+        i["slave_repl_offset"], start,
+        "the PINGs did not move the offset"
+    );
+    assert_eq!(log_count(&r, "MASTER timeout"), 0, "{}", r.log_text());
+    assert_eq!(
+        log_count(&m, "Connection with replica"),
+        0,
+        "{}",
+        m.log_text()
+    );
+    assert_eq!(repl_field(&mut mc, "connected_slaves"), "1");
+}
+
 #[test]
 fn redis_cli_rdb_backup_loads() {
     if !tools_available() {
