@@ -3,8 +3,9 @@
 //!
 //! `sentinel_fails_over_without_losing_waited_writes`:
 //! 1. A ferrokv master and two ferrokv replicas (`--replicaof`), one redis-sentinel
-//!    monitoring the master (quorum 1, down-after 1 s). Sentinel must discover both
-//!    replicas through the master's INFO and see them online.
+//!    monitoring the master (quorum 1, down-after 2 s, as Redis's own Sentinel tests
+//!    use). Sentinel must discover both replicas through the master's INFO and see them
+//!    online.
 //! 2. A writer runs `SET` + `WAIT 1 1000` on the master and remembers every write WAIT
 //!    acknowledged; after a few hundred, the master is killed with -9 while it writes.
 //! 3. Sentinel must promote a replica (`+switch-master`), and the new master must hold
@@ -14,7 +15,17 @@
 //!    the new master and the replica, writes through `master_for`, reads through
 //!    `slave_for`, and gets READONLY writing to the replica.
 //! 5. The old master restarts on its directory; Sentinel turns it into a replica of the
-//!    new master, and it converges (its data from before the kill is replaced).
+//!    master it names (the new one, unless it failed over again), and it converges (its
+//!    data from before the kill is replaced).
+//!
+//! Why down-after is 2 s and not 1: Sentinel retries a link at most once a second
+//! (`SENTINEL_PING_PERIOD`), and after `+switch-master` it counts the new master's
+//! first PING from the switch. With down-after equal to that period, a switch that falls
+//! just after a retry towards the dead master leaves the new master without a PONG for
+//! just over a second, so Sentinel flags it down and fails over a second time. Seen in
+//! CI (`+sdown master` 1016 ms after `+switch-master`, `-sdown` 58 ms later) and caught
+//! with debug logs: the new master accepted Sentinel's connection 1019 ms after the
+//! switch and answered its PING within the same millisecond.
 //!
 //! redis-sentinel (Debian package `redis-sentinel`) is required in CI; elsewhere its
 //! absence skips the test.
@@ -100,7 +111,7 @@ impl Sentinel {
             format!(
                 "port {port}\nbind 127.0.0.1\ndir {}\nlogfile {}\n\
                  sentinel monitor mymaster 127.0.0.1 {master_port} 1\n\
-                 sentinel down-after-milliseconds mymaster 1000\n\
+                 sentinel down-after-milliseconds mymaster 2000\n\
                  sentinel failover-timeout mymaster 10000\n\
                  sentinel parallel-syncs mymaster 1\n",
                 dir.display(),
@@ -346,23 +357,54 @@ fn sentinel_fails_over_without_losing_waited_writes() {
         require(test, "tests/clients/.venv");
     }
 
-    // The old master comes back and is turned into a replica of the new one.
+    // The old master comes back and is turned into a replica of the master Sentinel
+    // names: the new one, or a newer one if Sentinel failed over again meanwhile (a
+    // second failover is Sentinel's call, not a fault of the nodes).
     let old = node(&dirs[0], ports[0], &[]);
+    let follows = |port: u16, master: u16| {
+        let i = info(port, "replication");
+        (info_field(&i, "master_port") == Some(master.to_string())
+            && info_field(&i, "master_link_status").as_deref() == Some("up")
+            && once(port, &["GET", "after"]) == once(master, &["GET", "after"]))
+        .then_some(())
+    };
     let deadline = Instant::now() + FAILOVER_TIMEOUT;
-    while followed(ports[0]).is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "Sentinel did not turn the old master into a replica\n--- its INFO ---\n{}\n--- new master INFO ---\n{}\n--- sentinel log ---\n{}\n--- old master log ---\n{}",
-            info(ports[0], "replication"),
-            info(new_port, "replication"),
-            sentinel.log_text(),
-            old.log_text()
-        );
+    let current = loop {
+        let cur = sentinel.master_port();
+        if cur != 0 && cur != ports[0] && follows(ports[0], cur).is_some() {
+            break cur;
+        }
+        if Instant::now() >= deadline {
+            let logs: Vec<String> = replicas
+                .iter()
+                .map(|r| format!("--- node {} log ---\n{}", r.port, r.log_text()))
+                .collect();
+            panic!(
+                "Sentinel did not turn the old master into a replica of {cur}\n--- its INFO ---\n{}\n--- {cur}'s INFO ---\n{}\n--- sentinel log ---\n{}\n--- old master log ---\n{}\n{}",
+                info(ports[0], "replication"),
+                info(cur, "replication"),
+                sentinel.log_text(),
+                old.log_text(),
+                logs.join("\n")
+            );
+        }
         std::thread::sleep(Duration::from_millis(50));
+    };
+    if current != new_port {
+        println!("failover: Sentinel failed over again, to {current}");
     }
+    // Converged: the same offset, then the same keys.
+    wait_for(
+        "the old master to reach the master's offset",
+        FAILOVER_TIMEOUT,
+        || {
+            let want = info_field(&info(current, "replication"), "master_repl_offset")?;
+            (info_field(&info(ports[0], "replication"), "slave_repl_offset")? == want).then_some(())
+        },
+    );
     assert_eq!(
         strings(&mut Client::connect(ports[0])),
-        strings(&mut Client::connect(new_port)),
+        strings(&mut Client::connect(current)),
         "the old master differs after rejoining"
     );
     drop(replicas.drain(..));
