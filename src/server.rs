@@ -137,7 +137,7 @@ pub struct Net {
     poll: Poll,
     listeners: Vec<(TcpListener, SocketAddr)>,
     /// Connections by slot; a slot is `None` while free or while its client runs a command.
-    conns: Vec<Option<Conn>>,
+    conns: Vec<Option<Box<Conn>>>,
     free_slots: Vec<usize>,
     /// Slots of MONITOR clients.
     monitors: Vec<usize>,
@@ -513,7 +513,11 @@ impl Server {
             );
             debug!("Accepted {addr}");
             self.net.slot_of.insert(id, slot);
-            self.net.conns[slot] = Some(Conn::new(sock, cl, self.eng.config.proto_max_bulk_len));
+            self.net.conns[slot] = Some(Box::new(Conn::new(
+                sock,
+                cl,
+                self.eng.config.proto_max_bulk_len,
+            )));
         }
         self.net.more_accepts.push(li);
     }
@@ -1087,7 +1091,7 @@ fn bind(poll: &Poll, eng: &Engine) -> io::Result<Vec<(TcpListener, SocketAddr)>>
 
 impl Net {
     /// Takes the connection out of its slot while it is worked on.
-    fn take(&mut self, slot: usize) -> Option<Conn> {
+    fn take(&mut self, slot: usize) -> Option<Box<Conn>> {
         self.conns.get_mut(slot).and_then(Option::take)
     }
 
@@ -1096,7 +1100,7 @@ impl Net {
         self.conns
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
+            .filter_map(|(i, c)| c.as_deref().map(|c| (i, c)))
     }
 
     /// The output limit of `conn`'s class: pubsub for a client with a subscription, as

@@ -532,6 +532,7 @@ pub fn execute(
 
 /// Sends `args` to the MONITOR clients, if there are any. Commands flagged SKIP_MONITOR
 /// that Redis still shows (EVAL and friends, fed before they run) call this themselves.
+#[inline]
 pub fn feed_monitors(clients: &mut dyn Clients, cl: &ClientState, args: &Args) {
     if clients.has_monitors() {
         clients.feed_monitors(&monitor_line(cl, args));

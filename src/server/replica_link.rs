@@ -121,7 +121,7 @@ impl Server {
         cl.is_master = true;
         let mut conn = Conn::new(sock, cl, self.eng.config.proto_max_bulk_len);
         conn.want_write = true;
-        self.net.conns[slot] = Some(conn);
+        self.net.conns[slot] = Some(Box::new(conn));
         r.slot = Some(slot);
         r.link = Link::Connecting;
         r.last_io = Instant::now();
