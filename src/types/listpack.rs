@@ -243,11 +243,17 @@ impl Listpack {
 
     fn set_len(&mut self, n: usize) {
         let (_, ex, hl) = self.head();
-        let mut h = Vec::with_capacity(3);
-        push_len(&mut h, (n << 1) | ex as usize);
-        if h.len() == hl {
-            self.buf[..hl].copy_from_slice(&h);
+        let head = (n << 1) | ex as usize;
+        if len_size(head) == hl {
+            // The common case, in place: no allocation (this runs for every new field).
+            let mut v = head;
+            for b in &mut self.buf[..hl] {
+                *b = (v as u8 & 0x7f) | if v >= 0x80 { 0x80 } else { 0 };
+                v >>= 7;
+            }
         } else {
+            let mut h = Vec::with_capacity(3);
+            push_len(&mut h, head);
             self.edit(|b| {
                 b.splice(0..hl, h);
             });
