@@ -1121,6 +1121,41 @@ fn ferrokv_replica_of_ferrokv_and_promotion() {
     assert_eq!(rc.cmd("EXISTS after-promotion"), ":0\r\n");
 }
 
+/// After REPLICAOF NO ONE the old master's connection is closed on the next timer tick.
+/// If the master hung up first, its slot was freed and the next client got it; that
+/// client must not be closed in the master link's place (it was, every time).
+#[test]
+fn promotion_does_not_close_the_client_that_reused_the_masters_slot() {
+    if !tools_available() {
+        return;
+    }
+    let m = Server::start(&[]);
+    let r = Server::start(&["--replicaof", &replicaof(m.port)]);
+    let _logs = LogsOnPanic(vec![("master", &m), ("replica", &r)]);
+    let (mut mc, mut rc) = (m.connect(), r.connect());
+    for round in 0..3 {
+        wait_link_up(&mut rc, "replica");
+        assert_eq!(rc.cmd("REPLICAOF NO ONE"), "+OK\r\n");
+        assert_eq!(
+            mc.cmd("CLIENT KILL TYPE replica"),
+            ":1\r\n",
+            "round {round}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+        let mut fresh = r.connect();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            fresh.cmd("PING"),
+            "+PONG\r\n",
+            "round {round}: the new client was closed"
+        );
+        assert_eq!(
+            rc.cmd(&format!("REPLICAOF 127.0.0.1 {}", m.port)),
+            "+OK\r\n"
+        );
+    }
+}
+
 /// An idle link stays up: the master's PINGs (every `repl-ping-replica-period`) move the
 /// replica's offset and count as traffic for its `repl-timeout`, so a quiet master is not
 /// taken for a dead one (the replica used to drop its link every `repl-timeout`).

@@ -68,11 +68,14 @@ impl Server {
     }
 
     /// Closes a master connection that REPLICAOF NO ONE (or a new REPLICAOF) left behind.
+    /// Only if the slot still holds a master connection: the old master may have hung
+    /// up first, and its freed slot gone to a new client, which must not be closed.
     pub(super) fn reconcile_master_link(&mut self) {
         let wanted = self.eng.replica.as_ref().and_then(|r| r.slot);
         let old = std::mem::take(&mut self.eng.closing_master_slots);
         for slot in old {
-            if Some(slot) != wanted {
+            let master = matches!(self.net.conns.get(slot), Some(Some(c)) if c.cl.is_master);
+            if Some(slot) != wanted && master {
                 self.close(slot);
             }
         }
