@@ -150,6 +150,9 @@ impl<R: Read> Reader<R> {
         while left > 0 {
             let step = left.min(READ_STEP) as usize;
             let start = v.len();
+            // Exactly one step more: `resize` alone doubles, reserving as much again as
+            // the bytes read so far when a declared length is a lie.
+            v.reserve_exact(step);
             v.resize(start + step, 0);
             self.inner.read_exact(&mut v[start..])?;
             self.tally.add(&v[start..]);
