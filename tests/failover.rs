@@ -156,16 +156,7 @@ impl Sentinel {
 
 /// Starts a ferrokv node on `dir` (a fixed port, so a restart keeps its address).
 fn node(dir: &Path, port: u16, extra: &[&str]) -> Server {
-    let mut args: Vec<String> = vec![
-        "--port".into(),
-        port.to_string(),
-        "--dir".into(),
-        dir.to_str().unwrap().into(),
-        "--save".into(),
-        "".into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    Server::spawn(common::ferrokv_bin(), &args, port).expect("ferrokv starts")
+    Server::start_at(dir, port, extra).expect("ferrokv starts")
 }
 
 /// Every key and its value in database 0, sorted (the data here is strings).

@@ -1645,14 +1645,7 @@ fn dump_payloads_cross_both_ways() {
 /// Starts ferrokv on `dir` (extra arguments `extra`) expecting it to refuse to start:
 /// returns its exit code and log.
 fn ferrokv_fails(dir: &Path, extra: &[&str]) -> (i32, String) {
-    let port = free_port();
-    let mut args: Vec<String> = ["--port", &port.to_string(), "--dir", dir.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["--save".into(), String::new()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    match Server::spawn(common::ferrokv_bin(), &args, port) {
+    match Server::start_at(dir, free_port(), extra) {
         Ok(mut s) => {
             s.kill9();
             panic!("ferrokv started on a bad file; log:\n{}", s.log_text());

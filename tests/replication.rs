@@ -746,13 +746,7 @@ fn start_redis(extra: &[&str]) -> Server {
 
 /// Starts ferrokv on `port` (not a free one: a restart where replicas expect it) in `dir`.
 fn start_ferrokv_at(dir: &Path, port: u16, extra: &[&str]) -> Server {
-    let mut args: Vec<String> = ["--port", &port.to_string(), "--dir", dir.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(["--save".to_string(), String::new()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    Server::spawn(common::ferrokv_bin(), &args, port).unwrap_or_else(|e| panic!("{e}"))
+    Server::start_at(dir, port, extra).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Waits until the replica's link to its master is up.

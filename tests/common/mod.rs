@@ -83,28 +83,33 @@ impl Server {
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
         let mut last_err = String::new();
         for _ in 0..5 {
-            let port = free_port();
-            // A config file path must come first, as with redis-server.
-            let (file, extra) = match extra.first() {
-                Some(f) if !f.starts_with("--") => (vec![f.to_string()], &extra[1..]),
-                _ => (vec![], extra),
-            };
-            let mut args: Vec<String> = file;
-            args.extend([
-                "--port".into(),
-                port.to_string(),
-                "--dir".into(),
-                dir.to_str().unwrap().into(),
-                "--save".into(),
-                "".into(),
-            ]);
-            args.extend(extra.iter().map(|s| s.to_string()));
-            match Self::spawn(ferrokv_bin(), &args, port) {
+            match Self::start_at(dir, free_port(), extra) {
                 Ok(s) => return s,
                 Err(e) => last_err = e,
             }
         }
         panic!("ferrokv did not start: {last_err}");
+    }
+
+    /// Starts ferrokv on `port` in `dir` (a fixed port: a restart where replicas or
+    /// Sentinel expect the same address), persistence points off. `extra` may begin
+    /// with a config file path, which must come first, as with redis-server.
+    pub fn start_at(dir: &Path, port: u16, extra: &[&str]) -> Result<Server, String> {
+        let (file, extra) = match extra.first() {
+            Some(f) if !f.starts_with("--") => (vec![f.to_string()], &extra[1..]),
+            _ => (vec![], extra),
+        };
+        let mut args: Vec<String> = file;
+        args.extend([
+            "--port".into(),
+            port.to_string(),
+            "--dir".into(),
+            dir.to_str().unwrap().into(),
+            "--save".into(),
+            "".into(),
+        ]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Self::spawn(ferrokv_bin(), &args, port)
     }
 
     /// Starts a real redis-server on a free port (persistence off). None if not installed.
