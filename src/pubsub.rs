@@ -131,7 +131,7 @@ impl Registry {
         if subs
             .sets
             .as_mut()
-            .is_some_and(|s| s[kind.index()].shift_remove(name))
+            .is_some_and(|s| s[kind.index()].swap_remove(name))
         {
             subs.refresh();
             self.forget(id, kind, name);

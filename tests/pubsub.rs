@@ -699,3 +699,29 @@ fn no_events_by_default() {
         "*2\r\n$22\r\nnotify-keyspace-events\r\n$0\r\n\r\n"
     );
 }
+
+/// Loading (here DEBUG RELOAD, an AOF replay) publishes nothing: Redis's loads send no
+/// `new` per loaded key. And
+/// MIGRATE reports each key it deletes with `del`, as DEL does.
+#[test]
+fn loading_is_silent_and_migrate_reports_del() {
+    let fk = Server::start(&["--appendonly", "yes", "--enable-debug-command", "yes"]);
+    let target = Server::start(&["--appendonly", "no"]);
+    let mut c = Conns::open(fk.port, 2);
+    c.step(1, "MSET a 1 b 2 c 3");
+    c.step(0, "PSUBSCRIBE __keyevent@0__:*");
+    c.step(1, "CONFIG SET notify-keyspace-events KEAn");
+    let out = c.step(1, "DEBUG RELOAD");
+    assert_eq!(String::from_utf8_lossy(&out[1]), "+OK\r\n");
+    assert!(
+        out[0].is_empty(),
+        "DEBUG RELOAD published {}",
+        String::from_utf8_lossy(&out[0])
+    );
+    let out = c.step(1, &format!("MIGRATE 127.0.0.1 {} a 0 5000", target.port));
+    assert_eq!(String::from_utf8_lossy(&out[1]), "+OK\r\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out[0]),
+        "*4\r\n$8\r\npmessage\r\n$16\r\n__keyevent@0__:*\r\n$18\r\n__keyevent@0__:del\r\n$1\r\na\r\n"
+    );
+}

@@ -271,6 +271,7 @@ fn migrate(c: &mut Ctx, a: &Args) -> CmdResult {
         for k in &moved {
             if c.db().db.delete_server(k) {
                 c.propagate(&[b"DEL", k]);
+                c.notify(crate::notify::class::GENERIC, "del", k);
                 c.dirty(1);
             }
         }

@@ -274,8 +274,15 @@ impl Engine {
 
     /// Applies `notify-keyspace-events` (at start and after CONFIG SET): the classes to
     /// publish, and whether the keyspace records created and expired keys for them.
+    /// Nothing is published while data loads (an RDB, the AOF, a replica's full sync),
+    /// as in Redis: no `new` per loaded key, no queue of events nobody drains yet.
     pub fn refresh_notify(&mut self) {
-        self.notify.configure(self.config.notify_flags);
+        let flags = if self.loading {
+            0
+        } else {
+            self.config.notify_flags
+        };
+        self.notify.configure(flags);
         self.ks.set_log_new(self.notify.wants(class::NEW));
         self.refresh_expiry_log();
     }

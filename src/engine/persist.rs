@@ -88,6 +88,7 @@ impl Engine {
     pub fn set_loading(&mut self, on: bool) {
         self.loading = on;
         self.refresh_stream();
+        self.refresh_notify();
     }
 
     /// CONFIG SET appendonly yes: log from now on and write a base of the current data.

@@ -260,7 +260,13 @@ impl Save {
                     if j.owned.is_none() {
                         ks.snapshot_release(&self.snap, j.db);
                     }
-                    self.job = None;
+                    // The save's own copy of a big value is freed off the loop, as the
+                    // AOF rewrite frees its copies.
+                    if let Some(job) = self.job.take()
+                        && let Some(e) = job.owned
+                    {
+                        crate::lazyfree::free_value(e.val, true);
+                    }
                 }
             } else if let Some((db, k, e, now)) = self.queue.pop_front() {
                 if is_big(&e.val) && !e.gone(now) {
