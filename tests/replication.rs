@@ -1150,6 +1150,35 @@ fn promotion_does_not_close_the_client_that_reused_the_masters_slot() {
     }
 }
 
+/// The master's stream obeys no client rule (Redis's mustObeyClient, and
+/// `replica-ignore-maxmemory yes`): a replica over its own `maxmemory` still applies
+/// every write and evicts nothing itself, so it stays equal to its master.
+#[test]
+fn replica_applies_the_stream_past_its_own_maxmemory() {
+    if !tools_available() {
+        return;
+    }
+    let m = Server::start(&[]);
+    let r = Server::start(&[
+        "--replicaof",
+        &replicaof(m.port),
+        "--maxmemory-policy",
+        "allkeys-lru",
+    ]);
+    let _logs = LogsOnPanic(vec![("master", &m), ("replica", &r)]);
+    let (mut mc, mut rc) = (m.connect(), r.connect());
+    wait_link_up(&mut rc, "replica");
+    assert_eq!(mc.cmd("SET a 1"), "+OK\r\n");
+    assert_eq!(mc.cmd("WAIT 1 5000"), ":1\r\n");
+    assert_eq!(rc.cmd("CONFIG SET maxmemory 1"), "+OK\r\n");
+    assert_eq!(mc.cmd("SET b 2"), "+OK\r\n");
+    assert_eq!(mc.cmd("INCR a"), ":2\r\n");
+    assert_eq!(mc.cmd("WAIT 1 5000"), ":1\r\n");
+    assert_eq!(rc.cmd("GET a"), "$1\r\n2\r\n");
+    assert_eq!(rc.cmd("GET b"), "$1\r\n2\r\n");
+    assert_eq!(rc.cmd("DBSIZE"), ":2\r\n");
+}
+
 /// An idle link stays up: the master's PINGs (every `repl-ping-replica-period`) move the
 /// replica's offset and count as traffic for its `repl-timeout`, so a quiet master is not
 /// taken for a dead one (the replica used to drop its link every `repl-timeout`).

@@ -284,7 +284,11 @@ pub fn dispatch(
         return refuse(eng, clients, cl, out, found, args, &e);
     }
     // One branch for a user that may run anything (the default user, usually).
+    // The master's stream obeys no client rule (ACL, OOM, MISCONF): a replica that
+    // refused a record would diverge silently, its offset moving on (Redis's
+    // mustObeyClient).
     if !eng.acl.unrestricted(cl.user)
+        && !cl.is_master
         && let Err(d) = acl::check(eng, cl.user, found, args)
     {
         // Redis names the refused command in the log's client info.
@@ -292,7 +296,7 @@ pub fn dispatch(
         acl::log_command_denial(eng, cl, found, args, d);
         return refuse(eng, clients, cl, out, found, args, &acl::noperm(found, d));
     }
-    if eng.config.maxmemory.bytes > 0 && !eng.evict() && refused_on_oom(cmd, cl) {
+    if eng.config.maxmemory.bytes > 0 && !cl.is_master && !eng.evict() && refused_on_oom(cmd, cl) {
         let e = CmdError::Custom("OOM command not allowed when used memory > 'maxmemory'.".into());
         return refuse(eng, clients, cl, out, found, args, &e);
     }
@@ -327,7 +331,7 @@ pub fn dispatch(
         let e = CmdError::Custom("NOREPLICAS Not enough good replicas to write.".into());
         return refuse(eng, clients, cl, out, found, args, &e);
     }
-    if eng.aof.write_blocked() && denied_by_disk_error(cmd, cl) {
+    if eng.aof.write_blocked() && !cl.is_master && denied_by_disk_error(cmd, cl) {
         let text = format!(
             "MISCONF Errors writing to the AOF file: {}",
             crate::aof::strerror_errno(eng.aof.write_errno)

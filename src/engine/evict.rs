@@ -128,7 +128,9 @@ impl Engine {
     /// more can be evicted (the caller then refuses `denyoom` commands).
     pub fn evict(&mut self) -> bool {
         let mm = self.config.maxmemory;
-        if mm.bytes == 0 || self.loading {
+        // A replica leaves eviction to its master, whose DELs it applies (Redis's
+        // default `replica-ignore-maxmemory yes`): deleting on its own would diverge.
+        if mm.bytes == 0 || self.loading || self.replica.is_some() {
             return true;
         }
         let mut used = self.used_for_maxmemory();

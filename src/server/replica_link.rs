@@ -365,8 +365,14 @@ impl Server {
         r.last_ack = Instant::now() - ACK_EVERY;
         r.last_io = Instant::now();
         // The AOF's files hold the old dataset: a rewrite makes the loaded one its base.
+        // Until it is done the AOF waits for it (as CONFIG SET appendonly yes does): the
+        // manifest keeps naming the old files only, so a crash meanwhile restarts on the
+        // old dataset whole, never on the old one plus the new master's stream.
         if self.eng.aof.logging() {
             self.eng.cancel_rewrite();
+            self.eng.flush_stream();
+            self.eng.aof.begin_wait_rewrite();
+            self.eng.refresh_stream();
             if let Err(e) = self.eng.start_rewrite() {
                 warn!("Can't rewrite the AOF after the sync: {e}");
             }
